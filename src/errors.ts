@@ -1,0 +1,45 @@
+/**
+ * Typed errors. Every failure the user can see is a CopaError with a stable `code`; only src/cli maps
+ * codes to exit codes and prints them (see cli/exit.ts). `hint` is the "next step" shown after the message.
+ */
+export type ErrorCode =
+  | 'USAGE' // bad flags / arguments
+  | 'REPORT' // malformed or unsupported report
+  | 'UNSUPPORTED_OS'
+  | 'PLATFORM' // report for another architecture, platform not in image, emulation missing
+  | 'REFERENCE' // image reference cannot be parsed
+  | 'NOT_FOUND' // image, tag or blob not found
+  | 'AUTH' // 401/403
+  | 'NETWORK' // registry unreachable, connection reset after retries
+  | 'REGISTRY' // other registry protocol errors
+  | 'DIGEST_MISMATCH'
+  | 'UNSAFE_LAYER' // hostile tar entry
+  | 'PACKAGE_NAME' // name with shell metacharacters etc.
+  | 'PACKAGE_MANAGER' // apt/dpkg/... failed
+  | 'VALIDATION' // installed version lower than required
+  | 'ENVIRONMENT' // not root, overlayfs missing, tool missing
+  | 'TIMEOUT'
+  | 'CANCELLED'
+  | 'NO_UPDATES' // nothing to patch (exit 0)
+  | 'INTERNAL';
+
+export class CopaError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CopaError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+/** Add context to an error while keeping its code ("pulling layer sha256:…: connection reset"). */
+export function withContext(err: unknown, context: string): CopaError {
+  if (err instanceof CopaError) {
+    return new CopaError(err.code, `${context}: ${err.message}`, { hint: err.hint, cause: err });
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  return new CopaError('INTERNAL', `${context}: ${msg}`, { cause: err });
+}

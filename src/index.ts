@@ -1,0 +1,1 @@
+export { CopaError, type ErrorCode } from './errors.js';
