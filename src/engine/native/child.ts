@@ -1,0 +1,154 @@
+/**
+ * Runs as PID 1 inside fresh mount/pid/ipc/uts namespaces (started by sandbox.ts through `unshare`).
+ * It mounts the overlay and the run-time mounts, then executes requests from the parent over the IPC
+ * channel. Every mount lives in this private namespace: when this process dies, the kernel drops them.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { chmod, lstat, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { dirname, posix } from 'node:path';
+import { promisify } from 'node:util';
+import type { BindMount, Request, Response, SandboxSpec } from './protocol.js';
+import { resolveInRoot } from './resolve.js';
+
+const run = promisify(execFile);
+const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+
+function send(msg: Response): void {
+  process.send?.(msg);
+}
+
+async function mount(args: string[], cwd?: string): Promise<void> {
+  try {
+    await run('mount', args, cwd === undefined ? {} : { cwd });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`mount ${args.join(' ')}: ${(err.stderr ?? err.message).trim()}`);
+  }
+}
+
+/** Make sure `target` (an image path) exists as a dir/file; record what had to be created. */
+async function ensureTarget(root: string, target: string, kind: 'dir' | 'file', created: string[]) {
+  const host = await resolveInRoot(root, target);
+  const rel = posix.relative(root, host);
+  const parts = rel.split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    const p = posix.join(root, ...parts.slice(0, i));
+    const st = await lstat(p).catch(() => undefined);
+    if (st) continue;
+    if (i === parts.length && kind === 'file') await writeFile(p, '', { mode: 0o644 });
+    else await mkdir(p, { mode: 0o755 });
+    created.push('/' + parts.slice(0, i).join('/'));
+  }
+  return host;
+}
+
+async function setUp(spec: SandboxSpec): Promise<string[]> {
+  const root = spec.merged;
+  const created: string[] = [];
+  if (spec.overlay) {
+    // relative lowerdirs keep the option string short (the kernel limits it to one page)
+    const parent = dirname(spec.lowerdirs[0] ?? '/');
+    const sameParent = spec.lowerdirs.every((d) => dirname(d) === parent);
+    const lower = sameParent ? spec.lowerdirs.map((d) => posix.basename(d)) : spec.lowerdirs;
+    const opts = [
+      `lowerdir=${lower.join(':')}`,
+      `upperdir=${spec.upperdir}`,
+      `workdir=${spec.workdir}`,
+      'redirect_dir=off',
+      'metacopy=off',
+      'index=off',
+    ].join(',');
+    await mount(['-t', 'overlay', 'overlay', '-o', opts, root], sameParent ? parent : undefined);
+  }
+  const proc = await ensureTarget(root, '/proc', 'dir', created);
+  await mount(['-t', 'proc', '-o', 'nosuid,nodev,noexec', 'proc', proc]);
+  const dev = await ensureTarget(root, '/dev', 'dir', created);
+  await mount(['-t', 'tmpfs', '-o', 'nosuid,mode=755,size=16m', 'tmpfs', dev]);
+  for (const d of DEVICES) {
+    await writeFile(posix.join(dev, d), '');
+    await mount(['--bind', `/dev/${d}`, posix.join(dev, d)]);
+  }
+  for (const [name, target] of [
+    ['fd', '/proc/self/fd'],
+    ['stdin', '/proc/self/fd/0'],
+    ['stdout', '/proc/self/fd/1'],
+    ['stderr', '/proc/self/fd/2'],
+  ] as const) {
+    await symlink(target, posix.join(dev, name));
+  }
+  await mkdir(posix.join(dev, 'pts'));
+  // a private devpts instance: apt/dpkg open a pty for their logs
+  await mount(['-t', 'devpts', '-o', 'newinstance,ptmxmode=0666,mode=620', 'devpts', posix.join(dev, 'pts')]);
+  await symlink('pts/ptmx', posix.join(dev, 'ptmx'));
+  await mkdir(posix.join(dev, 'shm'));
+  await chmod(posix.join(dev, 'shm'), 0o1777);
+  for (const t of spec.tmpfs) {
+    const host = await ensureTarget(root, t, 'dir', created);
+    await mount(['-t', 'tmpfs', '-o', 'nosuid,nodev,mode=1777', 'tmpfs', host]);
+  }
+  for (const b of spec.binds) await bind(root, b, created);
+  return created;
+}
+
+async function bind(root: string, b: BindMount, created: string[]): Promise<void> {
+  const host = await ensureTarget(root, b.target, b.kind, created);
+  await mount(['--bind', b.source, host]);
+  if (b.readOnly) await mount(['-o', 'remount,bind,ro', host]);
+}
+
+function runCommand(root: string, req: Extract<Request, { op: 'run' }>): void {
+  const child = spawn('chroot', [root, ...req.argv], {
+    env: req.env,
+    cwd: '/',
+    stdio: [req.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  if (req.stdin !== undefined) child.stdin?.end(req.stdin);
+  child.stdout?.on('data', (d: Buffer) => send({ op: 'output', id: req.id, stream: 'stdout', data: d.toString() }));
+  child.stderr?.on('data', (d: Buffer) => send({ op: 'output', id: req.id, stream: 'stderr', data: d.toString() }));
+  child.on('error', (e) => send({ op: 'error', id: req.id, message: e.message }));
+  child.on('close', (code, signal) => send({ op: 'exit', id: req.id, code: code ?? 128, signal }));
+}
+
+async function readInRoot(root: string, path: string): Promise<string | null> {
+  const host = await resolveInRoot(root, path);
+  try {
+    return (await readFile(host)).toString('base64');
+  } catch {
+    return null;
+  }
+}
+
+async function main(): Promise<void> {
+  const specFile = process.argv[2];
+  if (!specFile) throw new Error('usage: child <spec.json>');
+  const spec = JSON.parse(await readFile(specFile, 'utf8')) as SandboxSpec;
+  process.on('disconnect', () => process.exit(1)); // the parent is gone: drop everything
+  let created: string[];
+  try {
+    created = await setUp(spec);
+  } catch (e) {
+    send({ op: 'failed', message: (e as Error).message });
+    process.exit(1);
+  }
+  process.on('message', (req: Request) => {
+    if (req.op === 'run') runCommand(spec.merged, req);
+    else if (req.op === 'read') {
+      readInRoot(spec.merged, req.path).then(
+        (data) => send({ op: 'file', id: req.id, data }),
+        (e: Error) => send({ op: 'error', id: req.id, message: e.message }),
+      );
+    } else if (req.op === 'bind') {
+      const made: string[] = [];
+      bind(spec.merged, req.bind, made).then(
+        () => send({ op: 'bound', id: req.id, created: made }),
+        (e: Error) => send({ op: 'error', id: req.id, message: e.message }),
+      );
+    } else if (req.op === 'close') process.exit(0);
+  });
+  send({ op: 'ready', created });
+}
+
+main().catch((e: unknown) => {
+  send({ op: 'failed', message: e instanceof Error ? e.message : String(e) });
+  process.exit(1);
+});

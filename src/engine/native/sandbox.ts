@@ -1,0 +1,172 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CopaError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { BindMount, Request, Response, SandboxSpec } from './protocol.js';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: Record<string, string>;
+  stdin?: string;
+  /** live output (progress display) */
+  onOutput?: (stream: 'stdout' | 'stderr', data: string) => void;
+}
+
+/** A running sandbox: the image root mounted in private namespaces, ready to run commands chrooted. */
+export interface SandboxSession {
+  /** image paths that had to be created as mount points (exclude them from the diff) */
+  readonly created: readonly string[];
+  /** bind-mount a host path over an image path for the rest of the session */
+  bind(mount: BindMount): Promise<void>;
+  run(argv: string[], opts?: RunOptions): Promise<RunResult>;
+  /** read a file of the image root (symlinks resolved inside the root); undefined when absent */
+  readFile(path: string): Promise<Buffer | undefined>;
+  close(): Promise<void>;
+}
+
+const BASE_ENV: Record<string, string> = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  HOME: '/root',
+  LANG: 'C.UTF-8',
+  TERM: 'dumb',
+};
+const PROXY_VARS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
+
+/** The environment of commands in the sandbox: a clean base plus the host's proxy settings. */
+export function sandboxEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = { ...BASE_ENV };
+  for (const k of PROXY_VARS) {
+    const v = process.env[k];
+    if (v) env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+function childCommand(): string[] {
+  const js = fileURLToPath(new URL('./child.js', import.meta.url));
+  if (existsSync(js)) return [process.execPath, js];
+  // running from TypeScript sources (tests): let tsx load the child
+  const ts = fileURLToPath(new URL('./child.ts', import.meta.url));
+  return [process.execPath, '--import', 'tsx', ts];
+}
+
+/**
+ * Start the sandbox child in new mount (private propagation), pid, ipc and uts namespaces. `--kill-child`
+ * makes sure the child (PID 1 of its namespace, hence every process in it) dies with `unshare`.
+ */
+export async function openSandbox(
+  spec: SandboxSpec,
+  opts: { stateDir: string; logger: Logger; signal?: AbortSignal },
+): Promise<SandboxSession> {
+  const specFile = join(opts.stateDir, 'sandbox.json');
+  await writeFile(specFile, JSON.stringify(spec));
+  const argv = ['--mount', '--propagation', 'private', '--pid', '--ipc', '--uts', '--fork', '--kill-child'];
+  const child: ChildProcess = spawn('unshare', [...argv, ...childCommand(), specFile], {
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    env: { ...process.env },
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const kill = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  opts.signal?.addEventListener('abort', kill, { once: true });
+
+  const pending = new Map<number, (msg: Response) => void>();
+  let nextId = 1;
+  let dead: Error | undefined;
+  let created: string[] = [];
+  const ready = new Promise<void>((resolve, reject) => {
+    child.on('message', (msg: Response) => {
+      if (msg.op === 'ready') {
+        created = msg.created;
+        resolve();
+      } else if (msg.op === 'failed') {
+        reject(new CopaError('ENVIRONMENT', `setting up the sandbox failed: ${msg.message}`));
+      } else pending.get(msg.id)?.(msg);
+    });
+    child.once('exit', (code, signal) => {
+      dead = new CopaError(
+        opts.signal?.aborted ? 'CANCELLED' : 'ENVIRONMENT',
+        `the sandbox exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`,
+      );
+      reject(dead);
+      for (const cb of pending.values()) cb({ op: 'error', id: 0, message: dead.message });
+    });
+    child.once('error', (e) => reject(new CopaError('ENVIRONMENT', `cannot start unshare: ${e.message}`)));
+  });
+  try {
+    await ready;
+  } catch (e) {
+    kill();
+    await exited;
+    throw e;
+  }
+
+  const request = <T>(req: Request, onMsg: (msg: Response, done: (v: T) => void, fail: (e: Error) => void) => void) =>
+    new Promise<T>((resolve, reject) => {
+      if (dead) {
+        reject(dead);
+        return;
+      }
+      const done = (v: T): void => {
+        pending.delete(req.id);
+        resolve(v);
+      };
+      const fail = (e: Error): void => {
+        pending.delete(req.id);
+        reject(e);
+      };
+      pending.set(req.id, (msg) => {
+        if (msg.op === 'error') fail(dead ?? new CopaError('ENVIRONMENT', msg.message));
+        else onMsg(msg, done, fail);
+      });
+      child.send(req);
+    });
+
+  return {
+    created,
+    bind(mount) {
+      return request<void>({ op: 'bind', id: nextId++, bind: mount }, (msg, done) => {
+        if (msg.op === 'bound') {
+          created.push(...msg.created);
+          done();
+        }
+      });
+    },
+    run(cmd, ro = {}) {
+      let out = '';
+      let err = '';
+      const req: Request = { op: 'run', id: nextId++, argv: cmd, env: ro.env ?? sandboxEnv() };
+      if (ro.stdin !== undefined) req.stdin = ro.stdin;
+      return request<RunResult>(req, (msg, done) => {
+        if (msg.op === 'output') {
+          if (msg.stream === 'stdout') out += msg.data;
+          else err += msg.data;
+          ro.onOutput?.(msg.stream, msg.data);
+        } else if (msg.op === 'exit') done({ code: msg.code, stdout: out, stderr: err });
+      });
+    },
+    readFile(path) {
+      return request<Buffer | undefined>({ op: 'read', id: nextId++, path }, (msg, done) => {
+        if (msg.op === 'file') done(msg.data === null ? undefined : Buffer.from(msg.data, 'base64'));
+      });
+    },
+    async close() {
+      if (!dead && child.connected) child.send({ op: 'close', id: 0 });
+      const timer = setTimeout(kill, 5000);
+      await exited;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', kill);
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../../log.js';
+
+const PREFIX = 'copa-run-';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A per-run scratch dir `copa-run-<pid>-<time>` under `root`. Mounts never outlive the sandbox process
+ * (they live in its private namespace), so a crashed run leaves only such a dir: the next run removes the
+ * ones whose process is gone.
+ */
+export async function createWorkDir(root: string, logger: Logger): Promise<string> {
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  for (const name of await readdir(root)) {
+    const m = /^copa-run-(\d+)-/.exec(name);
+    if (!m?.[1] || alive(Number(m[1]))) continue;
+    logger.debug(`removing leftover work dir ${name} of a run that did not finish`);
+    await rm(join(root, name), { recursive: true, force: true });
+  }
+  const dir = join(root, `${PREFIX}${process.pid}-${Date.now().toString(36)}`);
+  await mkdir(dir, { mode: 0o700 });
+  return dir;
+}

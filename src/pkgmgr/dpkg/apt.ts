@@ -1,0 +1,84 @@
+import { CopaError } from '../../errors.js';
+import { sandboxEnv } from '../../engine/native/sandbox.js';
+import { debVersion } from '../../version/deb.js';
+import type { PackageManager, PackageManagerContext } from '../types.js';
+import { aptErrorLine, parseAptSimulation, parseDpkgStatus, parseHeld } from './parse.js';
+
+const APT_OPTS = ['-o', 'Acquire::Retries=3', '-o', 'APT::Get::Assume-Yes=true', '-o', 'Dpkg::Use-Pty=0'];
+const INSTALL_OPTS = [
+  '--no-install-recommends',
+  '-o',
+  'Dpkg::Options::=--force-confdef',
+  '-o',
+  'Dpkg::Options::=--force-confold',
+];
+
+function env(): Record<string, string> {
+  return sandboxEnv({ DEBIAN_FRONTEND: 'noninteractive', DEBCONF_NONINTERACTIVE_SEEN: 'true' });
+}
+
+async function apt(ctx: PackageManagerContext, argv: string[], what: string, hint: string): Promise<string> {
+  const r = await ctx.session.run(argv, { env: env(), onOutput: ctx.onOutput });
+  if (r.code !== 0) {
+    throw new CopaError('PACKAGE_MANAGER', `${what} failed (exit ${r.code}): ${aptErrorLine(r.stderr, r.stdout)}`, {
+      hint,
+    });
+  }
+  return r.stdout;
+}
+
+/** Debian and Ubuntu images with apt and a dpkg status file (the non-distroless layout). */
+export const aptManager: PackageManager = {
+  name: 'dpkg',
+  scheme: debVersion,
+  cachePaths: ['/var/lib/apt/lists', '/var/cache/apt'],
+  excludePaths: ['/var/log/apt'],
+
+  async installed(ctx) {
+    const status = await ctx.session.readFile('/var/lib/dpkg/status');
+    if (status === undefined) {
+      throw new CopaError('UNSUPPORTED_OS', 'the image has no /var/lib/dpkg/status file', {
+        hint: 'distroless images (status.d) are not supported by this engine yet',
+      });
+    }
+    return parseDpkgStatus(status.toString('utf8'));
+  },
+
+  async refresh(ctx) {
+    await apt(
+      ctx,
+      ['apt-get', 'update', ...APT_OPTS],
+      'apt-get update',
+      "check the image's apt sources and that its release is still served (an end-of-life release moves to the archive)",
+    );
+  },
+
+  async held(ctx) {
+    const r = await ctx.session.run(['apt-mark', 'showhold'], { env: env() });
+    return r.code === 0 ? parseHeld(r.stdout) : [];
+  },
+
+  async simulate(ctx, names) {
+    const argv =
+      names === null
+        ? ['apt-get', '-s', 'upgrade', ...APT_OPTS]
+        : ['apt-get', '-s', 'install', '--only-upgrade', ...APT_OPTS, ...INSTALL_OPTS, ...names];
+    const out = await apt(ctx, argv, 'apt-get simulation', 'run with --debug to see apt output');
+    return parseAptSimulation(out);
+  },
+
+  async apply(ctx, names) {
+    const argv =
+      names === null
+        ? ['apt-get', 'upgrade', ...APT_OPTS, ...INSTALL_OPTS]
+        : ['apt-get', 'install', '--only-upgrade', ...APT_OPTS, ...INSTALL_OPTS, ...names];
+    const r = await ctx.session.run(argv, { env: env(), onOutput: ctx.onOutput });
+    if (r.code !== 0) {
+      const msg = `apt-get ${names === null ? 'upgrade' : 'install'} failed (exit ${r.code}): ${aptErrorLine(r.stderr, r.stdout)}`;
+      if (!ctx.ignoreErrors) {
+        throw new CopaError('PACKAGE_MANAGER', msg, { hint: 'run with --debug to see apt output' });
+      }
+      ctx.logger.warn(`${msg} (continuing: --ignore-errors)`);
+    }
+  },
+};

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { aptErrorLine, parseAptSimulation, parseDpkgStatus, parseHeld } from './parse.js';
+
+describe('dpkg/apt parsers', () => {
+  it('reads installed packages from a status file and ignores removed ones', () => {
+    const status = [
+      'Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nVersion: 3.0.20-1~deb12u2\n',
+      'Package: oldpkg\nStatus: deinstall ok config-files\nVersion: 1.0\n',
+      'Package: nover\nStatus: install ok installed\n',
+      'Package: base-files\nStatus: install ok installed\nVersion: 12.4+deb12u11\nDescription: x\n multi\n line',
+    ].join('\n');
+    const m = parseDpkgStatus(status);
+    expect([...m.entries()]).toEqual([
+      ['libssl3', '3.0.20-1~deb12u2'],
+      ['base-files', '12.4+deb12u11'],
+    ]);
+  });
+
+  it('parses apt-get -s Inst lines, with and without an old version', () => {
+    const sim = [
+      'Reading package lists...',
+      'Inst libssl3 [3.0.20-1~deb12u2] (3.0.22-1~deb12u2 Debian-Security:12/oldstable-security [amd64])',
+      'Inst perl [5.36.0-7+deb12u3] (5.36.0-7+deb12u4 Debian-Security:12/oldstable-security [amd64]) []',
+      'Inst newdep (1.2-3 Debian:12.11/oldstable [amd64])',
+      'Conf libssl3 (3.0.22-1~deb12u2 Debian-Security:12/oldstable-security [amd64])',
+      'Inst libc6:amd64 [2.36-9] (2.36-9+deb12u4 Debian:12/oldstable [amd64])',
+    ].join('\n');
+    expect(parseAptSimulation(sim)).toEqual([
+      { name: 'libssl3', from: '3.0.20-1~deb12u2', to: '3.0.22-1~deb12u2' },
+      { name: 'perl', from: '5.36.0-7+deb12u3', to: '5.36.0-7+deb12u4' },
+      { name: 'newdep', from: undefined, to: '1.2-3' },
+      { name: 'libc6', from: '2.36-9', to: '2.36-9+deb12u4' },
+    ]);
+  });
+
+  it('parses held packages and picks apt error lines', () => {
+    expect(parseHeld('libc6\n\nbash\n')).toEqual(['libc6', 'bash']);
+    expect(aptErrorLine('W: x\nE: Unable to locate package foo\n')).toBe('E: Unable to locate package foo');
+    expect(aptErrorLine('', 'last line\n')).toBe('last line');
+  });
+});
