@@ -1,0 +1,3 @@
+export { readOciLayout, layoutImage } from './read.js';
+export { writeOciLayout, type LayoutEntry, type WriteLayoutOptions } from './write.js';
+export { REF_NAME, isValidRefName } from './common.js';
