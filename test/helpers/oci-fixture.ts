@@ -16,7 +16,7 @@ export async function run(cmd: string, args: string[]): Promise<string> {
     return stdout;
   } catch (e) {
     const err = e as Error & { stderr?: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${err.stderr ?? err.message}`);
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${err.stderr ?? err.message}`, { cause: e });
   }
 }
 
@@ -27,7 +27,7 @@ export type TarFiles = Record<string, string>;
 export async function makeTar(files: TarFiles): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
+  p.on('data', (c: unknown) => chunks.push(c as Buffer));
   const ended = new Promise<void>((resolve, reject) => {
     p.on('end', resolve);
     p.on('error', reject);
