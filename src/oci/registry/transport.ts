@@ -1,0 +1,182 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { CopaError } from '../../errors.js';
+import { silentLogger, type Logger } from '../../log.js';
+import { networkError, statusError } from './errors.js';
+import { isLoopback } from './hosts.js';
+import { Secrets } from './redact.js';
+import { isRetryableError, isRetryableStatus, retryDelay } from './retry.js';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** A request body; a function is called again for every attempt (streams cannot be replayed). */
+export type HttpBody = Buffer | string | (() => Promise<Readable>);
+
+export interface HttpRequest {
+  method: HttpMethod;
+  url: string;
+  headers?: Record<string, string>;
+  body?: HttpBody;
+  /** registry as the user named it, for messages and proxy choice */
+  registry: string;
+  /** what the request is for: "fetching manifest 127.0.0.1:5000/app:1" */
+  what: string;
+  /** retry on 429/5xx and connection errors (default true) */
+  retry?: boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Dispatcher.ResponseData['body'];
+}
+
+export interface TransportOptions {
+  /** one dispatcher for everything (tests); by default loopback goes direct, the rest through EnvHttpProxyAgent */
+  dispatcher?: Dispatcher;
+  retries?: number;
+  retryBaseMs?: number;
+  userAgent?: string;
+  logger?: Logger;
+  secrets?: Secrets;
+}
+
+/** First value of a header (undici gives arrays for repeated headers). */
+export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * HTTP for the registry client: undici, proxy from HTTP(S)_PROXY/NO_PROXY (loopback never proxied),
+ * retries with exponential backoff and jitter on 429/5xx/connection errors (Retry-After honoured).
+ * Returns every non-retryable response to the caller; throws NETWORK when the server stays unreachable.
+ */
+export class Transport {
+  readonly retries: number;
+  readonly secrets: Secrets;
+  readonly retryBaseMs: number;
+  private readonly userAgent: string;
+  private readonly logger: Logger;
+  private readonly custom: Dispatcher | undefined;
+  private direct: Dispatcher | undefined;
+  private proxied: Dispatcher | undefined;
+
+  constructor(opts: TransportOptions = {}) {
+    this.retries = opts.retries ?? 4;
+    this.retryBaseMs = opts.retryBaseMs ?? 250;
+    this.userAgent = opts.userAgent ?? 'copa-ts';
+    this.logger = opts.logger ?? silentLogger;
+    this.secrets = opts.secrets ?? new Secrets();
+    this.custom = opts.dispatcher;
+  }
+
+  private dispatcherFor(registry: string): Dispatcher {
+    if (this.custom) return this.custom;
+    if (isLoopback(registry)) return (this.direct ??= new Agent());
+    // reads HTTP_PROXY / HTTPS_PROXY / NO_PROXY (and lower-case variants) when first needed
+    return (this.proxied ??= new EnvHttpProxyAgent());
+  }
+
+  /** Send with retries. The caller must consume or dump the returned body. */
+  async send(req: HttpRequest): Promise<HttpResponse> {
+    const retry = req.retry ?? true;
+    for (let attempt = 0; ; attempt++) {
+      const stream = typeof req.body === 'function' ? await req.body() : undefined;
+      const body = stream ?? (typeof req.body === 'function' ? undefined : req.body);
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(req.url, {
+          method: req.method,
+          headers: { 'user-agent': this.userAgent, ...req.headers },
+          body,
+          dispatcher: this.dispatcherFor(req.registry),
+        });
+      } catch (err) {
+        if (stream && !stream.destroyed) stream.destroy();
+        if (err instanceof CopaError) throw this.secrets.scrub(err);
+        const streamError = stream?.errored;
+        if (streamError instanceof CopaError) throw this.secrets.scrub(streamError);
+        if (retry && attempt < this.retries && isRetryableError(err)) {
+          const wait = retryDelay(attempt, undefined, { baseMs: this.retryBaseMs });
+          this.logger.debug(
+            `${req.method} ${this.safeUrl(req.url)} failed (${this.secrets.redact(String(err))}); retry ${attempt + 1}/${this.retries} in ${wait} ms`,
+          );
+          await sleep(wait);
+          continue;
+        }
+        throw this.secrets.scrub(networkError(req.registry, err, (s) => this.secrets.redact(s)));
+      }
+      this.logger.debug(`${req.method} ${this.safeUrl(req.url)} -> ${res.statusCode}`);
+      if (retry && attempt < this.retries && isRetryableStatus(res.statusCode)) {
+        await res.body.dump();
+        if (stream && !stream.destroyed) stream.destroy();
+        const wait = retryDelay(attempt, header(res.headers, 'retry-after'), { baseMs: this.retryBaseMs });
+        this.logger.debug(
+          `${req.what}: HTTP ${res.statusCode}; retry ${attempt + 1}/${this.retries} in ${wait} ms`,
+        );
+        await sleep(wait);
+        continue;
+      }
+      return { status: res.statusCode, headers: res.headers, body: res.body };
+    }
+  }
+
+  /** The CopaError for an unexpected response (reads a bounded part of the body, redacted). */
+  async fail(req: Pick<HttpRequest, 'registry' | 'what'>, res: HttpResponse): Promise<CopaError> {
+    const text = await readLimited(res.body, MAX_ERROR_BODY).catch(() => '');
+    const err = statusError({
+      registry: req.registry,
+      what: req.what,
+      status: res.status,
+      body: this.secrets.redact(text),
+    });
+    return this.secrets.scrub(err);
+  }
+
+  /** URL for log lines: no query string (upload state) and no user info. */
+  safeUrl(url: string): string {
+    try {
+      const u = new URL(url);
+      return this.secrets.redact(`${u.protocol}//${u.host}${u.pathname}`);
+    } catch {
+      return '<url>';
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.direct?.close(), this.proxied?.close()]);
+  }
+}
+
+/** Read at most `limit` bytes of a body as text, discarding the rest. */
+export async function readLimited(body: Readable, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (n < limit) chunks.push(chunk.subarray(0, limit - n));
+    n += chunk.length;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Read a whole (small) body, failing when it exceeds `limit` bytes. */
+export async function readAll(body: Readable, limit: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    n += chunk.length;
+    if (n > limit) {
+      body.destroy();
+      throw new CopaError('REGISTRY', `${what} is larger than ${limit} bytes`, {
+        hint: 'the registry sent an unexpectedly large document; check the reference',
+      });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
