@@ -1,0 +1,143 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CopaError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { checkMetadata, formatPatchSummary, loadReport } from './index.js';
+
+const testdata = fileURLToPath(new URL('./testdata/', import.meta.url));
+const fixture = (name: string): string => join(testdata, name);
+
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'copa-report-test-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function failure(p: Promise<unknown>): Promise<CopaError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof CopaError) return e;
+    throw e;
+  }
+  throw new Error('expected a failure');
+}
+
+function recorder(): { logger: Logger; info: string[] } {
+  const info: string[] = [];
+  return { logger: { debug() {}, info: (m) => void info.push(m), warn() {} }, info };
+}
+
+describe('loadReport', () => {
+  it('reads a Trivy report by default and logs the patch summary', async () => {
+    const { logger, info } = recorder();
+    const m = await loadReport(fixture('trivy-debian12.json'), { logger });
+    expect([m.source, m.os.type, m.os.version, m.osUpdates.length]).toEqual(['trivy', 'debian', '12.5', 4]);
+    expect(info).toEqual(['Patch Summary: 6 total, 4 patched, 2 skipped']);
+  });
+
+  it('summarises libraries too when they are selected', async () => {
+    const { logger, info } = recorder();
+    await loadReport(fixture('trivy-debian12.json'), { logger, pkgTypes: ['os', 'library'] });
+    expect(info).toEqual(['Patch Summary: 10 total, 7 patched, 3 skipped']);
+  });
+
+  it('reads native v1alpha1 and v1alpha2 with --scanner native', async () => {
+    const v1 = await loadReport(fixture('native-v1alpha1.json'), { scanner: 'native' });
+    const v2 = await loadReport(fixture('native-v1alpha2.json'), { scanner: 'native' });
+    expect([v1.source, v1.osUpdates.length, v2.variant, v2.langUpdates.length]).toEqual([
+      'native',
+      2,
+      'v7',
+      1,
+    ]);
+  });
+
+  it('runs a plugin for any other scanner name', async () => {
+    const plugin = join(dir, 'copa-fake');
+    writeFileSync(plugin, `#!/bin/sh\ncat "$1"\n`, { mode: 0o755 });
+    const env = { ...process.env, PATH: `${dir}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+    const m = await loadReport(fixture('native-v1alpha2.json'), { scanner: 'fake', env });
+    expect([m.source, m.osUpdates[0]?.name]).toEqual(['plugin', 'libcurl4']);
+  });
+
+  it('one clear line for a missing file', async () => {
+    const err = await failure(loadReport(join(dir, 'nope.json')));
+    expect([err.code, err.message]).toEqual([
+      'REPORT',
+      `report file ${join(dir, 'nope.json')} does not exist`,
+    ]);
+    expect(err.hint).toBeTruthy();
+    const viaPlugin = await failure(loadReport(join(dir, 'nope.json'), { scanner: 'fake' }));
+    expect(viaPlugin.message).toMatch(/does not exist$/);
+  });
+
+  it('one clear line for a directory', async () => {
+    const err = await failure(loadReport(testdata));
+    expect(err.message).toBe(`report ${testdata} is a directory, but a report file is expected here`);
+  });
+
+  it('one clear line for a file that is not JSON', async () => {
+    for (const scanner of ['trivy', 'native']) {
+      const err = await failure(loadReport(fixture('garbage.txt'), { scanner }));
+      expect(err.code).toBe('REPORT');
+      expect(err.message).toMatch(new RegExp(`^${fixture('garbage.txt')} is not JSON: `));
+      expect(err.message).not.toContain('\n');
+    }
+  });
+
+  it('"not a supported scan report format" for other JSON, with a hint at the right scanner', async () => {
+    const other = await failure(loadReport(fixture('not-a-report.json')));
+    expect(other.message).toBe(`${fixture('not-a-report.json')} is not a supported scan report format`);
+    const native = await failure(loadReport(fixture('native-v1alpha1.json')));
+    expect(native.message).toBe(`${fixture('native-v1alpha1.json')} is not a supported scan report format`);
+    expect(native.hint).toBe('this looks like a Copa update manifest: use --scanner native');
+    const trivy = await failure(loadReport(fixture('trivy-alpine.json'), { scanner: 'native' }));
+    expect(trivy.message).toBe(`${fixture('trivy-alpine.json')} is not a supported scan report format`);
+    expect(trivy.hint).toBe('this looks like a Trivy report: use --scanner trivy (the default)');
+    const api = await failure(loadReport(fixture('native-unknown-api.json'), { scanner: 'native' }));
+    expect(api.message).toBe(`${fixture('native-unknown-api.json')}: unsupported apiVersion "v1beta1"`);
+  });
+
+  it('"vulnerability report metadata is incomplete" when OS updates come without the OS', async () => {
+    const err = await failure(loadReport(fixture('trivy-no-os.json')));
+    expect(err.message).toBe(
+      `vulnerability report metadata is incomplete: OS type and OS version missing in ${fixture('trivy-no-os.json')}`,
+    );
+    const noVersion = join(dir, 'no-version.json');
+    writeFileSync(
+      noVersion,
+      JSON.stringify({
+        apiVersion: 'v1alpha1',
+        metadata: { os: { type: 'debian' } },
+        updates: [{ name: 'curl', fixedVersion: '1' }],
+      }),
+    );
+    expect((await failure(loadReport(noVersion, { scanner: 'native' }))).message).toMatch(
+      /incomplete: OS version missing/,
+    );
+  });
+});
+
+describe('checkMetadata and formatPatchSummary', () => {
+  it('allows missing OS metadata when there are no OS updates (library-only reports)', () => {
+    const m = {
+      os: { type: '', version: '' },
+      arch: '',
+      osUpdates: [],
+      langUpdates: [],
+      source: 'trivy' as const,
+    };
+    expect(() => checkMetadata(m, 'f')).not.toThrow();
+  });
+
+  it('formats the summary for the selected package types', () => {
+    const s = { os: { total: 3, patched: 2, skipped: 1 }, lang: { total: 5, patched: 1, skipped: 4 } };
+    expect(formatPatchSummary(s)).toBe('Patch Summary: 3 total, 2 patched, 1 skipped');
+    expect(formatPatchSummary(s, ['library'])).toBe('Patch Summary: 5 total, 1 patched, 4 skipped');
+  });
+});
