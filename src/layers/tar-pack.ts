@@ -1,0 +1,192 @@
+/**
+ * Packing a layer: tar entries -> (digest of the tar = diffID) -> gzip/zstd/none -> (digest of the
+ * blob) -> file, in one streaming pass. Shared by the upperdir writer and the snapshot fallback.
+ */
+import { constants, createWriteStream, type Stats } from 'node:fs';
+import { open, readlink, rm } from 'node:fs/promises';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as zlib from 'node:zlib';
+import { CopaError, withContext } from '../errors.js';
+import { DigestStream } from '../oci/digest.js';
+import type { Logger } from '../log.js';
+import type { LayerCompression } from '../oci/mediatypes.js';
+import { nativeZstd } from './decompress.js';
+import { opaquePath, whiteoutPath } from './paths.js';
+import { BLOCK, encodeHeader, padding, type EntryHeader } from './tar-header.js';
+import { isPortableXattr, type Xattrs } from './xattr.js';
+
+export interface PackItem {
+  header: EntryHeader;
+  /** file whose content follows the header (regular files only) */
+  source?: string;
+}
+
+export interface WrittenLayer {
+  path: string;
+  /** sha256 of the blob as written (compressed) */
+  digest: string;
+  /** sha256 of the uncompressed tar */
+  diffID: string;
+  size: number;
+  uncompressedSize: number;
+  compression: LayerCompression;
+}
+
+export interface PackOptions {
+  compression: LayerCompression;
+  /** clamp every mtime to this (seconds since the epoch), for reproducible layers */
+  sourceDateEpoch?: number;
+  /** paths (relative, no leading slash) to leave out; a directory leaves out its subtree */
+  exclude?: (relPath: string) => boolean;
+  logger?: Logger;
+}
+
+/** Per-layer state for turning file system objects into entries: hardlinks and the mtime clamp. */
+export class EntryBuilder {
+  private readonly inodes = new Map<string, string>();
+
+  constructor(private readonly sourceDateEpoch: number | undefined) {}
+
+  mtime(st: Stats): number {
+    const t = Math.floor(st.mtimeMs / 1000);
+    return this.sourceDateEpoch === undefined ? t : Math.min(t, this.sourceDateEpoch);
+  }
+
+  /** `.wh.<name>` for a deleted `rel`; `st` gives the time (the whiteout's own, or its directory's) */
+  whiteout(rel: string, st: Stats): PackItem {
+    return { header: marker(whiteoutPath(rel), this.mtime(st)) };
+  }
+
+  /** `<dir>/.wh..wh..opq`, written right after the directory's own entry */
+  opaque(dirRel: string, st: Stats): PackItem {
+    return { header: marker(opaquePath(dirRel), this.mtime(st)) };
+  }
+
+  /** The entry for a file system object, or undefined for what tar cannot hold (sockets). */
+  async item(abs: string, rel: string, st: Stats, xattrs: Xattrs | undefined): Promise<PackItem | undefined> {
+    const base = { name: rel, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: 0, mtime: this.mtime(st) };
+    const xa = [...(xattrs ?? [])].filter(([n]) => isPortableXattr(n)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const withX = xa.length > 0 ? { xattrs: xa } : {};
+    if (st.isDirectory()) return { header: { ...base, ...withX, type: 'dir' } };
+    if (st.isSymbolicLink()) return { header: { ...base, ...withX, type: 'symlink', linkname: await readlink(abs) } };
+    if (st.isFile()) {
+      if (st.nlink > 1) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = this.inodes.get(key);
+        if (first !== undefined) return { header: { ...base, type: 'link', linkname: first } };
+        this.inodes.set(key, rel);
+      }
+      return { header: { ...base, ...withX, type: 'file', size: st.size }, source: abs };
+    }
+    const dev = { devmajor: devMajor(st.rdev), devminor: devMinor(st.rdev) };
+    if (st.isCharacterDevice()) return { header: { ...base, ...withX, ...dev, type: 'char' } };
+    if (st.isBlockDevice()) return { header: { ...base, ...withX, ...dev, type: 'block' } };
+    if (st.isFIFO()) return { header: { ...base, ...withX, type: 'fifo' } };
+    return undefined;
+  }
+}
+
+function marker(name: string, mtime: number): EntryHeader {
+  return { name, type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtime };
+}
+
+export function devMajor(rdev: number): number {
+  return ((rdev >>> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
+}
+
+export function devMinor(rdev: number): number {
+  return (rdev & 0xff) | ((rdev >>> 12) & 0xfff00);
+}
+
+async function* fileContent(path: string, size: number): AsyncGenerator<Buffer> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    let left = size;
+    while (left > 0) {
+      const buf = Buffer.allocUnsafe(Math.min(left, 1 << 16));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      left -= bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
+    const extra = await fh.read(Buffer.alloc(1), 0, 1, null);
+    if (left !== 0 || extra.bytesRead !== 0) {
+      throw new CopaError('INTERNAL', `${path} changed while it was being written into the layer`);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+async function* tarBytes(items: AsyncIterable<PackItem>): AsyncGenerator<Buffer> {
+  for await (const item of items) {
+    yield encodeHeader(item.header);
+    if (item.source !== undefined && item.header.type === 'file') {
+      yield* fileContent(item.source, item.header.size);
+      const pad = padding(item.header.size);
+      if (pad.length > 0) yield pad;
+    }
+  }
+  yield Buffer.alloc(2 * BLOCK);
+}
+
+/** Sets the gzip header's OS byte to 255 ("unknown") so the output does not depend on the platform. */
+class GzipOsByte extends Transform {
+  private pos = 0;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    const at = 9 - this.pos;
+    this.pos += chunk.length;
+    if (at >= 0 && at < chunk.length) {
+      const copy = Buffer.from(chunk);
+      copy[at] = 0xff;
+      cb(null, copy);
+      return;
+    }
+    cb(null, chunk);
+  }
+}
+
+function compressor(compression: LayerCompression): Transform[] {
+  if (compression === 'none') return [];
+  if (compression === 'gzip') return [zlib.createGzip({ level: 6 }), new GzipOsByte()];
+  const native = nativeZstd();
+  if (!native) {
+    throw new CopaError('ENVIRONMENT', 'zstd layer compression needs Node.js 22.15 or newer', {
+      hint: 'use gzip compression, or run copa with a newer Node.js',
+    });
+  }
+  return [native.createZstdCompress()];
+}
+
+/** Write the entries as a layer blob to `outFile`; digest and diffID come from the same pass. */
+export async function packLayer(
+  items: AsyncIterable<PackItem>,
+  outFile: string,
+  compression: LayerCompression,
+): Promise<WrittenLayer> {
+  const stages = compressor(compression);
+  const diff = new DigestStream();
+  const blob = new DigestStream();
+  try {
+    await pipeline([
+      Readable.from(tarBytes(items), { objectMode: false }),
+      diff,
+      ...stages,
+      blob,
+      createWriteStream(outFile),
+    ]);
+  } catch (e) {
+    await rm(outFile, { force: true });
+    throw e instanceof CopaError ? e : withContext(e, `writing layer ${outFile}`);
+  }
+  return {
+    path: outFile,
+    digest: blob.digest(),
+    diffID: diff.digest(),
+    size: blob.bytes,
+    uncompressedSize: diff.bytes,
+    compression,
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Turn an overlayfs upperdir into an OCI layer: entries in path order (parents first), a char
+ * device 0/0 becomes a `.wh.<name>` whiteout, a directory with trusted.overlay.opaque=y gets a
+ * `.wh..wh..opq` marker right after it, xattrs become PAX `SCHILY.xattr.*` records (all but
+ * `trusted.overlay.*`), a second name of an inode becomes a hardlink entry. Same tree -> same bytes.
+ */
+import type { Stats } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CopaError } from '../errors.js';
+import { silentLogger } from '../log.js';
+import { EntryBuilder, packLayer, type PackItem, type PackOptions, type WrittenLayer } from './tar-pack.js';
+import { readXattrsRecursive, type Xattrs } from './xattr.js';
+
+export type { PackOptions as WriteLayerOptions, WrittenLayer } from './tar-pack.js';
+
+/** Directory names in byte order (the order entries are written in). */
+export async function sortedNames(dir: string): Promise<string[]> {
+  const names = await readdir(dir);
+  return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+}
+
+function isWhiteoutDevice(st: Stats): boolean {
+  return st.isCharacterDevice() && st.rdev === 0;
+}
+
+/** Refuse an upperdir that relies on overlayfs features we mount without (see DESIGN.md). */
+function checkSelfContained(abs: string, xattrs: Xattrs | undefined): void {
+  for (const name of ['trusted.overlay.redirect', 'trusted.overlay.metacopy']) {
+    if (xattrs?.has(name)) {
+      throw new CopaError('ENVIRONMENT', `${abs} carries ${name}: the upper directory is not self-contained`, {
+        hint: 'mount the overlay with redirect_dir=off,metacopy=off,index=off',
+      });
+    }
+  }
+}
+
+async function* upperEntries(
+  upperdir: string,
+  xattrs: Map<string, Xattrs>,
+  opts: PackOptions,
+): AsyncGenerator<PackItem> {
+  const builder = new EntryBuilder(opts.sourceDateEpoch);
+  const logger = opts.logger ?? silentLogger;
+  async function* walk(dirAbs: string, dirRel: string): AsyncGenerator<PackItem> {
+    for (const name of await sortedNames(dirAbs)) {
+      const abs = join(dirAbs, name);
+      const rel = dirRel === '' ? name : `${dirRel}/${name}`;
+      if (opts.exclude?.(rel)) continue;
+      const st = await lstat(abs);
+      const xa = xattrs.get(abs);
+      checkSelfContained(abs, xa);
+      if (isWhiteoutDevice(st)) {
+        yield builder.whiteout(rel, st);
+        continue;
+      }
+      const item = await builder.item(abs, rel, st, xa);
+      if (!item) {
+        logger.debug(`layer: leaving out ${rel} (a socket)`);
+        continue;
+      }
+      yield item;
+      if (st.isDirectory()) {
+        if (xa?.get('trusted.overlay.opaque')?.toString() === 'y') yield builder.opaque(rel, st);
+        yield* walk(abs, rel);
+      }
+    }
+  }
+  yield* walk(upperdir, '');
+}
+
+export async function writeLayer(upperdir: string, outFile: string, opts: PackOptions): Promise<WrittenLayer> {
+  const dir = resolve(upperdir);
+  const xattrs = await readXattrsRecursive(dir);
+  return packLayer(upperEntries(dir, xattrs, opts), outFile, opts.compression);
+}
