@@ -12,7 +12,18 @@
  * creating PID, and cleanStale() removes those whose process is gone.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream';
@@ -35,7 +46,10 @@ export interface CacheEntry {
   lastUsed: Date;
 }
 
-const MetaSchema = z.object({ diffID: z.string().regex(/^sha256:[a-f0-9]{64}$/), bytes: z.number().int().nonnegative() });
+const MetaSchema = z.object({
+  diffID: z.string().regex(/^sha256:[a-f0-9]{64}$/),
+  bytes: z.number().int().nonnegative(),
+});
 type Meta = z.infer<typeof MetaSchema>;
 
 const TEMP_NAME = /-(\d+)-[0-9a-f]{8}$/;
@@ -104,7 +118,8 @@ export class LayerCache {
 
   /** A fresh work directory under the cache's tmp/ area, named with our PID (see cleanStale). */
   tempDir(prefix: string): Promise<string> {
-    if (!/^[A-Za-z0-9_.]+$/.test(prefix)) throw new CopaError('INTERNAL', `bad temp dir prefix ${JSON.stringify(prefix)}`);
+    if (!/^[A-Za-z0-9_.]+$/.test(prefix))
+      throw new CopaError('INTERNAL', `bad temp dir prefix ${JSON.stringify(prefix)}`);
     return this.newTemp(join(this.dir, 'tmp'), prefix);
   }
 
@@ -196,7 +211,10 @@ export class LayerCache {
   }
 
   /** Remove layers unused for longer than `olderThanMs`, or all of them. */
-  async prune(opts: { olderThanMs?: number; all?: boolean }): Promise<{ removed: number; freedBytes: number }> {
+  async prune(opts: {
+    olderThanMs?: number;
+    all?: boolean;
+  }): Promise<{ removed: number; freedBytes: number }> {
     const now = Date.now();
     let removed = 0;
     let freedBytes = 0;

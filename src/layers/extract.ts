@@ -9,7 +9,20 @@
  *   clears what lower layers put in the directory, symlinks in parents are resolved within root.
  */
 import { constants } from 'node:fs';
-import { chmod, lchown, link, lstat, lutimes, mkdir, open, readdir, realpath, rm, symlink, unlink } from 'node:fs/promises';
+import {
+  chmod,
+  lchown,
+  link,
+  lstat,
+  lutimes,
+  mkdir,
+  open,
+  readdir,
+  realpath,
+  rm,
+  symlink,
+  unlink,
+} from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -30,7 +43,11 @@ export interface ExtractOptions {
   what?: string;
 }
 
-export async function extractLayer(tar: Readable, root: string, opts: ExtractOptions): Promise<{ entries: number }> {
+export async function extractLayer(
+  tar: Readable,
+  root: string,
+  opts: ExtractOptions,
+): Promise<{ entries: number }> {
   await mkdir(root, { recursive: true });
   const ex = new Extractor(await realpath(root), opts);
   try {
@@ -112,7 +129,9 @@ class Extractor {
       return;
     }
     if (h.type === 'other' || h.sparse) {
-      this.logger.warn(`${this.what}: skipping ${rel}: unsupported tar entry type ${JSON.stringify(h.typeflag)}`);
+      this.logger.warn(
+        `${this.what}: skipping ${rel}: unsupported tar entry type ${JSON.stringify(h.typeflag)}`,
+      );
       return;
     }
     const target = join(await this.parentDir(parentRel), base);
@@ -269,7 +288,9 @@ class Extractor {
       if (name.startsWith('trusted.overlay.')) {
         this.logger.debug(`${this.what}: dropping ${name} of ${h.name}`);
       } else if (!isValidXattrName(name) || !isValidXattrValue(value)) {
-        this.logger.warn(`${this.what}: skipping invalid extended attribute ${JSON.stringify(name)} of ${h.name}`);
+        this.logger.warn(
+          `${this.what}: skipping invalid extended attribute ${JSON.stringify(name)} of ${h.name}`,
+        );
       } else list.push([name, value]);
     }
     if (list.length > 0) this.pending.push({ path, xattrs: list });

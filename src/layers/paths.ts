@@ -28,7 +28,8 @@ export function cleanEntryPath(name: string): CleanPath {
   }
   const path = out.join('/');
   for (const part of out) {
-    if (Buffer.byteLength(part) > NAME_MAX) return { reason: `a path component is longer than ${NAME_MAX} bytes` };
+    if (Buffer.byteLength(part) > NAME_MAX)
+      return { reason: `a path component is longer than ${NAME_MAX} bytes` };
   }
   if (Buffer.byteLength(path) > PATH_MAX) return { reason: `path is longer than ${PATH_MAX} bytes` };
   return { path };

@@ -32,9 +32,16 @@ export interface ResolveOptions {
  * current directory, `..` stopping at the root. Returns undefined when a component is missing and
  * `create` is off.
  */
-export async function resolveDir(root: string, rel: string, opts: ResolveOptions): Promise<string | undefined> {
+export async function resolveDir(
+  root: string,
+  rel: string,
+  opts: ResolveOptions,
+): Promise<string | undefined> {
   const done: string[] = [];
-  const todo = rel.split('/').filter((p) => p !== '').reverse();
+  const todo = rel
+    .split('/')
+    .filter((p) => p !== '')
+    .reverse();
   let links = 0;
   while (todo.length > 0) {
     const part = todo.pop() as string;
@@ -53,11 +60,17 @@ export async function resolveDir(root: string, rel: string, opts: ResolveOptions
     } else if (st.isDirectory()) {
       done.push(part);
     } else if (st.isSymbolicLink()) {
-      if (!opts.followSymlinks) throw new Unsafe(`parent ${JSON.stringify([...done, part].join('/'))} is a symlink`);
+      if (!opts.followSymlinks)
+        throw new Unsafe(`parent ${JSON.stringify([...done, part].join('/'))} is a symlink`);
       if (++links > MAX_LINKS) throw new Unsafe('too many levels of symbolic links');
       const target = await readlink(abs);
       if (target.startsWith('/')) done.length = 0;
-      todo.push(...target.split('/').filter((p) => p !== '').reverse());
+      todo.push(
+        ...target
+          .split('/')
+          .filter((p) => p !== '')
+          .reverse(),
+      );
     } else {
       throw new Unsafe(`parent ${JSON.stringify([...done, part].join('/'))} is not a directory`);
     }

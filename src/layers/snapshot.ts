@@ -40,7 +40,10 @@ function typeOf(st: BigIntStats): SnapshotType {
   return 'file';
 }
 
-export async function snapshot(root: string, opts: { exclude?: (relPath: string) => boolean } = {}): Promise<Snapshot> {
+export async function snapshot(
+  root: string,
+  opts: { exclude?: (relPath: string) => boolean } = {},
+): Promise<Snapshot> {
   const snap: Snapshot = new Map();
   async function walk(dirAbs: string, dirRel: string): Promise<void> {
     for (const name of await sortedNames(dirAbs)) {
@@ -133,7 +136,10 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): DiffPlan {
 async function* diffEntries(rootAbs: string, plan: DiffPlan, opts: PackOptions): AsyncGenerator<PackItem> {
   const builder = new EntryBuilder(opts.sourceDateEpoch);
   const xattrs = await readXattrsRecursive(rootAbs);
-  const order = [...plan.entries.map((p) => ({ p, wh: false })), ...plan.whiteouts.map((p) => ({ p, wh: true }))];
+  const order = [
+    ...plan.entries.map((p) => ({ p, wh: false })),
+    ...plan.whiteouts.map((p) => ({ p, wh: true })),
+  ];
   order.sort((x, y) => comparePaths(x.p, y.p));
   for (const { p, wh } of order) {
     if (wh) {

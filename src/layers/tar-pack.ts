@@ -65,11 +65,21 @@ export class EntryBuilder {
 
   /** The entry for a file system object, or undefined for what tar cannot hold (sockets). */
   async item(abs: string, rel: string, st: Stats, xattrs: Xattrs | undefined): Promise<PackItem | undefined> {
-    const base = { name: rel, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: 0, mtime: this.mtime(st) };
-    const xa = [...(xattrs ?? [])].filter(([n]) => isPortableXattr(n)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const base = {
+      name: rel,
+      mode: st.mode & 0o7777,
+      uid: st.uid,
+      gid: st.gid,
+      size: 0,
+      mtime: this.mtime(st),
+    };
+    const xa = [...(xattrs ?? [])]
+      .filter(([n]) => isPortableXattr(n))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const withX = xa.length > 0 ? { xattrs: xa } : {};
     if (st.isDirectory()) return { header: { ...base, ...withX, type: 'dir' } };
-    if (st.isSymbolicLink()) return { header: { ...base, ...withX, type: 'symlink', linkname: await readlink(abs) } };
+    if (st.isSymbolicLink())
+      return { header: { ...base, ...withX, type: 'symlink', linkname: await readlink(abs) } };
     if (st.isFile()) {
       if (st.nlink > 1) {
         const key = `${st.dev}:${st.ino}`;

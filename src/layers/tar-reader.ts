@@ -3,7 +3,16 @@
  * with PAX (local and global) and GNU long-name records applied. Memory is bounded: metadata records
  * larger than MAX_META bytes are refused.
  */
-import { BLOCK, decodeHeader, isHeaderOnly, isZeroBlock, malformed, parsePax, tarType, type TarType } from './tar-header.js';
+import {
+  BLOCK,
+  decodeHeader,
+  isHeaderOnly,
+  isZeroBlock,
+  malformed,
+  parsePax,
+  tarType,
+  type TarType,
+} from './tar-header.js';
 
 export const MAX_META = 1 << 20;
 
@@ -87,7 +96,8 @@ class ByteQueue {
   async *stream(n: number): AsyncGenerator<Buffer> {
     let left = n;
     while (left > 0) {
-      if (this.length === 0 && !(await this.fill())) throw malformed('unexpected end of archive inside an entry');
+      if (this.length === 0 && !(await this.fill()))
+        throw malformed('unexpected end of archive inside an entry');
       const part = this.takeUpTo(left);
       left -= part.length;
       if (part.length > 0) yield part;
@@ -123,7 +133,8 @@ function paxNumber(v: Buffer | undefined, what: string): number | undefined {
   const s = v.toString('latin1');
   if (!/^-?[0-9]+(\.[0-9]+)?$/.test(s)) throw malformed(`PAX ${what} ${JSON.stringify(s)}`);
   const n = Number(s);
-  if (!Number.isFinite(n) || Math.abs(n) > Number.MAX_SAFE_INTEGER) throw malformed(`PAX ${what} out of range`);
+  if (!Number.isFinite(n) || Math.abs(n) > Number.MAX_SAFE_INTEGER)
+    throw malformed(`PAX ${what} out of range`);
   return n;
 }
 
@@ -184,7 +195,8 @@ export async function* readTar(input: AsyncIterable<unknown>): AsyncGenerator<Ta
     let type = tarType(raw.typeflag);
     if (type === 'file' && raw.typeflag !== '7' && name.text.endsWith('/')) type = 'dir';
     const xattrs = new Map<string, Buffer>();
-    for (const [k, v] of pax) if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), v);
+    for (const [k, v] of pax)
+      if (k.startsWith('SCHILY.xattr.')) xattrs.set(k.slice('SCHILY.xattr.'.length), v);
     const size = nonNegativeInt(paxNumber(pax.get('size'), 'size'), 'size') ?? raw.size;
     const header: TarHeader = {
       name: name.text,

@@ -28,9 +28,13 @@ function isWhiteoutDevice(st: Stats): boolean {
 function checkSelfContained(abs: string, xattrs: Xattrs | undefined): void {
   for (const name of ['trusted.overlay.redirect', 'trusted.overlay.metacopy']) {
     if (xattrs?.has(name)) {
-      throw new CopaError('ENVIRONMENT', `${abs} carries ${name}: the upper directory is not self-contained`, {
-        hint: 'mount the overlay with redirect_dir=off,metacopy=off,index=off',
-      });
+      throw new CopaError(
+        'ENVIRONMENT',
+        `${abs} carries ${name}: the upper directory is not self-contained`,
+        {
+          hint: 'mount the overlay with redirect_dir=off,metacopy=off,index=off',
+        },
+      );
     }
   }
 }
@@ -69,7 +73,11 @@ async function* upperEntries(
   yield* walk(upperdir, '');
 }
 
-export async function writeLayer(upperdir: string, outFile: string, opts: PackOptions): Promise<WrittenLayer> {
+export async function writeLayer(
+  upperdir: string,
+  outFile: string,
+  opts: PackOptions,
+): Promise<WrittenLayer> {
   const dir = resolve(upperdir);
   const xattrs = await readXattrsRecursive(dir);
   return packLayer(upperEntries(dir, xattrs, opts), outFile, opts.compression);

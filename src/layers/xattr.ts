@@ -76,14 +76,16 @@ export function parseGetfattrDump(dump: Buffer): Map<string, Xattrs> {
 function decodeValue(raw: string): Buffer {
   if (raw.startsWith('0s')) return Buffer.from(raw.slice(2), 'base64');
   if (raw.startsWith('0x')) return Buffer.from(raw.slice(2), 'hex');
-  if (raw.startsWith('"') && raw.endsWith('"') && raw.length >= 2) return Buffer.from(raw.slice(1, -1), 'latin1');
+  if (raw.startsWith('"') && raw.endsWith('"') && raw.length >= 2)
+    return Buffer.from(raw.slice(1, -1), 'latin1');
   return Buffer.from(raw, 'latin1');
 }
 
 function escapePath(path: string): string {
   let out = '';
   for (const b of Buffer.from(path)) {
-    out += b <= 0x20 || b >= 0x7f || b === 0x5c ? `\\${b.toString(8).padStart(3, '0')}` : String.fromCharCode(b);
+    out +=
+      b <= 0x20 || b >= 0x7f || b === 0x5c ? `\\${b.toString(8).padStart(3, '0')}` : String.fromCharCode(b);
   }
   return out;
 }
@@ -107,7 +109,19 @@ export function formatSetfattrDump(items: readonly XattrItem[]): Buffer {
 
 /** All xattrs below (and of) `dir`, one getfattr process; symlinks not followed. */
 export async function readXattrsRecursive(dir: string): Promise<Map<string, Xattrs>> {
-  const r = await run('getfattr', ['-R', '-P', '-h', '-d', '-m', '-', '-e', 'base64', '--absolute-names', '--', dir]);
+  const r = await run('getfattr', [
+    '-R',
+    '-P',
+    '-h',
+    '-d',
+    '-m',
+    '-',
+    '-e',
+    'base64',
+    '--absolute-names',
+    '--',
+    dir,
+  ]);
   if (r.code !== 0) {
     throw new CopaError('ENVIRONMENT', `reading extended attributes under ${dir} failed: ${r.stderr}`, {
       hint: 'the file system must support extended attributes (and copa must run as root for trusted.*)',
