@@ -15,6 +15,10 @@ import type { Logger } from '../../src/log.js';
 import { extractLayer, type ExtractMode } from '../../src/layers/extract.js';
 import { makeTar, type TarSpec } from '../helpers/tar.js';
 
+/** cap_net_raw+ep as vfs_cap_data v2: has bytes >= 0x80, which a UTF-8 round trip would break */
+const CAP = Buffer.from('0100000200200000000000000000000000000000', 'hex');
+CAP[4] = 0x80;
+
 let base: string;
 let sentinel: string;
 
@@ -260,10 +264,24 @@ const cases: Case[] = [
     overlay: /entry "\.\/": entry would replace the layer root/,
   },
   {
-    name: 'a layer-supplied trusted.overlay.opaque xattr is dropped',
-    entries: () => [{ name: 'o', type: 'dir', pax: { 'SCHILY.xattr.trusted.overlay.opaque': 'y' } }],
+    name: 'a layer-supplied trusted.overlay.opaque xattr is dropped; binary capabilities and setuid are kept',
+    entries: () => [
+      { name: 'o', type: 'dir', pax: { 'SCHILY.xattr.trusted.overlay.opaque': 'y' } },
+      {
+        name: 'o/ping',
+        body: 'elf',
+        mode: 0o4755,
+        uid: 1000,
+        gid: 1000,
+        pax: { 'SCHILY.xattr.security.capability': CAP },
+      },
+    ],
     overlay: async (root) => {
       expect(execFileSync('getfattr', ['-d', '-m', '-', join(root, 'o')]).toString()).toBe('');
+      const dump = execFileSync('getfattr', ['-n', 'security.capability', '-e', 'hex', join(root, 'o/ping')]);
+      expect(dump.toString()).toContain(`security.capability=0x${CAP.toString('hex')}`);
+      const st = await stat(join(root, 'o/ping'));
+      expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o4755, 1000, 1000]);
     },
   },
 ];
