@@ -52,7 +52,8 @@ const MetaSchema = z.object({
 });
 type Meta = z.infer<typeof MetaSchema>;
 
-const TEMP_NAME = /-(\d+)-[0-9a-f]{8}$/;
+/** `<prefix>-<pid>-<suffix>`: ours (tempDir) and the engine's work dirs (`copa-run-<pid>-<time>`) */
+const TEMP_NAME = /-(\d+)-[0-9a-z]+$/;
 
 /** `$COPA_CACHE_DIR`, else `$XDG_CACHE_HOME/copa`, else `~/.cache/copa`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -116,11 +117,16 @@ export class LayerCache {
     return path;
   }
 
+  /** The tmp/ area (for callers that name their own work dirs `<prefix>-<pid>-<suffix>`). */
+  tempRoot(): string {
+    return join(this.dir, 'tmp');
+  }
+
   /** A fresh work directory under the cache's tmp/ area, named with our PID (see cleanStale). */
   tempDir(prefix: string): Promise<string> {
     if (!/^[A-Za-z0-9_.]+$/.test(prefix))
       throw new CopaError('INTERNAL', `bad temp dir prefix ${JSON.stringify(prefix)}`);
-    return this.newTemp(join(this.dir, 'tmp'), prefix);
+    return this.newTemp(this.tempRoot(), prefix);
   }
 
   /** The extracted (overlay-form) directory of `layer`, extracting it if no process has yet. */
