@@ -6,7 +6,7 @@
 import type { BigIntStats } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { comparePaths } from './paths.js';
+import { comparePaths, whiteoutPath } from './paths.js';
 import { EntryBuilder, packLayer, type PackItem, type PackOptions, type WrittenLayer } from './tar-pack.js';
 import { sortedNames } from './writer.js';
 import { readXattrsRecursive } from './xattr.js';
@@ -136,11 +136,12 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): DiffPlan {
 async function* diffEntries(rootAbs: string, plan: DiffPlan, opts: PackOptions): AsyncGenerator<PackItem> {
   const builder = new EntryBuilder(opts.sourceDateEpoch);
   const xattrs = await readXattrsRecursive(rootAbs);
+  // in the order of the names in the tar (a whiteout's is `.wh.<name>`)
   const order = [
-    ...plan.entries.map((p) => ({ p, wh: false })),
-    ...plan.whiteouts.map((p) => ({ p, wh: true })),
+    ...plan.entries.map((p) => ({ p, wh: false, key: p })),
+    ...plan.whiteouts.map((p) => ({ p, wh: true, key: whiteoutPath(p) })),
   ];
-  order.sort((x, y) => comparePaths(x.p, y.p));
+  order.sort((x, y) => comparePaths(x.key, y.key));
   for (const { p, wh } of order) {
     if (wh) {
       const parent = parentOf(p);

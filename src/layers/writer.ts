@@ -9,6 +9,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CopaError } from '../errors.js';
 import { silentLogger } from '../log.js';
+import { WHITEOUT_PREFIX } from './paths.js';
 import { EntryBuilder, packLayer, type PackItem, type PackOptions, type WrittenLayer } from './tar-pack.js';
 import { readXattrsRecursive, type Xattrs } from './xattr.js';
 
@@ -47,11 +48,18 @@ async function* upperEntries(
   const builder = new EntryBuilder(opts.sourceDateEpoch);
   const logger = opts.logger ?? silentLogger;
   async function* walk(dirAbs: string, dirRel: string): AsyncGenerator<PackItem> {
-    for (const name of await sortedNames(dirAbs)) {
-      const abs = join(dirAbs, name);
+    const children: { name: string; key: string; st: Stats }[] = [];
+    for (const name of await readdir(dirAbs)) {
       const rel = dirRel === '' ? name : `${dirRel}/${name}`;
       if (opts.exclude?.(rel)) continue;
-      const st = await lstat(abs);
+      const st = await lstat(join(dirAbs, name));
+      // entries are ordered by the name they get in the tar (a whiteout's is `.wh.<name>`)
+      children.push({ name, key: isWhiteoutDevice(st) ? `${WHITEOUT_PREFIX}${name}` : name, st });
+    }
+    children.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+    for (const { name, st } of children) {
+      const abs = join(dirAbs, name);
+      const rel = dirRel === '' ? name : `${dirRel}/${name}`;
       const xa = xattrs.get(abs);
       checkSelfContained(abs, xa);
       if (isWhiteoutDevice(st)) {
@@ -65,6 +73,7 @@ async function* upperEntries(
       }
       yield item;
       if (st.isDirectory()) {
+        // the opaque marker comes right after its directory, before any sibling inside it
         if (xa?.get('trusted.overlay.opaque')?.toString() === 'y') yield builder.opaque(rel, st);
         yield* walk(abs, rel);
       }
