@@ -32,7 +32,7 @@ describe('decompress', () => {
     expect(await collect(decompress(chunked(gzipSync(payload), 4096)))).toEqual(payload);
   });
 
-  it('reads zstd with whichever decoder this Node has', async () => {
+  it('reads zstd, all frames, skipping skippable frames (zstd:chunked has them)', async () => {
     // the reference encoder: the zstd CLI (Debian package zstd)
     const frame = execFileSync('zstd', ['-q', '-c', '-3'], { input: payload });
     expect(await collect(decompress(chunked(frame, 1000)))).toEqual(payload);
@@ -40,6 +40,15 @@ describe('decompress', () => {
     const two = Buffer.concat([frame, execFileSync('zstd', ['-q', '-c'], { input: Buffer.from('tail') })]);
     expect(await collect(decompress(chunked(two, 333)))).toEqual(
       Buffer.concat([payload, Buffer.from('tail')]),
+    );
+    const skippable = Buffer.concat([Buffer.from([0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0]), Buffer.from('meta')]);
+    const withSkip = Buffer.concat([
+      frame,
+      skippable,
+      execFileSync('zstd', ['-q', '-c'], { input: Buffer.from('end') }),
+    ]);
+    expect(await collect(decompress(chunked(withSkip, 7)))).toEqual(
+      Buffer.concat([payload, Buffer.from('end')]),
     );
   });
 
@@ -66,7 +75,7 @@ describe('decompress', () => {
     await expect(out).rejects.toBe(boom);
   });
 
-  it('uses node:zlib zstd exactly when this Node has it', () => {
+  it('finds node:zlib zstd (for compressing) exactly when this Node has it', () => {
     const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
     expect(nativeZstd() !== undefined).toBe(major > 22 || (major === 22 && minor >= 15));
   });

@@ -15,7 +15,7 @@ export function sniffCompression(head: Buffer): Compression {
   return 'none';
 }
 
-/** node:zlib's zstd (Node >= 22.15), looked up at run time so Node 20 type-checks and runs. */
+/** node:zlib's zstd (Node >= 22.15, used to compress), looked up at run time so Node 20 type-checks and runs. */
 interface ZstdZlib {
   createZstdDecompress?: () => Transform;
   createZstdCompress?: (opts?: object) => Transform;
@@ -37,7 +37,7 @@ function corrupt(kind: string, cause: unknown): CopaError {
   });
 }
 
-/** fzstd's streaming decoder as a Transform (for Node without zlib zstd). */
+/** fzstd's streaming decoder as a Transform. */
 class FzstdTransform extends Transform {
   private readonly dec: FzstdDecompress;
 
@@ -68,9 +68,9 @@ class FzstdTransform extends Transform {
 }
 
 function decoder(kind: Exclude<Compression, 'none'>): Transform {
-  if (kind === 'gzip') return zlib.createGunzip();
-  const native = nativeZstd();
-  return native ? native.createZstdDecompress() : new FzstdTransform();
+  // zstd always through fzstd: node:zlib's decoder (Node 24) stops after the first frame, and
+  // layers may hold several frames plus skippable ones (zstd:chunked)
+  return kind === 'gzip' ? zlib.createGunzip() : new FzstdTransform();
 }
 
 async function* decompressed(input: Readable): AsyncGenerator<Buffer> {
@@ -125,8 +125,8 @@ async function* decompressed(input: Readable): AsyncGenerator<Buffer> {
 }
 
 /**
- * The uncompressed bytes of `input`, chosen by its first bytes: gzip (1f 8b), zstd (28 b5 2f fd,
- * node:zlib when it has zstd, else the pure-JS fzstd), anything else passes through unchanged.
+ * The uncompressed bytes of `input`, chosen by its first bytes: gzip (1f 8b, all members), zstd
+ * (28 b5 2f fd, all frames, skippable ones skipped), anything else passes through unchanged.
  * Errors of `input` (e.g. a digest mismatch) come out of the returned stream as they are.
  */
 export function decompress(input: Readable): Readable {

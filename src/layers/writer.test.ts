@@ -6,7 +6,8 @@ import { gunzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../oci/digest.js';
-import { decompress } from './decompress.js';
+import { decompress, nativeZstd } from './decompress.js';
+import { CopaError } from '../errors.js';
 import { readTar, type TarHeader } from './tar-reader.js';
 import { writeLayer } from './writer.js';
 
@@ -87,5 +88,23 @@ describe('writeLayer (plain files, no root needed)', () => {
     const parsed: string[] = [];
     for await (const e of readTar(Readable.from([await readFile(r.path)]))) parsed.push(e.header.name);
     expect(parsed).toHaveLength(2);
+  });
+
+  it('writes zstd when node:zlib has it, and says so clearly when it does not', async () => {
+    const out = join(dir, 'z.tar.zst');
+    if (nativeZstd()) {
+      const r = await writeLayer(upper, out, { compression: 'zstd' });
+      const blob = await readFile(out);
+      expect([...blob.subarray(0, 4)]).toEqual([0x28, 0xb5, 0x2f, 0xfd]);
+      expect(r.digest).toBe(sha256(blob));
+      const gz = await writeLayer(upper, join(dir, 'z.tar.gz'), { compression: 'gzip' });
+      expect(r.diffID).toBe(gz.diffID); // same tar inside
+      expect((await headers(out)).length).toBe(8);
+    } else {
+      const err = await writeLayer(upper, out, { compression: 'zstd' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CopaError);
+      expect((err as CopaError).code).toBe('ENVIRONMENT');
+      expect((err as CopaError).message).toMatch(/zstd layer compression needs Node\.js 22\.15/);
+    }
   });
 });
