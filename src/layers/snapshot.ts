@@ -8,7 +8,7 @@ import { lstat, readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { comparePaths, whiteoutPath } from './paths.js';
 import { EntryBuilder, packLayer, type PackItem, type PackOptions, type WrittenLayer } from './tar-pack.js';
-import { sortedNames } from './writer.js';
+import { readNames } from './writer.js';
 import { readXattrsRecursive } from './xattr.js';
 
 export type SnapshotType = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
@@ -46,7 +46,7 @@ export async function snapshot(
 ): Promise<Snapshot> {
   const snap: Snapshot = new Map();
   async function walk(dirAbs: string, dirRel: string): Promise<void> {
-    for (const name of await sortedNames(dirAbs)) {
+    for (const name of await readNames(dirAbs)) {
       const abs = join(dirAbs, name);
       const rel = dirRel === '' ? name : `${dirRel}/${name}`;
       if (opts.exclude?.(rel)) continue;

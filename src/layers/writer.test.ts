@@ -107,4 +107,13 @@ describe('writeLayer (plain files, no root needed)', () => {
       expect((err as CopaError).message).toMatch(/zstd layer compression needs Node\.js 22\.15/);
     }
   });
+
+  it('refuses file names that are not UTF-8 clearly', async () => {
+    const odd = join(dir, 'odd');
+    await mkdir(odd);
+    await writeFile(Buffer.from(`${odd}/caf\xe9`, 'latin1'), 'x');
+    await expect(writeLayer(odd, join(dir, 'odd.tar'), { compression: 'none' })).rejects.toThrow(
+      /holds a file whose name is not valid UTF-8 \(636166e9\)/,
+    );
+  });
 });

@@ -15,10 +15,28 @@ import { readXattrsRecursive, type Xattrs } from './xattr.js';
 
 export type { PackOptions as WriteLayerOptions, WrittenLayer } from './tar-pack.js';
 
-/** Directory names in byte order (the order entries are written in). */
-export async function sortedNames(dir: string): Promise<string[]> {
-  const names = await readdir(dir);
-  return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The names in a directory, in byte order. Names that are not UTF-8 cannot be carried through
+ * Node's string paths: refused clearly rather than written wrong.
+ */
+export async function readNames(dir: string): Promise<string[]> {
+  const raw = await readdir(dir, { encoding: 'buffer' });
+  raw.sort((a, b) => Buffer.compare(a, b));
+  return raw.map((b) => {
+    try {
+      return utf8.decode(b);
+    } catch {
+      throw new CopaError(
+        'INTERNAL',
+        `${dir} holds a file whose name is not valid UTF-8 (${b.toString('hex')})`,
+        {
+          hint: 'copa cannot write such names into a layer yet; please report which package created it',
+        },
+      );
+    }
+  });
 }
 
 function isWhiteoutDevice(st: Stats): boolean {
@@ -49,7 +67,7 @@ async function* upperEntries(
   const logger = opts.logger ?? silentLogger;
   async function* walk(dirAbs: string, dirRel: string): AsyncGenerator<PackItem> {
     const children: { name: string; key: string; st: Stats }[] = [];
-    for (const name of await readdir(dirAbs)) {
+    for (const name of await readNames(dirAbs)) {
       const rel = dirRel === '' ? name : `${dirRel}/${name}`;
       if (opts.exclude?.(rel)) continue;
       const st = await lstat(join(dirAbs, name));

@@ -108,6 +108,16 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'a symlink loop as a parent',
+    entries: () => [
+      { name: 'loop', type: 'symlink', linkname: 'loop2' },
+      { name: 'loop2', type: 'symlink', linkname: '/loop' },
+      { name: 'loop/x', body: 'x' },
+    ],
+    overlay: /parent "loop" is a symlink/,
+    apply: /entry "loop\/x": too many levels of symbolic links/,
+  },
+  {
     name: 'hardlink to ../outside',
     entries: () => [{ name: 'h', type: 'link', linkname: '../sentinel/file' }],
     overlay: /entry "h": hardlink target "\.\.\/sentinel\/file": path escapes the layer root/,
