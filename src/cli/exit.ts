@@ -1,0 +1,25 @@
+import { CopaError, type ErrorCode } from '../errors.js';
+
+/** The one place where error codes become exit codes (Copa: 0 ok / nothing to patch, 1 any error). */
+const EXIT: Partial<Record<ErrorCode, number>> = {
+  NO_UPDATES: 0,
+  USAGE: 2,
+  CANCELLED: 130,
+};
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof CopaError) return EXIT[err.code] ?? 1;
+  return 1;
+}
+
+/** One line (plus an indented next step) for a user; a stack only with --debug. */
+export function formatError(err: unknown, debug: boolean): string {
+  if (err instanceof CopaError) {
+    const lines = [`Error: ${err.message}`];
+    if (err.hint) lines.push(`  next step: ${err.hint}`);
+    if (debug && err.stack) lines.push(err.stack);
+    return lines.join('\n');
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  return debug && e.stack ? `Error: ${e.stack}` : `Error: ${e.message} (internal error; rerun with --debug and report it)`;
+}

@@ -1,0 +1,131 @@
+import { Command, Option } from 'commander';
+import { CopaError } from '../errors.js';
+import { patch } from '../patch/patch.js';
+import { formatPlan } from '../patch/plan.js';
+import type { PatchResult } from '../patch/result.js';
+import { parseDuration } from './duration.js';
+import { cliLogger, parseProgress } from './logger.js';
+
+interface PatchFlags {
+  image?: string;
+  report?: string;
+  tag?: string;
+  tagSuffix: string;
+  scanner: string;
+  ignoreErrors: boolean;
+  timeout: string;
+  workingFolder?: string;
+  push: boolean;
+  ociDir?: string;
+  progress: string;
+  insecureRegistry: string[];
+  dryRun: boolean;
+  json: boolean;
+  platform?: string[];
+  cacheDir?: string;
+}
+
+const EXAMPLES = `
+Examples:
+  # patch the packages a Trivy report names, push <tag>-patched next to the original
+  trivy image --vuln-type os --ignore-unfixed -f json -o report.json 127.0.0.1:5000/debian:12
+  sudo copa patch -i 127.0.0.1:5000/debian:12 -r report.json --push
+
+  # update every package, write an OCI layout instead of pushing
+  sudo copa patch -i 127.0.0.1:5000/debian:12 --oci-dir ./out -t 12-fixed
+
+  # show what would change, write nothing
+  sudo copa patch -i 127.0.0.1:5000/debian:12 -r report.json --dry-run
+`;
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',').filter(Boolean)];
+}
+
+export function patchCommand(globals: () => { debug: boolean }): Command {
+  return new Command('patch')
+    .description('Patch a container image: update vulnerable OS packages and append one layer')
+    .option('-i, --image <ref>', 'image reference to patch')
+    .option('-r, --report <file>', 'vulnerability report file (Trivy JSON, or --scanner native / plugin format)')
+    .option('-t, --tag <tag>', 'tag for the patched image, or a full reference registry/repo:tag')
+    .option('--tag-suffix <suffix>', 'suffix of the patched tag when --tag is not given', 'patched')
+    .option('-s, --scanner <name>', 'report format: trivy, native, or a copa-<name> plugin on PATH', 'trivy')
+    .option('--ignore-errors', 'keep going past package update and validation failures', false)
+    .option('--timeout <duration>', 'deadline for the whole run (e.g. 5m, 90s)', '5m')
+    .option('-w, --working-folder <dir>', 'scratch directory (default: under the copa cache)')
+    .option('-p, --push', 'push the patched image to the registry', false)
+    .option('--oci-dir <dir>', 'write the patched image into this OCI layout directory')
+    .option('--platform <platforms>', 'platform to patch, e.g. linux/arm64 (default: the report’s, else the host’s)', collect, [])
+    .addOption(new Option('--progress <mode>', 'progress output: auto, plain, tty, quiet').default('auto'))
+    .option('--insecure-registry <host>', 'use plain HTTP for this registry (repeatable; loopback is always plain HTTP)', collect, [])
+    .option('--dry-run', 'print the plan (packages, from -> to, target tag) and write nothing', false)
+    .option('--json', 'print a machine-readable result on stdout', false)
+    .option('--cache-dir <dir>', 'layer and package cache (default: $XDG_CACHE_HOME/copa or ~/.cache/copa)')
+    .addHelpText('after', EXAMPLES)
+    .action(async (flags: PatchFlags) => {
+      const { debug } = globals();
+      const early = cliLogger('plain', debug);
+      const logger = cliLogger(parseProgress(flags.progress, (m) => early.warn(m)), debug);
+      if (!flags.image) throw new CopaError('USAGE', 'no image given', { hint: 'pass the image to patch with -i/--image' });
+      if ((flags.platform?.length ?? 0) > 1) {
+        throw new CopaError('USAGE', 'several --platform values need a multi-platform image', {
+          hint: 'multi-platform patching is not available yet: patch one platform at a time',
+        });
+      }
+      const controller = new AbortController();
+      let interrupts = 0;
+      const onSigint = (): void => {
+        interrupts++;
+        if (interrupts > 1) process.exit(130);
+        logger.warn('interrupted: cleaning up (press Ctrl-C again to force quit)');
+        controller.abort();
+      };
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigint);
+      try {
+        const result = await patch({
+          image: flags.image,
+          report: flags.report,
+          tag: flags.tag,
+          tagSuffix: flags.tagSuffix,
+          scanner: flags.scanner,
+          ignoreErrors: flags.ignoreErrors,
+          timeoutMs: parseDuration(flags.timeout),
+          workingFolder: flags.workingFolder,
+          debug,
+          push: flags.push,
+          ociDir: flags.ociDir,
+          insecureRegistries: flags.insecureRegistry,
+          dryRun: flags.dryRun,
+          cacheDir: flags.cacheDir,
+          platform: flags.platform?.[0],
+          logger,
+          signal: controller.signal,
+          ...(debug ? { onOutput: (_s: 'stdout' | 'stderr', d: string) => void process.stderr.write(d) } : {}),
+        });
+        report(result, flags, logger);
+      } finally {
+        process.off('SIGINT', onSigint);
+        process.off('SIGTERM', onSigint);
+      }
+    });
+}
+
+function report(result: PatchResult, flags: PatchFlags, logger: ReturnType<typeof cliLogger>): void {
+  if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  if (result.status === 'DryRun') {
+    const lines = formatPlan(result.plan).join('\n') + '\n';
+    if (flags.json) process.stderr.write(lines);
+    else process.stdout.write(lines);
+    return;
+  }
+  if (result.status === 'Up-to-date') {
+    logger.info('Image is already up-to-date. No patch was applied.');
+    return;
+  }
+  for (const f of result.failed ?? []) {
+    logger.warn(`downloaded package ${f.name} version ${f.installed ?? '(none)'} lower than required ${f.required} for update (ignored: --ignore-errors)`);
+  }
+  logger.info(`Patched image (${result.platform}): ${result.patchedImage ?? ''}`);
+  logger.info(`Patch summary: ${result.plan.updates.length} package(s) updated, new layer ${result.layer?.digest ?? ''} (${result.layer?.size ?? 0} bytes)`);
+}

@@ -1,0 +1,132 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CopaError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ImageRoot } from '../engine/native/index.js';
+import { formatPlatform } from '../oci/platform.js';
+import type { Platform } from '../oci/schemas.js';
+import { uniqueLatestUpdates, validateInstalled, validatePackageName } from '../pkgmgr/common/index.js';
+import { managerFor } from '../pkgmgr/index.js';
+import type { PackageManagerContext } from '../pkgmgr/types.js';
+import type { UpdateManifest } from '../report/types.js';
+import type { ResolvedPatchOptions } from './options.js';
+import { osFromRelease, type OsInfo } from './os.js';
+import { selectUpdates, type PatchPlan } from './plan.js';
+
+export interface ApplyContext {
+  opts: ResolvedPatchOptions;
+  report: UpdateManifest | undefined;
+  cacheDir: string;
+  platform: Platform;
+  imageRef: string;
+  targetRef: string;
+  logger: Logger;
+  signal: AbortSignal;
+  onOutput?: PackageManagerContext['onOutput'];
+}
+
+export interface Applied {
+  plan: PatchPlan;
+  /** image paths that must not enter the layer */
+  excluded: string[];
+  installed?: Record<string, string>;
+  failed?: Array<{ name: string; installed: string | null; required: string }>;
+}
+
+async function detectOs(root: ImageRoot, report: UpdateManifest | undefined): Promise<OsInfo> {
+  const rel = (await root.session.readFile('/etc/os-release')) ?? (await root.session.readFile('/usr/lib/os-release'));
+  const fromImage = rel ? osFromRelease(rel.toString('utf8')) : undefined;
+  if (!report) {
+    if (!fromImage) {
+      throw new CopaError('UNSUPPORTED_OS', 'the image has no /etc/os-release: cannot tell its OS', {
+        hint: 'give a scanner report with -r so the OS comes from it',
+      });
+    }
+    return fromImage;
+  }
+  const fromReport = { type: report.os.type.toLowerCase(), version: report.os.version };
+  if (fromImage && fromImage.type !== fromReport.type) {
+    throw new CopaError(
+      'REPORT',
+      `the report is for ${fromReport.type} ${fromReport.version} but the image runs ${fromImage.type} ${fromImage.version}`,
+      { hint: 'scan this image and pass that report' },
+    );
+  }
+  return fromReport;
+}
+
+/**
+ * Inside an opened image root: find the package manager, plan from the report (or update-all), apply,
+ * validate. Always closes the sandbox session.
+ */
+export async function applyUpdates(root: ImageRoot, ctx: ApplyContext): Promise<Applied> {
+  const { opts, report, logger } = ctx;
+  try {
+    const os = await detectOs(root, report);
+    const pm = managerFor(os);
+    const key = `${os.type}-${os.version || 'unknown'}-${formatPlatform(ctx.platform).replaceAll('/', '-')}`;
+    for (const path of pm.cachePaths) {
+      const source = join(ctx.cacheDir, 'pkg', key, path.replaceAll('/', '_'));
+      await mkdir(join(source, 'partial'), { recursive: true });
+      await root.session.bind({ source, target: path, kind: 'dir' });
+    }
+    const pmCtx: PackageManagerContext = {
+      session: root.session,
+      logger,
+      ignoreErrors: opts.ignoreErrors,
+      ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
+    };
+    const before = await pm.installed(pmCtx);
+
+    let names: string[] | null = null;
+    let required = report ? uniqueLatestUpdates(report.osUpdates, pm.scheme, { ignoreErrors: opts.ignoreErrors, logger }) : [];
+    const plan: PatchPlan = {
+      mode: report ? 'report' : 'update-all',
+      image: ctx.imageRef,
+      target: ctx.targetRef,
+      platform: formatPlatform(ctx.platform),
+      os,
+      alreadyFixed: [],
+      notInstalled: [],
+      held: [],
+      updates: [],
+    };
+    if (report) {
+      for (const u of required) validatePackageName(u.name);
+      const sel = selectUpdates(required, before, pm.scheme);
+      plan.alreadyFixed = sel.alreadyFixed;
+      plan.notInstalled = sel.notInstalled;
+      names = sel.names;
+      required = required.filter((u) => sel.names.includes(u.name));
+      if (names.length === 0) return { plan, excluded: [] };
+    }
+    logger.info(`Updating package lists (${os.type} ${os.version})`);
+    await pm.refresh(pmCtx);
+    plan.held = await pm.held(pmCtx);
+    for (const h of plan.held) logger.warn(`package ${h} is held (apt-mark hold): it will not be patched`);
+    plan.updates = await pm.simulate(pmCtx, names);
+    if (plan.updates.length === 0 || opts.dryRun) return { plan, excluded: [] };
+    ctx.signal.throwIfAborted();
+
+    logger.info(`Installing ${plan.updates.length} package update(s)`);
+    await pm.apply(pmCtx, names);
+    const after = await pm.installed(pmCtx);
+    const wanted = report
+      ? required
+      : plan.updates.map((u) => ({ name: u.name, installedVersion: u.from ?? '', fixedVersion: u.to, vulnerabilityID: '' }));
+    const check = validateInstalled(wanted, after, pm.scheme, { ignoreErrors: opts.ignoreErrors, logger });
+    const installed: Record<string, string> = {};
+    for (const u of plan.updates) {
+      const v = after.get(u.name);
+      if (v !== undefined) installed[u.name] = v;
+    }
+    return {
+      plan,
+      excluded: [...root.session.created, ...pm.cachePaths, ...pm.excludePaths],
+      installed,
+      failed: check.failed.map((f) => ({ name: f.name, installed: f.installed ?? null, required: f.required })),
+    };
+  } finally {
+    await root.session.close();
+  }
+}

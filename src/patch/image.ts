@@ -1,0 +1,68 @@
+import { join } from 'node:path';
+import type { Image } from '../oci/image.js';
+import { fileLayer } from '../oci/filelayer.js';
+import { isDockerMediaType, layerMediaType } from '../oci/mediatypes.js';
+import { appendLayer } from '../oci/mutate.js';
+import { writeLayer } from '../layers/writer.js';
+
+export const ANNOTATION_PATCHED = 'sh.copa.image.patched';
+export const ANNOTATION_CREATED = 'org.opencontainers.image.created';
+export const ANNOTATION_VERSION = 'org.opencontainers.image.version';
+export const LABEL_BASE_IMAGE = 'BaseImage';
+
+/** `now` as RFC 3339 UTC without fractions, or SOURCE_DATE_EPOCH when set (reproducible builds). */
+export function timestamp(): string {
+  const epoch = process.env.SOURCE_DATE_EPOCH;
+  const d = epoch && /^\d+$/.test(epoch) ? new Date(Number(epoch) * 1000) : new Date();
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Copa's version-annotation rule: the patched tag if it contains the old version, else `<old>-<tag>`. */
+export function patchedVersion(old: string, tag: string): string {
+  return tag.includes(old) ? tag : `${old}-${tag}`;
+}
+
+function isExcluded(rel: string, excluded: string[]): boolean {
+  const p = '/' + rel.replace(/^\/+/, '').replace(/\/+$/, '');
+  return excluded.some((e) => p === e || p.startsWith(e + '/'));
+}
+
+export async function buildPatchedImage(
+  base: Image,
+  upperdir: string,
+  excluded: string[],
+  opts: { workDir: string; imageRef: string; targetTag: string },
+) {
+  const epoch = process.env.SOURCE_DATE_EPOCH;
+  const written = await writeLayer(upperdir, join(opts.workDir, 'layer.tar.gz'), {
+    compression: 'gzip',
+    ...(epoch && /^\d+$/.test(epoch) ? { sourceDateEpoch: Number(epoch) } : {}),
+    exclude: (rel) => isExcluded(rel, excluded),
+  });
+  const family = isDockerMediaType(base.mediaType) ? 'docker' : 'oci';
+  const mediaType = layerMediaType(family, 'gzip');
+  const layer = fileLayer({ path: written.path, digest: written.digest, diffID: written.diffID, size: written.size, mediaType });
+  const created = timestamp();
+  const manifest = await base.manifest();
+  const annotations: Record<string, string> = { [ANNOTATION_CREATED]: created, [ANNOTATION_PATCHED]: created };
+  const oldVersion = manifest.annotations?.[ANNOTATION_VERSION];
+  if (oldVersion) annotations[ANNOTATION_VERSION] = patchedVersion(oldVersion, opts.targetTag);
+  const cfg = await base.config();
+  const labels = cfg.config?.Labels ?? {};
+  const image = await appendLayer(base, layer, {
+    history: { created, created_by: 'copa patch', comment: 'package updates applied by copa' },
+    labels: { [LABEL_BASE_IMAGE]: labels[LABEL_BASE_IMAGE] ?? opts.imageRef },
+    annotations,
+    created,
+  });
+  return {
+    image,
+    layer: {
+      digest: written.digest,
+      diffID: written.diffID,
+      size: written.size,
+      uncompressedSize: written.uncompressedSize,
+      mediaType,
+    },
+  };
+}

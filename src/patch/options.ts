@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import type { Logger } from '../log.js';
+
+/** Options of one `copa patch` run (validated at the edge by the CLI, usable from the library). */
+export const PatchOptionsSchema = z.object({
+  image: z.string().min(1),
+  report: z.string().optional(),
+  tag: z.string().optional(),
+  tagSuffix: z.string().default('patched'),
+  scanner: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/, 'scanner names are letters, digits, _ and -').default('trivy'),
+  ignoreErrors: z.boolean().default(false),
+  timeoutMs: z.number().int().positive().default(5 * 60_000),
+  workingFolder: z.string().optional(),
+  debug: z.boolean().default(false),
+  push: z.boolean().default(false),
+  ociDir: z.string().optional(),
+  insecureRegistries: z.array(z.string()).default([]),
+  dryRun: z.boolean().default(false),
+  cacheDir: z.string().optional(),
+  platform: z.string().optional(),
+});
+
+export type PatchOptions = z.input<typeof PatchOptionsSchema> & {
+  logger?: Logger;
+  /** live output of the package manager (progress display) */
+  onOutput?: (stream: 'stdout' | 'stderr', data: string) => void;
+  /** aborted by Ctrl-C */
+  signal?: AbortSignal;
+};
+
+export type ResolvedPatchOptions = z.output<typeof PatchOptionsSchema>;

@@ -1,0 +1,146 @@
+import { rm } from 'node:fs/promises';
+import { CopaError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { createWorkDir, openImageRoot, requireRoot } from '../engine/native/index.js';
+import { LayerCache } from '../layers/cache.js';
+import { formatPlatform } from '../oci/platform.js';
+import { formatReference, parseReference, withDefaultTag } from '../oci/reference.js';
+import { loadReport } from '../report/index.js';
+import type { UpdateManifest } from '../report/types.js';
+import { PatchOptionsSchema, type PatchOptions, type ResolvedPatchOptions } from './options.js';
+import { applyUpdates } from './apply.js';
+import { buildPatchedImage } from './image.js';
+import { resolveSourceImage } from './source.js';
+import { deliver } from './sink.js';
+import type { PatchResult } from './result.js';
+import { patchedReference } from './tag.js';
+import { newRegistryClient } from './client.js';
+
+/**
+ * Patch one image: report (or none) → pull → run the image's package manager over its layers in a
+ * sandbox → one new layer → push / OCI layout. The whole run is bounded by --timeout and cancellable.
+ */
+export async function patch(input: PatchOptions): Promise<PatchResult> {
+  const opts = PatchOptionsSchema.parse(input);
+  const logger = input.logger ?? silentLogger;
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(input.signal?.reason);
+  input.signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => controller.abort(new CopaError('TIMEOUT', `patch exceeded timeout ${opts.timeoutMs / 1000}s`)), opts.timeoutMs);
+  try {
+    return await raceAbort(run(opts, { logger, signal: controller.signal, onOutput: input.onOutput }), controller.signal);
+  } finally {
+    clearTimeout(timer);
+    input.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Reject as soon as the signal fires (the running work notices the same signal and cleans up). */
+async function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+    // the work unwinds (sandbox killed, work dir removed) before we return
+    await work.catch(() => undefined);
+  }
+}
+
+function abortError(signal: AbortSignal): CopaError {
+  const r: unknown = signal.reason;
+  if (r instanceof CopaError) return r;
+  return new CopaError('CANCELLED', 'operation canceled', { hint: 'the run was interrupted; nothing was written' });
+}
+
+interface RunContext {
+  logger: Logger;
+  signal: AbortSignal;
+  onOutput?: PatchOptions['onOutput'];
+}
+
+async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchResult> {
+  const { logger, signal } = ctx;
+  let source = parseReference(opts.image);
+  if (!source.tag && !source.digest) {
+    logger.warn(`image reference ${opts.image} has no tag: using ${opts.image}:latest`);
+    source = withDefaultTag(source);
+  }
+  const target = patchedReference(source, opts.tag, opts.tagSuffix);
+  if (!opts.push && !opts.ociDir && !opts.dryRun) {
+    throw new CopaError('USAGE', 'no output selected for the patched image', {
+      hint: 'use --push to push it to the registry, or --oci-dir DIR to write an OCI layout',
+    });
+  }
+  let report: UpdateManifest | undefined;
+  if (opts.report) report = await loadReport(opts.report, { scanner: opts.scanner, logger });
+  requireRoot();
+
+  const client = newRegistryClient(opts, logger);
+  const { image, platform } = await resolveSourceImage(client, source, report, opts.platform);
+  const cache = new LayerCache({ logger, ...(opts.cacheDir ? { dir: opts.cacheDir } : {}) });
+  const layers = await image.layers();
+  logger.info(`Pulling ${formatReference(source)} (${formatPlatform(platform)}, ${layers.length} layers)`);
+  const layerDirs = await mapLimit(layers, 3, (l) => cache.ensure(l));
+  signal.throwIfAborted();
+
+  const workDir = await createWorkDir(opts.workingFolder ?? cache.tempRoot(), logger);
+  try {
+    const root = await openImageRoot({ layerDirs, workDir, logger, signal });
+    const applied = await applyUpdates(root, {
+      opts,
+      report,
+      cacheDir: cache.dir,
+      platform,
+      imageRef: formatReference(source),
+      targetRef: formatReference(target),
+      logger,
+      signal,
+      ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
+    });
+    const base: PatchResult = {
+      status: applied.plan.updates.length === 0 ? 'Up-to-date' : opts.dryRun ? 'DryRun' : 'Patched',
+      image: formatReference(source),
+      platform: formatPlatform(platform),
+      plan: applied.plan,
+      output: { kind: 'none' },
+    };
+    if (base.status !== 'Patched') return base;
+    const built = await buildPatchedImage(image, root.upperdir, applied.excluded, {
+      workDir,
+      imageRef: opts.image,
+      targetTag: target.tag ?? '',
+    });
+    signal.throwIfAborted();
+    const delivered = await deliver(built.image, { opts, client, target, logger });
+    return {
+      ...base,
+      patchedImage: delivered.location,
+      digest: delivered.digest,
+      layer: built.layer,
+      installed: applied.installed,
+      failed: applied.failed,
+      output: { kind: delivered.kind, location: delivered.location },
+    };
+  } finally {
+    if (opts.debug) logger.warn(`--debug: keeping the work dir ${workDir}; remove it when done`);
+    else await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

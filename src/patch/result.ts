@@ -1,0 +1,22 @@
+import type { PatchPlan } from './plan.js';
+
+export type PatchStatus = 'Patched' | 'Up-to-date' | 'DryRun';
+
+/** What a run did; printed as JSON by --json. Stable field order. */
+export interface PatchResult {
+  status: PatchStatus;
+  image: string;
+  /** the reference written (registry tag, or OCI layout ref name) */
+  patchedImage?: string | undefined;
+  /** manifest digest of the patched image */
+  digest?: string | undefined;
+  platform: string;
+  plan: PatchPlan;
+  /** the new layer */
+  layer?: { digest: string; diffID: string; size: number; uncompressedSize: number; mediaType: string } | undefined;
+  /** installed versions after patching, for the packages the plan named */
+  installed?: Record<string, string> | undefined;
+  /** validation failures tolerated by --ignore-errors */
+  failed?: Array<{ name: string; installed: string | null; required: string }> | undefined;
+  output: { kind: 'registry' | 'oci-layout' | 'none'; location?: string | undefined };
+}

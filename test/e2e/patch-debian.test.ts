@@ -1,0 +1,161 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copa } from '../helpers/cli.js';
+import { ensureDebianFixture, pushFixture, type DebianFixture } from '../helpers/fixtures.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { trivyReport } from '../helpers/trivy.js';
+import { installedVersions, upgradablePackages, withUnpackedImage, type Upgradable } from '../helpers/upgradable.js';
+
+/**
+ * End to end on real parts: a bookworm fixture image (mmdebstrap) in a real local registry, the real CLI,
+ * the image's own apt against the Debian mirror; results checked with skopeo, umoci, dpkg and a chroot.
+ */
+
+let registry: TestRegistry;
+let fixture: DebianFixture;
+let upgradable: Upgradable[];
+let work: string;
+let cacheDir: string;
+let source: string;
+
+function skopeoRaw(ref: string): { layers: Array<{ digest: string; mediaType: string }>; annotations?: Record<string, string>; config: { digest: string } } {
+  return JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as never;
+}
+function skopeoConfig(ref: string): { rootfs: { diff_ids: string[] }; config?: { Labels?: Record<string, string> }; history?: unknown[] } {
+  return JSON.parse(execFileSync('skopeo', ['inspect', '--config', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as never;
+}
+function tagExists(ref: string): boolean {
+  try {
+    execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+function dpkgGe(a: string, b: string): boolean {
+  try {
+    execFileSync('dpkg', ['--compare-versions', a, 'ge', b]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+/** Copy a registry image into a fresh OCI layout (skopeo verifies every digest on the way). */
+async function pullToLayout(ref: string): Promise<string> {
+  const dir = await mkdtemp(join(work, 'pulled-'));
+  execFileSync('skopeo', ['copy', '--insecure-policy', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}/oci:x`], { stdio: 'ignore' });
+  return join(dir, 'oci');
+}
+function layerEntries(layoutDir: string, digest: string): string[] {
+  const blob = join(layoutDir, 'blobs/sha256', digest.slice(7));
+  return execFileSync('tar', ['-tzf', blob], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n').filter(Boolean);
+}
+function leftovers(dir: string): Promise<string[]> {
+  return readdir(dir).then((names) => names.filter((n) => n.startsWith('copa-run-')), () => []);
+}
+async function mountsUnder(dir: string): Promise<number> {
+  const info = await readFile('/proc/self/mountinfo', 'utf8');
+  return info.split('\n').filter((l) => l.includes(dir)).length;
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'copa-e2e-'));
+  cacheDir = join(work, 'cache');
+  registry = await startRegistry();
+  fixture = await ensureDebianFixture({ name: 'bookworm-minbase' });
+  upgradable = await upgradablePackages(fixture);
+  source = (await pushFixture(fixture.layoutDir, fixture.refName, registry.host, 'debian:12')).reference;
+}, 900_000);
+
+afterAll(async () => {
+  await registry?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('copa patch on a real Debian 12 image', () => {
+  it('has packages behind the security suite today (computed, not hard-coded)', () => {
+    expect(upgradable.length).toBeGreaterThan(0);
+  });
+
+  it('report mode: patches the named packages, pushes n+1 layers, and openssl runs at the new version', async () => {
+    const pick = upgradable.filter((u) => ['libssl3', 'openssl', 'libexpat1'].includes(u.name));
+    const chosen = pick.length > 0 ? pick : upgradable.slice(0, 2);
+    const report = join(work, 'report.json');
+    await writeFile(
+      report,
+      trivyReport({ family: 'debian', version: '12', arch: 'amd64', image: source, vulns: chosen.map((u) => ({ pkg: u.name, installed: u.from, fixed: u.to })) }),
+    );
+    const r = await copa(['patch', '-i', source, '-r', report, '--push', '--json', '--cache-dir', cacheDir, '-w', work]);
+    expect(r.stderr).not.toMatch(/^Error/m);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as { status: string; patchedImage: string; digest: string; plan: { updates: Array<{ name: string }> } };
+    expect(result.status).toBe('Patched');
+    expect(result.patchedImage).toBe(`${registry.host}/debian:12-patched`);
+
+    const before = skopeoRaw(source);
+    const after = skopeoRaw(`${registry.host}/debian:12-patched`);
+    expect(after.layers).toHaveLength(before.layers.length + 1);
+    expect(after.layers.slice(0, -1).map((l) => l.digest)).toEqual(before.layers.map((l) => l.digest));
+    expect(after.annotations?.['sh.copa.image.patched']).toBeTruthy();
+    expect(after.annotations?.['org.opencontainers.image.created']).toBeTruthy();
+    const cfg = skopeoConfig(`${registry.host}/debian:12-patched`);
+    expect(cfg.config?.Labels?.BaseImage).toBe(source);
+    expect(cfg.rootfs.diff_ids).toHaveLength(before.layers.length + 1);
+
+    const layout = await pullToLayout(`${registry.host}/debian:12-patched`);
+    const newLayer = after.layers[after.layers.length - 1]!.digest;
+    const entries = layerEntries(layout, newLayer);
+    expect(entries.some((e) => e.includes('var/lib/apt/lists/') && !e.endsWith('lists/'))).toBe(false);
+    expect(entries.some((e) => e.endsWith('.deb'))).toBe(false);
+    expect(entries.some((e) => e.startsWith('var/log/apt/') && !e.endsWith('/'))).toBe(false);
+    expect(entries).toContain('var/lib/dpkg/status');
+
+    await withUnpackedImage(layout, 'x', async (root) => {
+      const versions = await installedVersions(root);
+      for (const u of chosen) expect(dpkgGe(versions.get(u.name) ?? '0', u.to), `${u.name} >= ${u.to}`).toBe(true);
+      const ssl = chosen.find((u) => u.name === 'openssl');
+      if (ssl) {
+        const out = execFileSync('chroot', [root, 'openssl', 'version'], { encoding: 'utf8' });
+        const upstream = ssl.to.replace(/^\d+:/, '').split('-')[0]!;
+        expect(out).toContain(`OpenSSL ${upstream}`);
+      }
+    });
+    expect(await leftovers(work)).toEqual([]);
+    expect(await mountsUnder(work)).toBe(0);
+  });
+
+  it('update-all mode with --oci-dir: every upgradable package reaches its candidate version', async () => {
+    const out = join(work, 'layout-all');
+    const r = await copa(['patch', '-i', source, '--oci-dir', out, '-t', '12-all', '--cache-dir', cacheDir, '-w', work]);
+    expect(r.stderr).not.toMatch(/^Error/m);
+    expect(r.code).toBe(0);
+    const inspect = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${out}:12-all`], { encoding: 'utf8' })) as { Layers: string[] };
+    expect(inspect.Layers).toHaveLength(skopeoRaw(source).layers.length + 1);
+    await withUnpackedImage(out, '12-all', async (root) => {
+      const versions = await installedVersions(root);
+      for (const u of upgradable) expect(dpkgGe(versions.get(u.name) ?? '0', u.to), `${u.name} >= ${u.to}`).toBe(true);
+    });
+    expect(tagExists(`${registry.host}/debian:12-all`)).toBe(false);
+  });
+
+  it('--dry-run prints the plan and writes nothing', async () => {
+    const r = await copa(['patch', '-i', source, '--dry-run', '-t', 'dry', '--cache-dir', cacheDir, '-w', work]);
+    expect(r.code).toBe(0);
+    for (const u of upgradable.slice(0, 3)) expect(r.stdout).toContain(`${u.name} ${u.from} -> ${u.to}`);
+    expect(r.stdout).toContain(`${registry.host}/debian:dry`);
+    expect(tagExists(`${registry.host}/debian:dry`)).toBe(false);
+  });
+
+  it('a report whose fixes are already installed: exit 0, "already up-to-date", nothing pushed', async () => {
+    const report = join(work, 'old.json');
+    const u = upgradable[0]!;
+    await writeFile(report, trivyReport({ family: 'debian', version: '12', arch: 'amd64', image: source, vulns: [{ pkg: u.name, installed: u.from, fixed: u.from }] }));
+    const r = await copa(['patch', '-i', source, '-r', report, '--push', '-t', 'noop', '--cache-dir', cacheDir, '-w', work]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('Image is already up-to-date');
+    expect(tagExists(`${registry.host}/debian:noop`)).toBe(false);
+  });
+});
