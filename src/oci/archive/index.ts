@@ -1,0 +1,6 @@
+export {
+  archiveRepoTags,
+  dockerArchiveManifest,
+  writeDockerArchive,
+  type DockerArchiveManifestEntry,
+} from './docker.js';
