@@ -116,7 +116,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     fault: Fault | undefined,
     auth?: string,
   ): void => {
-    const headers = forwardHeaders(req.headers, upstream);
+    const headers = forwardHeaders(req.headers);
     if (fault?.kind === 'no-range') delete headers['range'];
     if (auth !== undefined) headers['authorization'] = auth;
     const up = httpRequest({ host: upHost, port: upPort, method: req.method, path, headers }, (upRes) => {

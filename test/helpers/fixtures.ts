@@ -107,7 +107,8 @@ export function debianSourcesFile(mirrors: DebianMirrors, suite = FIXTURE_SUITE)
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (ours or another user's). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -214,6 +215,20 @@ export function foreignArchPrefix(arch: FixtureArch): string[] {
   return ['sh', '-c', BINFMT_SCRIPT, 'sh', handler];
 }
 
+/**
+ * argv prefix: run the rest in a private mount + pid namespace that dies with the calling process (pdeathsig
+ * on unshare, --kill-child on the namespace's init), so that even a kill -9 of the test leaves no mounts.
+ */
+export const PRIVATE_NAMESPACE: readonly string[] = [
+  'setpriv',
+  '--pdeathsig=KILL',
+  'unshare',
+  '--mount',
+  '--propagation=private',
+  '--pid',
+  '--kill-child',
+];
+
 interface BuildSpec {
   name: string;
   arch: FixtureArch;
@@ -236,9 +251,9 @@ async function buildFixture(tmp: string, spec: BuildSpec): Promise<void> {
     rootfsTar,
     spec.mirrors.main,
   ];
-  // A private mount + pid namespace: if we die, the kernel drops mmdebstrap's mounts; its temp dir is in tmp.
-  const ns = ['--mount', '--propagation', 'private', '--pid', '--kill-child'];
-  const built = await run('unshare', [...ns, ...foreignArchPrefix(spec.arch), ...mmdebstrap], {
+  // if we die, so does mmdebstrap, and the kernel drops its mounts; its temp dir is inside tmp
+  const [cmd = '', ...args] = [...PRIVATE_NAMESPACE, ...foreignArchPrefix(spec.arch), ...mmdebstrap];
+  const built = await run(cmd, args, {
     env: { ...process.env, TMPDIR: tmp, LC_ALL: 'C' },
     timeoutMs: BUILD_TIMEOUT_MS,
   });

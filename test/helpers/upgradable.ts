@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { run, type RunResult } from './exec.js';
 import {
   foreignArchPrefix,
+  isAlive,
+  PRIVATE_NAMESPACE,
   unpackLayout,
   utcDate,
   type DebianFixture,
@@ -92,9 +94,10 @@ export async function runInChroot(
   argv: readonly string[],
   opts: { timeoutMs?: number; arch?: FixtureArch } = {},
 ): Promise<RunResult> {
-  const ns = ['--mount', '--propagation', 'private', '--pid', '--kill-child'];
   const qemu = opts.arch ? foreignArchPrefix(opts.arch) : [];
-  return run('unshare', [...ns, ...qemu, 'sh', '-c', CHROOT_SCRIPT, 'sh', resolve(rootfsDir), ...argv], {
+  const chroot = ['sh', '-c', CHROOT_SCRIPT, 'sh', resolve(rootfsDir), ...argv];
+  const [cmd = '', ...args] = [...PRIVATE_NAMESPACE, ...qemu, ...chroot];
+  return run(cmd, args, {
     env: CHROOT_ENV,
     timeoutMs: opts.timeoutMs ?? 10 * 60_000,
   });
@@ -120,13 +123,24 @@ export async function removeTree(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
+const ROOTFS_PREFIX = 'copa-test-rootfs-';
+
+/** Temp roots left by a test process that was killed: `<tmp>/copa-test-rootfs-<pid>-*` of dead pids. */
+async function removeStaleRoots(): Promise<void> {
+  for (const entry of await readdir(tmpdir())) {
+    const pid = /^copa-test-rootfs-(\d+)-/.exec(entry)?.[1];
+    if (pid !== undefined && !isAlive(Number(pid))) await removeTree(join(tmpdir(), entry));
+  }
+}
+
 /** Unpack an image of an OCI layout into a temp dir, hand its root to `fn`, and always remove it. */
 export async function withUnpackedImage<T>(
   layoutDir: string,
   refName: string,
   fn: (rootfsDir: string) => Promise<T>,
 ): Promise<T> {
-  const tmp = await mkdtemp(join(tmpdir(), 'copa-test-rootfs-'));
+  await removeStaleRoots();
+  const tmp = await mkdtemp(join(tmpdir(), `${ROOTFS_PREFIX}${process.pid}-`));
   try {
     const rootfs = join(tmp, 'rootfs');
     await unpackLayout(layoutDir, refName, rootfs);

@@ -201,8 +201,13 @@ function fixtureSuite(arch: FixtureArch): void {
     expect(info.Os).toBe('linux');
     expect(info.Architecture).toBe(arch);
     expect(info.Layers).toHaveLength(2);
-    const raw = await skopeoInspect(pushed.reference, '--raw');
-    expect(raw.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    // umoci omits the optional `mediaType` field of OCI manifests; the registry's Content-Type names it
+    const res = await fetch(`http://${registry.host}/v2/debian/manifests/12`, {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    await res.arrayBuffer();
+    expect(res.headers.get('content-type')).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(res.headers.get('docker-content-digest')).toBe(pushed.digest);
     const config = (await skopeoInspect(pushed.reference, '--config')) as {
       config: { Cmd: string[]; Env: string[] };
       history: { created_by?: string; empty_layer?: boolean }[];
@@ -225,7 +230,11 @@ function fixtureSuite(arch: FixtureArch): void {
   });
 
   it('looks like debian:12 inside, and installedVersions agrees with dpkg-query', async () => {
+    // a temp root left by a killed test process goes away with the next unpack
+    const stale = join(tmpdir(), `copa-test-rootfs-${spawnSync('true').pid}-stale`);
+    await mkdir(join(stale, 'rootfs/etc'), { recursive: true });
     await withUnpackedImage(fixture.layoutDir, fixture.refName, async (root) => {
+      expect(existsSync(stale)).toBe(false);
       expect(existsSync(join(root, 'etc/apt/sources.list'))).toBe(false);
       expect((await stat(join(root, 'etc/resolv.conf'))).size).toBe(0);
       expect((await stat(join(root, 'etc/hostname'))).size).toBe(0);

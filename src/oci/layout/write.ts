@@ -49,12 +49,13 @@ export async function writeOciLayout(
   const mode = await layoutMode(dir);
   let work = dir;
   let createdParent: string | undefined;
-  if (mode === 'new') {
-    createdParent = await mkdir(dirname(dir), { recursive: true });
-    work = await mkdtemp(join(dirname(dir), `.${basename(dir)}.tmp-`));
-  }
-  const writer = new BlobWriter(work, opts.logger ?? silentLogger);
+  let writer: BlobWriter | undefined;
   try {
+    if (mode === 'new') {
+      createdParent = await mkdir(dirname(dir), { recursive: true });
+      work = await mkdtemp(join(dirname(dir), `.${basename(dir)}.tmp-`));
+    }
+    writer = new BlobWriter(work, opts.logger ?? silentLogger);
     const index: Index =
       mode === 'existing'
         ? await readLayoutIndex(dir)
@@ -79,10 +80,10 @@ export async function writeOciLayout(
     return { digests };
   } catch (e) {
     if (mode === 'new') {
-      await rm(work, { recursive: true, force: true });
+      if (work !== dir) await rm(work, { recursive: true, force: true });
       if (createdParent !== undefined) await rm(createdParent, { recursive: true, force: true });
     } else {
-      await writer.rollback();
+      await writer?.rollback();
     }
     throw withContext(e, `writing OCI layout ${dir}`);
   }

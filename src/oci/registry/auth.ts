@@ -123,6 +123,13 @@ export class Authenticator {
     return undefined;
   }
 
+  /** The user name the client would log in with (for messages), if any credentials are known. */
+  async username(registry: string): Promise<string | undefined> {
+    const cred = await this.credential(registry).catch(() => undefined);
+    if (!cred) return undefined;
+    return cred.username ?? (cred.identityToken !== undefined ? '<identity token>' : '<registry token>');
+  }
+
   private async credential(registry: string): Promise<Credential | undefined> {
     const cred = await this.credentials?.get(registry);
     if (cred) this.transport.secrets.add(cred.password, cred.identityToken, cred.registryToken);

@@ -423,8 +423,12 @@ export class RegistryClient {
     }
   }
 
-  private fail(repo: Repo, what: string, res: HttpResponse): Promise<CopaError> {
-    return this.transport.fail({ registry: repo.registry, what }, res);
+  private async fail(repo: Repo, what: string, res: HttpResponse): Promise<CopaError> {
+    const err = await this.transport.fail({ registry: repo.registry, what }, res);
+    if (err.code !== 'AUTH') return err;
+    const user = await this.auth.username(repo.registry);
+    const who = user === undefined ? 'anonymously (no credentials found)' : `as ${user}`;
+    return new CopaError('AUTH', `${err.message}; tried ${who}`, { hint: err.hint });
   }
 
   /** Every error leaving the client is a CopaError with secrets removed. */

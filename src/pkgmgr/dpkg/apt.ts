@@ -2,7 +2,7 @@ import { CopaError } from '../../errors.js';
 import { sandboxEnv } from '../../engine/native/sandbox.js';
 import { debVersion } from '../../version/deb.js';
 import type { PackageManager, PackageManagerContext } from '../types.js';
-import { aptErrorLine, parseAptSimulation, parseDpkgStatus, parseHeld } from './parse.js';
+import { aptErrorLine, parseAptSimulation, parseDpkgStatus, parseHeld, updateFailure } from './parse.js';
 
 const APT_OPTS = ['-o', 'Acquire::Retries=3', '-o', 'APT::Get::Assume-Yes=true', '-o', 'Dpkg::Use-Pty=0'];
 const INSTALL_OPTS = [
@@ -45,12 +45,15 @@ export const aptManager: PackageManager = {
   },
 
   async refresh(ctx) {
-    await apt(
-      ctx,
-      ['apt-get', 'update', ...APT_OPTS],
-      'apt-get update',
-      "check the image's apt sources and that its release is still served (an end-of-life release moves to the archive)",
-    );
+    const hint =
+      "check the image's apt sources and that its release is still served (an end-of-life release moves to the archive)";
+    const r = await ctx.session.run(['apt-get', 'update', ...APT_OPTS], { env: env(), onOutput: ctx.onOutput });
+    // apt-get update exits 0 when an index could not be fetched ("W: Failed to fetch"): patching from stale or
+    // missing indexes would silently miss fixes, so that is an error too
+    const fetchFailure = updateFailure(`${r.stdout}\n${r.stderr}`);
+    if (r.code !== 0 || fetchFailure) {
+      throw new CopaError('PACKAGE_MANAGER', `apt-get update failed: ${fetchFailure ?? aptErrorLine(r.stderr, r.stdout)}`, { hint });
+    }
   },
 
   async held(ctx) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aptErrorLine, parseAptSimulation, parseDpkgStatus, parseHeld } from './parse.js';
+import { aptErrorLine, parseAptSimulation, parseDpkgStatus, parseHeld, updateFailure } from './parse.js';
 
 describe('dpkg/apt parsers', () => {
   it('reads installed packages from a status file and ignores removed ones', () => {
@@ -37,5 +37,17 @@ describe('dpkg/apt parsers', () => {
     expect(parseHeld('libc6\n\nbash\n')).toEqual(['libc6', 'bash']);
     expect(aptErrorLine('W: x\nE: Unable to locate package foo\n')).toBe('E: Unable to locate package foo');
     expect(aptErrorLine('', 'last line\n')).toBe('last line');
+  });
+
+  it('finds index fetch failures that apt-get update reports with exit 0', () => {
+    const out = [
+      'Err:1 http://127.0.0.1:9/debian bookworm InRelease',
+      '  Could not connect to 127.0.0.1:9 (127.0.0.1). - connect (111: Connection refused)',
+      'W: Failed to fetch http://127.0.0.1:9/debian/dists/bookworm/InRelease  Could not connect to 127.0.0.1:9',
+      'W: Some index files failed to download. They have been ignored, or old ones used instead.',
+    ].join('\n');
+    expect(updateFailure(out)).toMatch(/^W: Failed to fetch/);
+    expect(updateFailure('Hit:1 http://x bookworm InRelease\nReading package lists...')).toBeUndefined();
+    expect(updateFailure("E: The repository 'http://x buster Release' does not have a Release file.")).toMatch(/Release file/);
   });
 });
