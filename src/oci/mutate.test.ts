@@ -3,10 +3,10 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { CopaError } from '../errors.js';
 import { sha256 } from './digest.js';
-import type { Image, Layer } from './image.js';
+import type { Image, ImageIndex, Layer } from './image.js';
 import { MediaType } from './mediatypes.js';
-import { appendLayer, replaceLayers } from './mutate.js';
-import { ImageConfigSchema, ManifestSchema, parseJson, type History } from './schemas.js';
+import { appendLayer, replaceLayers, toOciImage, toOciIndex } from './mutate.js';
+import { ImageConfigSchema, IndexSchema, ManifestSchema, parseJson, type History } from './schemas.js';
 
 /** A gzip layer held in memory (test-only stand-in for a registry or file layer). */
 function memoryLayer(content: string, mediaType: string, annotations?: Record<string, string>): Layer {
@@ -235,5 +235,60 @@ describe('replaceLayers', () => {
     await expect(appendLayer(inconsistent, patch, opts)).rejects.toThrow(
       /2 diff_ids but the manifest has 1 layers/,
     );
+  });
+});
+
+describe('toOciImage / toOciIndex', () => {
+  it('renames a Docker image to OCI media types over the same config and layer blobs', async () => {
+    const base = memoryImage({ family: 'docker', contents: ['a', 'b'], history: hist });
+    const oci = await toOciImage(base);
+    const m = await oci.manifest();
+    expect(oci.mediaType).toBe(MediaType.OciManifest);
+    expect(m.mediaType).toBe(MediaType.OciManifest);
+    expect(m.config.mediaType).toBe(MediaType.OciConfig);
+    expect(m.config.digest).toBe((await base.manifest()).config.digest);
+    expect((await oci.rawConfig()).equals(await base.rawConfig())).toBe(true);
+    expect(m.layers.map((l) => l.mediaType)).toEqual([MediaType.OciLayerGzip, MediaType.OciLayerGzip]);
+    expect(m.layers.map((l) => l.digest)).toEqual((await base.manifest()).layers.map((l) => l.digest));
+    expect((await oci.layers()).map((l) => l.mediaType)).toEqual([
+      MediaType.OciLayerGzip,
+      MediaType.OciLayerGzip,
+    ]);
+    expect(await oci.digest()).not.toBe(await base.digest());
+    expect(oci.source).toEqual(base.source);
+    const already = memoryImage({ family: 'oci', contents: ['a'] });
+    expect(await toOciImage(already)).toBe(already);
+  });
+
+  it('renames a Docker manifest list, leaving the children byte for byte', async () => {
+    const child = memoryImage({ family: 'docker', contents: ['a'] });
+    const raw = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.DockerManifestList,
+        manifests: [
+          {
+            mediaType: MediaType.DockerManifest,
+            digest: await child.digest(),
+            size: (await child.rawManifest()).length,
+            platform: { architecture: 'amd64', os: 'linux' },
+          },
+        ],
+      }),
+    );
+    const list: ImageIndex = {
+      mediaType: MediaType.DockerManifestList,
+      rawManifest: () => Promise.resolve(raw),
+      index: () => Promise.resolve(parseJson(IndexSchema, raw, 'list')),
+      digest: () => Promise.resolve(sha256(raw)),
+      image: () => Promise.resolve(child),
+    };
+    const oci = await toOciIndex(list);
+    expect(oci.mediaType).toBe(MediaType.OciIndex);
+    const idx = await oci.index();
+    expect(idx.mediaType).toBe(MediaType.OciIndex);
+    expect(idx.manifests).toEqual((await list.index()).manifests);
+    expect(await oci.digest()).toBe(sha256(await oci.rawManifest()));
+    expect(await oci.image(idx.manifests[0]!)).toBe(child);
   });
 });

@@ -1,14 +1,16 @@
 import { CopaError } from '../errors.js';
 import { assertDigest, sha256 } from './digest.js';
-import type { Image, Layer } from './image.js';
+import type { Image, ImageIndex, Layer } from './image.js';
 import { isDockerMediaType, layerMediaType, MediaType, type LayerCompression } from './mediatypes.js';
 import {
   ImageConfigSchema,
+  IndexSchema,
   ManifestSchema,
   parseJson,
   type Descriptor,
   type History,
   type ImageConfig,
+  type Index,
   type Manifest,
 } from './schemas.js';
 
@@ -58,10 +60,22 @@ function familyOf(mediaType: string): Family {
   return isDockerMediaType(mediaType) ? 'docker' : 'oci';
 }
 
+/** Foreign (non-distributable) layer types of each family. */
+const FOREIGN: Record<Family, string> = {
+  oci: MediaType.OciLayerNondistributableGzip,
+  docker: MediaType.DockerLayerForeignGzip,
+};
+
+function layerTypeForFamily(mediaType: string, family: Family): string {
+  const compression = LAYER_COMPRESSION[mediaType];
+  if (compression !== undefined) return layerMediaType(family, compression);
+  if (mediaType === FOREIGN.oci || mediaType === FOREIGN.docker) return FOREIGN[family];
+  return mediaType;
+}
+
 /** The layer as it will appear in a manifest of `family` (gzip/tar types renamed, nothing re-read). */
 function layerForFamily(layer: Layer, family: Family): Layer {
-  const compression = LAYER_COMPRESSION[layer.mediaType];
-  const mediaType = compression === undefined ? layer.mediaType : layerMediaType(family, compression);
+  const mediaType = layerTypeForFamily(layer.mediaType, family);
   const { annotations, ...rest } = layer.descriptor;
   const descriptor: Descriptor = {
     ...rest,
@@ -137,7 +151,6 @@ async function derive(
   }
   if (opts.created !== undefined) config.created = opts.created;
   const rawConfig = Buffer.from(JSON.stringify(config));
-  const parsedConfig = parseJson(ImageConfigSchema, rawConfig, 'new image config');
 
   // manifest
   manifest.mediaType = types.manifest;
@@ -151,19 +164,66 @@ async function derive(
   if (family === 'oci' && opts.annotations && Object.keys(opts.annotations).length > 0) {
     manifest.annotations = { ...(manifest.annotations ?? {}), ...opts.annotations };
   }
+  return memoImage(types.manifest, manifest, rawConfig, [...baseLayers.slice(0, keep), layer], base.source);
+}
+
+/** An in-memory Image over serialised JSON (compact, key order as built: deterministic). */
+function memoImage(
+  mediaType: string,
+  manifest: Manifest,
+  rawConfig: Buffer,
+  layers: Layer[],
+  source: Image['source'],
+): Image {
+  const parsedConfig = parseJson(ImageConfigSchema, rawConfig, 'new image config');
   const rawManifest = Buffer.from(JSON.stringify(manifest));
   const parsedManifest = parseJson(ManifestSchema, rawManifest, 'new image manifest');
   const digest = sha256(rawManifest);
-  const layers = [...baseLayers.slice(0, keep), layer];
-
   return {
-    mediaType: types.manifest,
-    source: base.source,
+    mediaType,
+    source,
     rawManifest: () => Promise.resolve(rawManifest),
     manifest: () => Promise.resolve(parsedManifest),
     digest: () => Promise.resolve(digest),
     rawConfig: () => Promise.resolve(rawConfig),
     config: () => Promise.resolve(parsedConfig),
     layers: () => Promise.resolve(layers),
+  };
+}
+
+/**
+ * The same image with OCI media types (what Copa's OCI exporter writes): a Docker schema2 manifest
+ * becomes an OCI manifest over the same config bytes and the same layer blobs (only media types
+ * renamed, so the manifest digest changes). An OCI image is returned as it is.
+ */
+export async function toOciImage(image: Image): Promise<Image> {
+  if (familyOf(image.mediaType) === 'oci') return image;
+  await image.manifest();
+  const manifest = JSON.parse((await image.rawManifest()).toString('utf8')) as Manifest;
+  const layers = (await image.layers()).map((l) => layerForFamily(l, 'oci'));
+  manifest.mediaType = MediaType.OciManifest;
+  manifest.config = { ...manifest.config, mediaType: MediaType.OciConfig };
+  manifest.layers = layers.map((l) => l.descriptor);
+  return memoImage(MediaType.OciManifest, manifest, await image.rawConfig(), layers, image.source);
+}
+
+/**
+ * The same index as an OCI image index (a Docker manifest list renamed); the child manifests are
+ * referenced unchanged, byte for byte. An OCI index is returned as it is.
+ */
+export async function toOciIndex(index: ImageIndex): Promise<ImageIndex> {
+  if (index.mediaType === MediaType.OciIndex) return index;
+  await index.index();
+  const raw = JSON.parse((await index.rawManifest()).toString('utf8')) as Index;
+  raw.mediaType = MediaType.OciIndex;
+  const rawIndex = Buffer.from(JSON.stringify(raw));
+  const parsed = parseJson(IndexSchema, rawIndex, 'new image index');
+  const digest = sha256(rawIndex);
+  return {
+    mediaType: MediaType.OciIndex,
+    rawManifest: () => Promise.resolve(rawIndex),
+    index: () => Promise.resolve(parsed),
+    digest: () => Promise.resolve(digest),
+    image: (desc) => index.image(desc),
   };
 }

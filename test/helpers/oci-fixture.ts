@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
+import type { Image, Layer } from '../../src/oci/image.js';
+import { MediaType } from '../../src/oci/mediatypes.js';
+import { ManifestSchema, parseJson, type Manifest } from '../../src/oci/schemas.js';
 
 const execFileP = promisify(execFile);
 
@@ -104,5 +107,32 @@ export async function skopeoInspect(
     Digest: string;
     Layers: string[];
     Labels: Record<string, string> | null;
+  };
+}
+
+/**
+ * The same image with Docker schema2 media types (umoci writes only OCI ones): manifest, config and
+ * gzip layer types renamed, config and layer blobs unchanged.
+ */
+export async function asDockerFamily(image: Image): Promise<Image> {
+  const manifest = JSON.parse((await image.rawManifest()).toString()) as Manifest;
+  manifest.mediaType = MediaType.DockerManifest;
+  manifest.config.mediaType = MediaType.DockerConfig;
+  for (const l of manifest.layers)
+    if (l.mediaType === MediaType.OciLayerGzip) l.mediaType = MediaType.DockerLayerGzip;
+  const raw = Buffer.from(JSON.stringify(manifest));
+  const parsed = parseJson(ManifestSchema, raw, 'docker manifest');
+  const layers = (await image.layers()).map((l, i): Layer => {
+    const descriptor = manifest.layers[i]!;
+    return { ...l, mediaType: descriptor.mediaType, descriptor, compressed: () => l.compressed() };
+  });
+  return {
+    mediaType: MediaType.DockerManifest,
+    rawManifest: () => Promise.resolve(raw),
+    manifest: () => Promise.resolve(parsed),
+    digest: () => Promise.resolve(`sha256:${createHash('sha256').update(raw).digest('hex')}`),
+    rawConfig: () => image.rawConfig(),
+    config: () => image.config(),
+    layers: () => Promise.resolve(layers),
   };
 }

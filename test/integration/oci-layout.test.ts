@@ -13,6 +13,7 @@ import { appendLayer } from '../../src/oci/mutate.js';
 import { parsePlatform, selectManifest } from '../../src/oci/platform.js';
 import { IndexSchema, parseJson, type Descriptor, type Platform } from '../../src/oci/schemas.js';
 import {
+  asDockerFamily,
   makeUmociImage,
   run,
   skopeoInspect,
@@ -82,7 +83,10 @@ function failingLayer(): Layer {
 }
 
 /** An in-test ImageIndex over images (each given a platform in the index). */
-async function indexOf(children: Array<{ image: Image; platform: Platform }>): Promise<ImageIndex> {
+async function indexOf(
+  children: Array<{ image: Image; platform: Platform }>,
+  mediaType: string = MediaType.OciIndex,
+): Promise<ImageIndex> {
   const manifests: Descriptor[] = [];
   for (const c of children) {
     manifests.push({
@@ -92,10 +96,10 @@ async function indexOf(children: Array<{ image: Image; platform: Platform }>): P
       platform: c.platform,
     });
   }
-  const raw = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests }));
+  const raw = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests }));
   const index = parseJson(IndexSchema, raw, 'test index');
   return {
-    mediaType: MediaType.OciIndex,
+    mediaType,
     rawManifest: () => Promise.resolve(raw),
     index: () => Promise.resolve(index),
     digest: () => Promise.resolve(sha256(raw)),
@@ -225,6 +229,55 @@ describe('OCI layout read -> append -> write', () => {
     const arm = await back.image(child);
     expect(await arm.digest()).toBe(await img.digest());
     expect((await arm.layers()).map((l) => l.digest)).toEqual((await img.layers()).map((l) => l.digest));
+  });
+});
+
+describe('Docker schema2 input', () => {
+  it('gets OCI media types at the top level; index children stay byte for byte', async () => {
+    const base = await asDockerFamily(asImage(await readOciLayout(src, 'base')));
+    const img = await patched(base);
+    expect(img.mediaType).toBe(MediaType.DockerManifest);
+    const list = await indexOf(
+      [{ image: img, platform: { os: 'linux', architecture: 'amd64' } }],
+      MediaType.DockerManifestList,
+    );
+    const out = join(tmp, 'docker-family');
+    const { digests } = await writeOciLayout(out, [
+      { image: img, refName: 'single' },
+      { index: list, refName: 'list' },
+    ]);
+    expect(digests[0]).not.toBe(await img.digest());
+    const inspect = await skopeoInspect(`oci:${out}:single`);
+    expect(inspect.Digest).toBe(digests[0]);
+    expect(inspect.Layers).toEqual((await img.layers()).map((l) => l.digest));
+    const rawSingle = JSON.parse(await run('skopeo', ['inspect', '--raw', `oci:${out}:single`])) as {
+      mediaType: string;
+      config: { digest: string };
+      layers: Array<{ mediaType: string }>;
+    };
+    expect(rawSingle.mediaType).toBe(MediaType.OciManifest);
+    expect(rawSingle.config.digest).toBe((await img.manifest()).config.digest);
+    expect(new Set(rawSingle.layers.map((l) => l.mediaType))).toEqual(new Set([MediaType.OciLayerGzip]));
+    await run('skopeo', ['copy', `oci:${out}:single`, `dir:${join(tmp, 'docker-family-copy')}`]);
+
+    const rawList = parseJson(
+      IndexSchema,
+      await run('skopeo', ['inspect', '--raw', `oci:${out}:list`]),
+      'list',
+    );
+    expect(rawList.mediaType).toBe(MediaType.OciIndex);
+    expect(rawList.manifests[0]).toMatchObject({
+      mediaType: MediaType.DockerManifest,
+      digest: await img.digest(),
+    });
+    await run('skopeo', ['copy', '--all', `oci:${out}:list`, `oci:${join(tmp, 'docker-list-copy')}:list`]);
+
+    const kept = join(tmp, 'docker-kept');
+    const written = await writeOciLayout(kept, [{ image: img, refName: 'raw' }], { ociMediaTypes: false });
+    expect(written.digests).toEqual([await img.digest()]);
+    const back = asImage(await readOciLayout(kept, 'raw'));
+    expect(back.mediaType).toBe(MediaType.DockerManifest);
+    expect(await back.digest()).toBe(await img.digest());
   });
 });
 

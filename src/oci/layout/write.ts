@@ -8,6 +8,7 @@ import { silentLogger, type Logger } from '../../log.js';
 import { DigestStream, sha256 } from '../digest.js';
 import type { Image, ImageIndex, Layer } from '../image.js';
 import { isIndexMediaType, MediaType } from '../mediatypes.js';
+import { toOciImage, toOciIndex } from '../mutate.js';
 import type { Descriptor, Index } from '../schemas.js';
 import {
   blobPath,
@@ -28,6 +29,12 @@ export interface LayoutEntry {
 
 export interface WriteLayoutOptions {
   logger?: Logger;
+  /**
+   * Give top-level Docker schema2 images / manifest lists OCI media types (default true, like Copa's
+   * OCI exporter; tools such as skopeo 1.9 ignore index.json entries of Docker types). The children
+   * of an index are always written byte for byte.
+   */
+  ociMediaTypes?: boolean;
 }
 
 type Mode = 'new' | 'empty' | 'existing';
@@ -38,7 +45,8 @@ const tmpSuffix = (): string => `.tmp-${randomBytes(6).toString('hex')}`;
  * Write images / indexes into an OCI image layout directory, atomically: a new directory is built
  * beside `dir` and renamed into place; an existing layout gets its blobs added and index.json
  * replaced by rename (entries merged, same ref.name replaced); an empty directory is filled. On
- * failure nothing new is left behind. Returns the digest of each entry's top manifest.
+ * failure nothing new is left behind. Returns the digest of each entry's top manifest (as written,
+ * i.e. after any media-type conversion).
  */
 export async function writeOciLayout(
   dir: string,
@@ -64,10 +72,11 @@ export async function writeOciLayout(
       await writer.newFile(join(work, LAYOUT_FILE), JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
     await writer.mkdirs();
     const digests: string[] = [];
+    const oci = opts.ociMediaTypes !== false;
     for (const entry of entries) {
       const desc = entry.image
-        ? await writer.image(entry.image)
-        : await writer.index(entry.index as ImageIndex);
+        ? await writer.image(oci ? await toOciImage(entry.image) : entry.image)
+        : await writer.index(oci ? await toOciIndex(entry.index as ImageIndex) : (entry.index as ImageIndex));
       if (entry.refName !== undefined) desc.annotations = { [REF_NAME]: entry.refName };
       mergeEntry(index, desc);
       digests.push(desc.digest);
