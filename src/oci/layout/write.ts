@@ -68,8 +68,9 @@ export async function writeOciLayout(
       mode === 'existing'
         ? await readLayoutIndex(dir)
         : { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
-    if (mode !== 'existing')
+    if (mode !== 'existing') {
       await writer.newFile(join(work, LAYOUT_FILE), JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
+    }
     await writer.mkdirs();
     const digests: string[] = [];
     const oci = opts.ociMediaTypes !== false;
