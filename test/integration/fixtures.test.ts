@@ -1,8 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../helpers/exec.js';
 import {
@@ -17,6 +18,7 @@ import { debianMirrors, parseDeb822Sources, parseOneLineSources, pickMirrors } f
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import {
   installedVersions,
+  mountsUnder,
   parseAptSimulation,
   upgradablePackages,
   withUnpackedImage,
@@ -284,6 +286,43 @@ function fixtureSuite(arch: FixtureArch): void {
 
 describe('bookworm-minbase fixture, amd64', () => fixtureSuite('amd64'));
 describe('bookworm-minbase fixture, arm64 (emulated with qemu-user)', () => fixtureSuite('arm64'));
+
+/** pids of processes whose root directory is `dir` (chrooted into it) */
+async function chrootedInto(dir: string): Promise<number[]> {
+  const pids = (await readdir('/proc')).filter((e) => /^\d+$/.test(e));
+  const roots = await Promise.all(pids.map((p) => readlink(`/proc/${p}/root`).catch(() => '')));
+  return pids.filter((_, i) => roots[i] === dir).map(Number);
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`gave up waiting until ${what}`);
+}
+
+describe('runInChroot', () => {
+  it('leaves no process and no mount behind when the test process is killed with SIGKILL', async () => {
+    const fixture = await ensureDebianFixture({ name: 'bookworm-minbase' });
+    await withUnpackedImage(fixture.layoutDir, fixture.refName, async (root) => {
+      const helper = fileURLToPath(new URL('../helpers/upgradable.ts', import.meta.url));
+      const script = `const { runInChroot } = await import(${JSON.stringify(helper)});
+        await runInChroot(process.argv[1], ['sh', '-c', ': > /started; exec sleep 600']);`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, root], {
+        stdio: 'ignore',
+      });
+      const exited = new Promise((r) => child.once('exit', r));
+      await until('the chroot runs', () => existsSync(join(root, 'started')));
+      expect(await chrootedInto(root)).not.toEqual([]);
+      expect(await readFile(join(root, 'proc/self/stat'), 'utf8').catch(() => '')).toBe(''); // mounts are private
+      child.kill('SIGKILL');
+      await exited;
+      await until('the chrooted processes are gone', async () => (await chrootedInto(root)).length === 0);
+      expect(await mountsUnder(root)).toEqual([]);
+    });
+  });
+});
 
 describe('parseAptSimulation', () => {
   it('reads Inst lines, with or without an arch suffix and trailing brackets', () => {
