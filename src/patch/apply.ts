@@ -101,15 +101,23 @@ export async function applyUpdates(root: ImageRoot, ctx: ApplyContext): Promise<
       if (names.length === 0) return { plan, excluded: [] };
     }
     logger.info(`Updating package lists (${os.type} ${os.version})`);
+    let t = performance.now();
+    const lap = (what: string): void => {
+      logger.debug(`${what} in ${((performance.now() - t) / 1000).toFixed(2)}s`);
+      t = performance.now();
+    };
     await pm.refresh(pmCtx);
+    lap('package lists updated');
     plan.held = await pm.held(pmCtx);
     for (const h of plan.held) logger.warn(`package ${h} is held (apt-mark hold): it will not be patched`);
     plan.updates = await pm.simulate(pmCtx, names);
+    lap('simulation');
     if (plan.updates.length === 0 || opts.dryRun) return { plan, excluded: [] };
     ctx.signal.throwIfAborted();
 
     logger.info(`Installing ${plan.updates.length} package update(s)`);
     await pm.apply(pmCtx, names);
+    lap('packages installed');
     const after = await pm.installed(pmCtx);
     const wanted = report
       ? required

@@ -85,13 +85,13 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
   const cache = new LayerCache({ logger, ...(opts.cacheDir ? { dir: opts.cacheDir } : {}) });
   const layers = await image.layers();
   logger.info(`Pulling ${formatReference(source)} (${formatPlatform(platform)}, ${layers.length} layers)`);
-  const layerDirs = await mapLimit(layers, 3, (l) => cache.ensure(l));
+  const layerDirs = await timed(logger, 'layers ready', () => mapLimit(layers, 3, (l) => cache.ensure(l)));
   signal.throwIfAborted();
 
   const workDir = await createWorkDir(opts.workingFolder ?? cache.tempRoot(), logger);
   try {
     const root = await openImageRoot({ layerDirs, workDir, logger, signal });
-    const applied = await applyUpdates(root, {
+    const applied = await timed(logger, 'package manager done', () => applyUpdates(root, {
       opts,
       report,
       cacheDir: cache.dir,
@@ -101,7 +101,7 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
       logger,
       signal,
       ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
-    });
+    }));
     const base: PatchResult = {
       status: applied.plan.updates.length === 0 ? 'Up-to-date' : opts.dryRun ? 'DryRun' : 'Patched',
       image: formatReference(source),
@@ -110,13 +110,11 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
       output: { kind: 'none' },
     };
     if (base.status !== 'Patched') return base;
-    const built = await buildPatchedImage(image, root.upperdir, applied.excluded, {
-      workDir,
-      imageRef: opts.image,
-      targetTag: target.tag ?? '',
-    });
+    const built = await timed(logger, 'layer written', () =>
+      buildPatchedImage(image, root.upperdir, applied.excluded, { workDir, imageRef: opts.image, targetTag: target.tag ?? '' }),
+    );
     signal.throwIfAborted();
-    const delivered = await deliver(built.image, { opts, client, target, logger });
+    const delivered = await timed(logger, 'image delivered', () => deliver(built.image, { opts, client, target, logger }));
     return {
       ...base,
       patchedImage: delivered.location,
@@ -130,6 +128,13 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
     if (opts.debug) logger.warn(`--debug: keeping the work dir ${workDir}; remove it when done`);
     else await rm(workDir, { recursive: true, force: true });
   }
+}
+
+async function timed<T>(logger: Logger, what: string, fn: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  const value = await fn();
+  logger.debug(`${what} in ${((performance.now() - start) / 1000).toFixed(2)}s`);
+  return value;
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
