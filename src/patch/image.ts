@@ -3,7 +3,7 @@ import type { Image } from '../oci/image.js';
 import { fileLayer } from '../oci/filelayer.js';
 import { isDockerMediaType, layerMediaType } from '../oci/mediatypes.js';
 import { appendLayer } from '../oci/mutate.js';
-import { writeLayer } from '../layers/writer.js';
+import type { ImageRoot } from '../engine/native/index.js';
 
 export const ANNOTATION_PATCHED = 'sh.copa.image.patched';
 export const ANNOTATION_CREATED = 'org.opencontainers.image.created';
@@ -29,12 +29,12 @@ function isExcluded(rel: string, excluded: string[]): boolean {
 
 export async function buildPatchedImage(
   base: Image,
-  upperdir: string,
+  root: ImageRoot,
   excluded: string[],
   opts: { workDir: string; imageRef: string; targetTag: string },
 ) {
   const epoch = process.env.SOURCE_DATE_EPOCH;
-  const written = await writeLayer(upperdir, join(opts.workDir, 'layer.tar.gz'), {
+  const written = await root.writeLayer(join(opts.workDir, 'layer.tar.gz'), {
     compression: 'gzip',
     ...(epoch && /^\d+$/.test(epoch) ? { sourceDateEpoch: Number(epoch) } : {}),
     exclude: (rel) => isExcluded(rel, excluded),

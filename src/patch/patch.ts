@@ -111,7 +111,7 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
     };
     if (base.status !== 'Patched') return base;
     const built = await timed(logger, 'layer written', () =>
-      buildPatchedImage(image, root.upperdir, applied.excluded, { workDir, imageRef: opts.image, targetTag: target.tag ?? '' }),
+      buildPatchedImage(image, root, applied.excluded, { workDir, imageRef: opts.image, targetTag: target.tag ?? '' }),
     );
     signal.throwIfAborted();
     const delivered = await timed(logger, 'image delivered', () => deliver(built.image, { opts, client, target, logger }));

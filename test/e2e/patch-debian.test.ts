@@ -141,6 +141,27 @@ describe('copa patch on a real Debian 12 image', () => {
     expect(tagExists(`${registry.host}/debian:12-all`)).toBe(false);
   });
 
+  it('without overlayfs (COPA_NO_OVERLAY=1): plain tree + before/after walk gives the same kind of layer', async () => {
+    const chosen = upgradable.filter((u) => ['libssl3', 'openssl'].includes(u.name));
+    const pick = chosen.length > 0 ? chosen : upgradable.slice(0, 1);
+    const report = join(work, 'report-copy.json');
+    await writeFile(report, trivyReport({ family: 'debian', version: '12', arch: 'amd64', image: source, vulns: pick.map((u) => ({ pkg: u.name, installed: u.from, fixed: u.to })) }));
+    const out = join(work, 'layout-copy');
+    const r = await copa(['patch', '-i', source, '-r', report, '--oci-dir', out, '-t', '12-copy', '--cache-dir', cacheDir, '-w', work], { ...process.env, COPA_NO_OVERLAY: '1' });
+    expect(r.stderr).toContain('overlayfs is not available');
+    expect(r.code).toBe(0);
+    const manifest = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', `oci:${out}:12-copy`], { encoding: 'utf8' })) as { layers: Array<{ digest: string }> };
+    const entries = layerEntries(out, manifest.layers[manifest.layers.length - 1]!.digest);
+    expect(entries).toContain('var/lib/dpkg/status');
+    expect(entries.some((e) => e.startsWith('proc/') || e.startsWith('dev/') || e.endsWith('.deb'))).toBe(false);
+    expect(entries.some((e) => e.includes('var/lib/apt/lists/') && !e.endsWith('lists/'))).toBe(false);
+    await withUnpackedImage(out, '12-copy', async (root) => {
+      const versions = await installedVersions(root);
+      for (const u of pick) expect(dpkgGe(versions.get(u.name) ?? '0', u.to), `${u.name} >= ${u.to}`).toBe(true);
+    });
+    expect(await leftovers(work)).toEqual([]);
+  });
+
   it('--dry-run prints the plan and writes nothing', async () => {
     const r = await copa(['patch', '-i', source, '--dry-run', '-t', 'dry', '--cache-dir', cacheDir, '-w', work]);
     expect(r.code).toBe(0);

@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CopaError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { snapshot, writeDiffLayer, type Snapshot } from '../../layers/snapshot.js';
+import { writeLayer, type WriteLayerOptions as PackOptions, type WrittenLayer } from '../../layers/writer.js';
+import { flattenLayers } from './flatten.js';
 import { openSandbox, type SandboxSession } from './sandbox.js';
 
 export { requireRoot } from './root.js';
@@ -25,35 +27,45 @@ export interface ImageRootOptions {
 
 export interface ImageRoot {
   session: SandboxSession;
-  /** the directory holding every change made through the session (an overlayfs upperdir) */
-  upperdir: string;
+  /** 'overlay': changes land in an upperdir; 'copy': a plain tree diffed against a snapshot */
+  mode: 'overlay' | 'copy';
+  /** after the session is closed: write every change made through it as one layer blob */
+  writeLayer(outFile: string, opts: PackOptions): Promise<WrittenLayer>;
 }
 
 /**
  * Stack the image layers with overlayfs and open a sandbox over the merged tree. The caller runs its
- * commands, then closes the session; the upperdir then holds exactly the changes.
+ * commands, then closes the session; the upperdir then holds exactly the changes. Without overlayfs (or with
+ * COPA_NO_OVERLAY=1) the layers are copied into a plain tree and the changes found by a before/after walk.
  */
 export async function openImageRoot(opts: ImageRootOptions): Promise<ImageRoot> {
-  if (!(await overlayAvailable())) {
-    throw new CopaError('ENVIRONMENT', 'overlayfs is not available in this kernel', {
-      hint: 'load it with `modprobe overlay`, or run copa on a host with overlayfs',
-    });
-  }
+  const overlay = process.env.COPA_NO_OVERLAY !== '1' && (await overlayAvailable());
   const upperdir = join(opts.workDir, 'upper');
   const workdir = join(opts.workDir, 'work');
   const merged = join(opts.workDir, 'merged');
   for (const d of [upperdir, workdir, merged]) await mkdir(d, { recursive: true });
+  let before: Snapshot | undefined;
+  if (!overlay) {
+    opts.logger.warn('overlayfs is not available: copying the image into a plain tree (slower)');
+    await flattenLayers(opts.layerDirs, merged);
+    before = await snapshot(merged);
+  }
   const session = await openSandbox(
     {
       lowerdirs: [...opts.layerDirs].reverse(),
       upperdir,
       workdir,
       merged,
-      overlay: true,
+      overlay,
       binds: [{ source: '/etc/resolv.conf', target: '/etc/resolv.conf', kind: 'file', readOnly: true }],
       tmpfs: ['/tmp', '/run', '/var/tmp'],
     },
     { stateDir: opts.workDir, logger: opts.logger, ...(opts.signal ? { signal: opts.signal } : {}) },
   );
-  return { session, upperdir };
+  return {
+    session,
+    mode: overlay ? 'overlay' : 'copy',
+    writeLayer: (outFile, packOpts) =>
+      before ? writeDiffLayer(merged, before, outFile, packOpts) : writeLayer(upperdir, outFile, packOpts),
+  };
 }
