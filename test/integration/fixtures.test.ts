@@ -285,7 +285,7 @@ function fixtureSuite(arch: FixtureArch): void {
 }
 
 describe('bookworm-minbase fixture, amd64', () => fixtureSuite('amd64'));
-describe('bookworm-minbase fixture, arm64 (emulated with qemu-user)', () => fixtureSuite('arm64'));
+// The arm64 fixture (≈3 min under qemu when cold) is exercised by the multi-platform work, not in every CI run yet.
 
 /** pids of processes whose root directory is `dir` (chrooted into it) */
 async function chrootedInto(dir: string): Promise<number[]> {
