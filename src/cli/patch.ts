@@ -23,6 +23,14 @@ interface PatchFlags {
   json: boolean;
   platform?: string[];
   cacheDir?: string;
+  loader: string;
+  compression: string;
+  forceCompression: boolean;
+  format: string;
+  output?: string;
+  eolApiUrl?: string;
+  exitOnEol: boolean;
+  toolingImage?: string;
 }
 
 const EXAMPLES = `
@@ -61,6 +69,14 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
     .option('--dry-run', 'print the plan (packages, from -> to, target tag) and write nothing', false)
     .option('--json', 'print a machine-readable result on stdout', false)
     .option('--cache-dir <dir>', 'layer and package cache (default: $XDG_CACHE_HOME/copa or ~/.cache/copa)')
+    .addOption(new Option('-l, --loader <name>', 'local image store to load into without --push/--oci-dir: docker or podman (default: auto)').choices(['docker', 'podman', '']).default(''))
+    .addOption(new Option('--compression <type>', 'compression of the new layer for local exports').choices(['uncompressed', 'gzip', 'zstd', 'estargz']).default('uncompressed'))
+    .option('--force-compression', 'recompress every layer of a local export to --compression', false)
+    .option('-f, --format <format>', 'VEX document format (only openvex)', 'openvex')
+    .option('-o, --output <file>', 'write a VEX document of the fixed vulnerabilities to this file (needs a report)')
+    .option('--eol-api-url <url>', 'end-of-life API base URL (update-all mode)', 'https://endoflife.date/api/v1/products')
+    .option('--exit-on-eol', 'fail when the image\'s OS release is end-of-life', false)
+    .option('--tooling-image <ref>', 'image that supplies the package manager for distroless or tool-less images')
     .addHelpText('after', EXAMPLES)
     .action(async (flags: PatchFlags) => {
       const { debug } = globals();
@@ -99,6 +115,14 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
           dryRun: flags.dryRun,
           cacheDir: flags.cacheDir,
           platform: flags.platform?.[0],
+          loader: flags.loader as 'docker' | 'podman' | '',
+          compression: flags.compression as 'uncompressed' | 'gzip' | 'zstd' | 'estargz',
+          forceCompression: flags.forceCompression,
+          vexFormat: flags.format,
+          vexOutput: flags.output,
+          eolApiUrl: (flags.eolApiUrl ?? '').replace(/\/+$/, '') || undefined,
+          exitOnEol: flags.exitOnEol,
+          toolingImage: flags.toolingImage,
           logger,
           signal: controller.signal,
           ...(debug ? { onOutput: (_s: 'stdout' | 'stderr', d: string) => void process.stderr.write(d) } : {}),

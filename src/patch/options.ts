@@ -18,6 +18,19 @@ export const PatchOptionsSchema = z.object({
   dryRun: z.boolean().default(false),
   cacheDir: z.string().optional(),
   platform: z.string().optional(),
+  /** local image store when neither --push nor --oci-dir: docker, podman, or auto */
+  loader: z.enum(['docker', 'podman', '']).default(''),
+  /** compression of the new layer for local exports (docker/podman load, OCI layout) */
+  compression: z.enum(['uncompressed', 'gzip', 'zstd', 'estargz']).default('uncompressed'),
+  forceCompression: z.boolean().default(false),
+  /** VEX document (--format openvex --output FILE) */
+  vexFormat: z.string().default('openvex'),
+  vexOutput: z.string().optional(),
+  /** end-of-life check (update-all mode) */
+  eolApiUrl: z.string().default('https://endoflife.date/api/v1/products'),
+  exitOnEol: z.boolean().default(false),
+  /** replaces the tooling image of this run (distroless / tool-less images) */
+  toolingImage: z.string().optional(),
 });
 
 export type PatchOptions = z.input<typeof PatchOptionsSchema> & {
