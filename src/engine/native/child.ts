@@ -7,7 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { chmod, lstat, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
 import { promisify } from 'node:util';
-import type { BindMount, Request, Response, SandboxSpec } from './protocol.js';
+import type { BindMount, Request, Response, RootName, SandboxSpec } from './protocol.js';
 import { resolveInRoot } from './resolve.js';
 
 const run = promisify(execFile);
@@ -42,24 +42,37 @@ async function ensureTarget(root: string, target: string, kind: 'dir' | 'file', 
   return host;
 }
 
+async function mountOverlay(lowerdirs: string[], upperdir: string, workdir: string, target: string): Promise<void> {
+  // relative lowerdirs keep the option string short (the kernel limits it to one page)
+  const parent = dirname(lowerdirs[0] ?? '/');
+  const sameParent = lowerdirs.every((d) => dirname(d) === parent);
+  const lower = sameParent ? lowerdirs.map((d) => posix.basename(d)) : lowerdirs;
+  const opts = [
+    `lowerdir=${lower.join(':')}`,
+    `upperdir=${upperdir}`,
+    `workdir=${workdir}`,
+    'redirect_dir=off',
+    'metacopy=off',
+    'index=off',
+  ].join(',');
+  await mount(['-t', 'overlay', 'overlay', '-o', opts, target], sameParent ? parent : undefined);
+}
+
 async function setUp(spec: SandboxSpec): Promise<string[]> {
-  const root = spec.merged;
   const created: string[] = [];
-  if (spec.overlay) {
-    // relative lowerdirs keep the option string short (the kernel limits it to one page)
-    const parent = dirname(spec.lowerdirs[0] ?? '/');
-    const sameParent = spec.lowerdirs.every((d) => dirname(d) === parent);
-    const lower = sameParent ? spec.lowerdirs.map((d) => posix.basename(d)) : spec.lowerdirs;
-    const opts = [
-      `lowerdir=${lower.join(':')}`,
-      `upperdir=${spec.upperdir}`,
-      `workdir=${spec.workdir}`,
-      'redirect_dir=off',
-      'metacopy=off',
-      'index=off',
-    ].join(',');
-    await mount(['-t', 'overlay', 'overlay', '-o', opts, root], sameParent ? parent : undefined);
+  if (spec.overlay) await mountOverlay(spec.lowerdirs, spec.upperdir, spec.workdir, spec.merged);
+  await setUpRoot(spec.merged, spec, created);
+  const t = spec.tooling;
+  if (t) {
+    await mountOverlay(t.lowerdirs, t.upperdir, t.workdir, t.merged);
+    await setUpRoot(t.merged, { ...spec, binds: spec.binds.filter((b) => b.target === '/etc/resolv.conf') }, []);
+    // the image root, without its run-time mounts (non-recursive bind)
+    await mount(['--bind', spec.merged, await ensureTarget(t.merged, t.targetPath, 'dir', [])]);
   }
+  return created;
+}
+
+async function setUpRoot(root: string, spec: Pick<SandboxSpec, 'tmpfs' | 'binds'>, created: string[]): Promise<void> {
   const proc = await ensureTarget(root, '/proc', 'dir', created);
   await mount(['-t', 'proc', '-o', 'nosuid,nodev,noexec', 'proc', proc]);
   const dev = await ensureTarget(root, '/dev', 'dir', created);
@@ -87,7 +100,6 @@ async function setUp(spec: SandboxSpec): Promise<string[]> {
     await mount(['-t', 'tmpfs', '-o', 'nosuid,nodev,mode=1777', 'tmpfs', host]);
   }
   for (const b of spec.binds) await bind(root, b, created);
-  return created;
 }
 
 async function bind(root: string, b: BindMount, created: string[]): Promise<void> {
@@ -130,17 +142,18 @@ async function main(): Promise<void> {
     send({ op: 'failed', message: (e as Error).message });
     process.exit(1);
   }
+  const rootOf = (name: RootName | undefined): string => (name === 'tooling' && spec.tooling ? spec.tooling.merged : spec.merged);
   process.on('message', (req: Request) => {
-    if (req.op === 'run') runCommand(spec.merged, req);
+    if (req.op === 'run') runCommand(rootOf(req.in), req);
     else if (req.op === 'read') {
-      readInRoot(spec.merged, req.path).then(
+      readInRoot(rootOf(req.in), req.path).then(
         (data) => send({ op: 'file', id: req.id, data }),
         (e: Error) => send({ op: 'error', id: req.id, message: e.message }),
       );
     } else if (req.op === 'bind') {
       const made: string[] = [];
-      bind(spec.merged, req.bind, made).then(
-        () => send({ op: 'bound', id: req.id, created: made }),
+      bind(rootOf(req.in), req.bind, made).then(
+        () => send({ op: 'bound', id: req.id, created: req.in === 'tooling' ? [] : made }),
         (e: Error) => send({ op: 'error', id: req.id, message: e.message }),
       );
     } else if (req.op === 'close') process.exit(0);

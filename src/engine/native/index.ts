@@ -5,6 +5,7 @@ import type { Logger } from '../../log.js';
 import { snapshot, writeDiffLayer, type Snapshot } from '../../layers/snapshot.js';
 import { writeLayer, type WriteLayerOptions as PackOptions, type WrittenLayer } from '../../layers/writer.js';
 import { flattenLayers } from './flatten.js';
+import type { ToolingSpec } from './protocol.js';
 import { openSandbox, type SandboxSession } from './sandbox.js';
 
 export { requireRoot } from './root.js';
@@ -23,6 +24,8 @@ export interface ImageRootOptions {
   workDir: string;
   logger: Logger;
   signal?: AbortSignal;
+  /** a tooling image (extracted layer dirs, bottom first) whose tools work on the image bound at targetPath */
+  tooling?: { layerDirs: string[]; targetPath: string } | undefined;
 }
 
 export interface ImageRoot {
@@ -38,6 +41,19 @@ export interface ImageRoot {
  * commands, then closes the session; the upperdir then holds exactly the changes. Without overlayfs (or with
  * COPA_NO_OVERLAY=1) the layers are copied into a plain tree and the changes found by a before/after walk.
  */
+async function toolingSpec(workDir: string, t: { layerDirs: string[]; targetPath: string }): Promise<ToolingSpec> {
+  const dir = join(workDir, 'tooling');
+  const spec = {
+    lowerdirs: [...t.layerDirs].reverse(),
+    upperdir: join(dir, 'upper'),
+    workdir: join(dir, 'work'),
+    merged: join(dir, 'merged'),
+    targetPath: t.targetPath,
+  };
+  for (const d of [spec.upperdir, spec.workdir, spec.merged]) await mkdir(d, { recursive: true });
+  return spec;
+}
+
 export async function openImageRoot(opts: ImageRootOptions): Promise<ImageRoot> {
   const overlay = process.env.COPA_NO_OVERLAY !== '1' && (await overlayAvailable());
   const upperdir = join(opts.workDir, 'upper');
@@ -59,6 +75,7 @@ export async function openImageRoot(opts: ImageRootOptions): Promise<ImageRoot> 
       overlay,
       binds: [{ source: '/etc/resolv.conf', target: '/etc/resolv.conf', kind: 'file', readOnly: true }],
       tmpfs: ['/tmp', '/run', '/var/tmp'],
+      tooling: opts.tooling && (await toolingSpec(opts.workDir, opts.tooling)),
     },
     { stateDir: opts.workDir, logger: opts.logger, ...(opts.signal ? { signal: opts.signal } : {}) },
   );

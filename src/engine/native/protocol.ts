@@ -25,11 +25,29 @@ export interface SandboxSpec {
   binds: BindMount[];
   /** absolute paths inside the root that get an empty tmpfs for the run (e.g. /tmp, /run) */
   tmpfs: string[];
+  /**
+   * A second root (a tooling image that supplies the package manager): its own overlay whose changes are
+   * thrown away, with the image root bind-mounted at `targetPath` inside it.
+   */
+  tooling?: ToolingSpec | undefined;
 }
+
+export interface ToolingSpec {
+  lowerdirs: string[];
+  upperdir: string;
+  workdir: string;
+  merged: string;
+  /** where the image root appears inside the tooling root, e.g. /tmp/rootfs */
+  targetPath: string;
+}
+
+/** which root a request runs in */
+export type RootName = 'image' | 'tooling';
 
 export interface RunRequest {
   op: 'run';
   id: number;
+  in?: RootName;
   argv: string[];
   env: Record<string, string>;
   stdin?: string;
@@ -38,6 +56,7 @@ export interface RunRequest {
 export interface ReadRequest {
   op: 'read';
   id: number;
+  in?: RootName;
   /** absolute path inside the image root; symlinks are resolved within the root */
   path: string;
 }
@@ -45,6 +64,7 @@ export interface ReadRequest {
 export interface BindRequest {
   op: 'bind';
   id: number;
+  in?: RootName;
   bind: BindMount;
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CopaError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { BindMount, Request, Response, SandboxSpec } from './protocol.js';
+import type { BindMount, Request, Response, RootName, SandboxSpec } from './protocol.js';
 
 export interface RunResult {
   code: number;
@@ -14,6 +14,8 @@ export interface RunResult {
 }
 
 export interface RunOptions {
+  /** run in the image (default) or in the tooling root (where the image is bound at its targetPath) */
+  in?: RootName;
   env?: Record<string, string>;
   stdin?: string;
   /** live output (progress display) */
@@ -24,11 +26,11 @@ export interface RunOptions {
 export interface SandboxSession {
   /** image paths that had to be created as mount points (exclude them from the diff) */
   readonly created: readonly string[];
-  /** bind-mount a host path over an image path for the rest of the session */
-  bind(mount: BindMount): Promise<void>;
+  /** bind-mount a host path over an image (or tooling) path for the rest of the session */
+  bind(mount: BindMount, root?: RootName): Promise<void>;
   run(argv: string[], opts?: RunOptions): Promise<RunResult>;
   /** read a file of the image root (symlinks resolved inside the root); undefined when absent */
-  readFile(path: string): Promise<Buffer | undefined>;
+  readFile(path: string, root?: RootName): Promise<Buffer | undefined>;
   close(): Promise<void>;
 }
 
@@ -135,8 +137,8 @@ export async function openSandbox(
 
   return {
     created,
-    bind(mount) {
-      return request<void>({ op: 'bind', id: nextId++, bind: mount }, (msg, done) => {
+    bind(mount, root) {
+      return request<void>({ op: 'bind', id: nextId++, bind: mount, ...(root ? { in: root } : {}) }, (msg, done) => {
         if (msg.op === 'bound') {
           created.push(...msg.created);
           done();
@@ -146,7 +148,7 @@ export async function openSandbox(
     run(cmd, ro = {}) {
       let out = '';
       let err = '';
-      const req: Request = { op: 'run', id: nextId++, argv: cmd, env: ro.env ?? sandboxEnv() };
+      const req: Request = { op: 'run', id: nextId++, argv: cmd, env: ro.env ?? sandboxEnv(), ...(ro.in ? { in: ro.in } : {}) };
       if (ro.stdin !== undefined) req.stdin = ro.stdin;
       return request<RunResult>(req, (msg, done) => {
         if (msg.op === 'output') {
@@ -156,8 +158,8 @@ export async function openSandbox(
         } else if (msg.op === 'exit') done({ code: msg.code, stdout: out, stderr: err });
       });
     },
-    readFile(path) {
-      return request<Buffer | undefined>({ op: 'read', id: nextId++, path }, (msg, done) => {
+    readFile(path, root) {
+      return request<Buffer | undefined>({ op: 'read', id: nextId++, path, ...(root ? { in: root } : {}) }, (msg, done) => {
         if (msg.op === 'file') done(msg.data === null ? undefined : Buffer.from(msg.data, 'base64'));
       });
     },
