@@ -7,7 +7,7 @@ import { formatPlatform } from '../oci/platform.js';
 import type { Platform } from '../oci/schemas.js';
 import { uniqueLatestUpdates, validateInstalled, validatePackageName } from '../pkgmgr/common/index.js';
 import { managerFor } from '../pkgmgr/index.js';
-import type { PackageManagerContext } from '../pkgmgr/types.js';
+import type { PackageManager, PackageManagerContext } from '../pkgmgr/types.js';
 import type { UpdateManifest } from '../report/types.js';
 import type { ResolvedPatchOptions } from './options.js';
 import { osFromRelease, type OsInfo } from './os.js';
@@ -31,6 +31,19 @@ export interface Applied {
   excluded: string[];
   installed?: Record<string, string>;
   failed?: Array<{ name: string; installed: string | null; required: string }>;
+}
+
+export interface Probe {
+  os: OsInfo;
+  pm: PackageManager;
+}
+
+/** Read what the image is (OS, package database layout) and choose its package manager. */
+export async function probeImage(root: ImageRoot, report: UpdateManifest | undefined): Promise<Probe> {
+  const os = await detectOs(root, report);
+  const status = await root.session.readFile('/var/lib/dpkg/status');
+  const statusD = status === undefined ? await root.session.list('/var/lib/dpkg/status.d') : undefined;
+  return { os, pm: managerFor(os, { dpkgStatus: status !== undefined, dpkgStatusD: statusD !== undefined }) };
 }
 
 async function detectOs(root: ImageRoot, report: UpdateManifest | undefined): Promise<OsInfo> {
@@ -59,16 +72,15 @@ async function detectOs(root: ImageRoot, report: UpdateManifest | undefined): Pr
  * Inside an opened image root: find the package manager, plan from the report (or update-all), apply,
  * validate. Always closes the sandbox session.
  */
-export async function applyUpdates(root: ImageRoot, ctx: ApplyContext): Promise<Applied> {
+export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyContext): Promise<Applied> {
   const { opts, report, logger } = ctx;
+  const { os, pm } = probe;
   try {
-    const os = await detectOs(root, report);
-    const pm = managerFor(os);
     const key = `${os.type}-${os.version || 'unknown'}-${formatPlatform(ctx.platform).replaceAll('/', '-')}`;
     for (const path of pm.cachePaths) {
       const source = join(ctx.cacheDir, 'pkg', key, path.replaceAll('/', '_'));
       await mkdir(join(source, 'partial'), { recursive: true });
-      await root.session.bind({ source, target: path, kind: 'dir' });
+      await root.session.bind({ source, target: path, kind: 'dir' }, pm.cacheRoot ?? 'image');
     }
     const pmCtx: PackageManagerContext = {
       session: root.session,
@@ -109,7 +121,7 @@ export async function applyUpdates(root: ImageRoot, ctx: ApplyContext): Promise<
     await pm.refresh(pmCtx);
     lap('package lists updated');
     plan.held = await pm.held(pmCtx);
-    for (const h of plan.held) logger.warn(`package ${h} is held (apt-mark hold): it will not be patched`);
+    for (const h of plan.held) logger.warn(`package ${h} is held: it will not be patched`);
     plan.updates = await pm.simulate(pmCtx, names);
     lap('simulation');
     if (plan.updates.length === 0 || opts.dryRun) return { plan, excluded: [] };
@@ -130,7 +142,7 @@ export async function applyUpdates(root: ImageRoot, ctx: ApplyContext): Promise<
     }
     return {
       plan,
-      excluded: [...root.session.created, ...pm.cachePaths, ...pm.excludePaths],
+      excluded: [...root.session.created, ...(pm.cacheRoot === 'tooling' ? [] : pm.cachePaths), ...pm.excludePaths],
       installed,
       failed: check.failed.map((f) => ({ name: f.name, installed: f.installed ?? null, required: f.required })),
     };

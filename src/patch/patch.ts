@@ -8,7 +8,8 @@ import { formatReference, parseReference, withDefaultTag } from '../oci/referenc
 import { loadReport } from '../report/index.js';
 import type { UpdateManifest } from '../report/types.js';
 import { PatchOptionsSchema, type PatchOptions, type ResolvedPatchOptions } from './options.js';
-import { applyUpdates } from './apply.js';
+import { applyUpdates, probeImage, type Probe } from './apply.js';
+import { resolveToolingImage } from './tooling.js';
 import { buildPatchedImage } from './image.js';
 import { resolveSourceImage } from './source.js';
 import { deliver } from './sink.js';
@@ -90,18 +91,41 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
 
   const workDir = await createWorkDir(opts.workingFolder ?? cache.tempRoot(), logger);
   try {
-    const root = await openImageRoot({ layerDirs, workDir, logger, signal });
-    const applied = await timed(logger, 'package manager done', () => applyUpdates(root, {
-      opts,
-      report,
-      cacheDir: cache.dir,
-      platform,
-      imageRef: formatReference(source),
-      targetRef: formatReference(target),
-      logger,
-      signal,
-      ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
-    }));
+    const open = (tooling?: { layerDirs: string[]; targetPath: string }) =>
+      openImageRoot({ layerDirs, workDir, logger, signal, ...(tooling ? { tooling } : {}) });
+    let root = await open();
+    let probe: Probe;
+    try {
+      probe = await probeImage(root, report);
+    } catch (e) {
+      await root.session.close();
+      throw e;
+    }
+    const probeCreated = [...root.session.created];
+    if (probe.pm.tooling) {
+      // the package manager is not in the image: reopen with a tooling image that supplies it
+      await root.session.close();
+      const tooling = await resolveToolingImage(client, probe.pm.tooling.images(probe.os), {
+        override: opts.toolingImage,
+        platform,
+        logger,
+      });
+      const toolingDirs = await mapLimit(await tooling.image.layers(), 3, (l) => cache.ensure(l));
+      root = await open({ layerDirs: toolingDirs, targetPath: probe.pm.tooling.targetPath });
+    }
+    const applied = await timed(logger, 'package manager done', () =>
+      applyUpdates(root, probe, {
+        opts,
+        report,
+        cacheDir: cache.dir,
+        platform,
+        imageRef: formatReference(source),
+        targetRef: formatReference(target),
+        logger,
+        signal,
+        ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
+      }),
+    );
     const base: PatchResult = {
       status: applied.plan.updates.length === 0 ? 'Up-to-date' : opts.dryRun ? 'DryRun' : 'Patched',
       image: formatReference(source),
@@ -111,7 +135,7 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
     };
     if (base.status !== 'Patched') return base;
     const built = await timed(logger, 'layer written', () =>
-      buildPatchedImage(image, root, applied.excluded, { workDir, imageRef: opts.image, targetTag: target.tag ?? '' }),
+      buildPatchedImage(image, root, [...probeCreated, ...applied.excluded], { workDir, imageRef: opts.image, targetTag: target.tag ?? '' }),
     );
     signal.throwIfAborted();
     const delivered = await timed(logger, 'image delivered', () => deliver(built.image, { opts, client, target, logger }));

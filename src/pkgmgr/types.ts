@@ -23,6 +23,13 @@ export interface PackageManager {
   readonly cachePaths: readonly string[];
   /** image paths the package manager writes that do not belong in the layer (its own logs) */
   readonly excludePaths: readonly string[];
+  /**
+   * Set when the package manager is not in the image (distroless / tool-less): it runs in a tooling image,
+   * with the image bound at `targetPath`. `images` are the candidate tooling images, best first.
+   */
+  readonly tooling?: { images(os: { type: string; version: string }): string[]; targetPath: string };
+  /** where `cachePaths` are bound: in the image (default) or in the tooling root */
+  readonly cacheRoot?: 'image' | 'tooling';
   installed(ctx: PackageManagerContext): Promise<Map<string, string>>;
   refresh(ctx: PackageManagerContext): Promise<void>;
   held(ctx: PackageManagerContext): Promise<string[]>;

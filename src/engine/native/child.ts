@@ -4,7 +4,7 @@
  * channel. Every mount lives in this private namespace: when this process dies, the kernel drops them.
  */
 import { execFile, spawn } from 'node:child_process';
-import { chmod, lstat, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
 import { promisify } from 'node:util';
 import type { BindMount, Request, Response, RootName, SandboxSpec } from './protocol.js';
@@ -150,6 +150,13 @@ async function main(): Promise<void> {
         (data) => send({ op: 'file', id: req.id, data }),
         (e: Error) => send({ op: 'error', id: req.id, message: e.message }),
       );
+    } else if (req.op === 'list') {
+      resolveInRoot(rootOf(req.in), req.path)
+        .then((dir) => readdir(dir))
+        .then(
+          (names) => send({ op: 'names', id: req.id, names: names.sort() }),
+          () => send({ op: 'names', id: req.id, names: null }),
+        );
     } else if (req.op === 'bind') {
       const made: string[] = [];
       bind(rootOf(req.in), req.bind, made).then(

@@ -68,7 +68,15 @@ export interface BindRequest {
   bind: BindMount;
 }
 
-export type Request = RunRequest | ReadRequest | BindRequest | { op: 'close'; id: number };
+export interface ListRequest {
+  op: 'list';
+  id: number;
+  in?: RootName;
+  /** absolute path of a directory inside the root */
+  path: string;
+}
+
+export type Request = RunRequest | ReadRequest | BindRequest | ListRequest | { op: 'close'; id: number };
 
 export type Response =
   | { op: 'ready'; created: string[] }
@@ -77,4 +85,5 @@ export type Response =
   | { op: 'exit'; id: number; code: number; signal: string | null }
   | { op: 'file'; id: number; data: string | null /* base64; null = absent */ }
   | { op: 'bound'; id: number; created: string[] }
+  | { op: 'names'; id: number; names: string[] | null /* null = not a directory */ }
   | { op: 'error'; id: number; message: string };

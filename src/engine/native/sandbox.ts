@@ -31,6 +31,8 @@ export interface SandboxSession {
   run(argv: string[], opts?: RunOptions): Promise<RunResult>;
   /** read a file of the image root (symlinks resolved inside the root); undefined when absent */
   readFile(path: string, root?: RootName): Promise<Buffer | undefined>;
+  /** names in a directory of a root (sorted); undefined when it is not a directory */
+  list(path: string, root?: RootName): Promise<string[] | undefined>;
   close(): Promise<void>;
 }
 
@@ -161,6 +163,11 @@ export async function openSandbox(
     readFile(path, root) {
       return request<Buffer | undefined>({ op: 'read', id: nextId++, path, ...(root ? { in: root } : {}) }, (msg, done) => {
         if (msg.op === 'file') done(msg.data === null ? undefined : Buffer.from(msg.data, 'base64'));
+      });
+    },
+    list(path, root) {
+      return request<string[] | undefined>({ op: 'list', id: nextId++, path, ...(root ? { in: root } : {}) }, (msg, done) => {
+        if (msg.op === 'names') done(msg.names ?? undefined);
       });
     },
     async close() {
