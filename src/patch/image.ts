@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Image } from '../oci/image.js';
 import { fileLayer } from '../oci/filelayer.js';
 import { isDockerMediaType, layerMediaType } from '../oci/mediatypes.js';
-import { appendLayer } from '../oci/mutate.js';
+import { appendLayer, replaceLayers } from '../oci/mutate.js';
 import type { ImageRoot } from '../engine/native/index.js';
 
 export const ANNOTATION_PATCHED = 'sh.copa.image.patched';
@@ -31,7 +31,7 @@ export async function buildPatchedImage(
   base: Image,
   root: ImageRoot,
   excluded: string[],
-  opts: { workDir: string; imageRef: string; targetTag: string },
+  opts: { workDir: string; baseImage: string; keepLayers: number; targetTag: string },
 ) {
   const epoch = process.env.SOURCE_DATE_EPOCH;
   const written = await root.writeLayer(join(opts.workDir, 'layer.tar.gz'), {
@@ -47,14 +47,17 @@ export async function buildPatchedImage(
   const annotations: Record<string, string> = { [ANNOTATION_CREATED]: created, [ANNOTATION_PATCHED]: created };
   const oldVersion = manifest.annotations?.[ANNOTATION_VERSION];
   if (oldVersion) annotations[ANNOTATION_VERSION] = patchedVersion(oldVersion, opts.targetTag);
-  const cfg = await base.config();
-  const labels = cfg.config?.Labels ?? {};
-  const image = await appendLayer(base, layer, {
+  const mutation = {
     history: { created, created_by: 'copa patch', comment: 'package updates applied by copa' },
-    labels: { [LABEL_BASE_IMAGE]: labels[LABEL_BASE_IMAGE] ?? opts.imageRef },
+    labels: { [LABEL_BASE_IMAGE]: opts.baseImage },
     annotations,
     created,
-  });
+  };
+  const count = (await base.layers()).length;
+  const image =
+    opts.keepLayers < count
+      ? await replaceLayers(base, opts.keepLayers, layer, mutation)
+      : await appendLayer(base, layer, mutation);
   return {
     image,
     layer: {

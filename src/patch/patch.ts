@@ -10,6 +10,7 @@ import type { UpdateManifest } from '../report/types.js';
 import { PatchOptionsSchema, type PatchOptions, type ResolvedPatchOptions } from './options.js';
 import { applyUpdates, probeImage, type Probe } from './apply.js';
 import { resolveToolingImage } from './tooling.js';
+import { findLineage } from './rebase.js';
 import { buildPatchedImage } from './image.js';
 import { resolveSourceImage } from './source.js';
 import { deliver } from './sink.js';
@@ -86,13 +87,18 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
   const cache = new LayerCache({ logger, ...(opts.cacheDir ? { dir: opts.cacheDir } : {}) });
   const layers = await image.layers();
   logger.info(`Pulling ${formatReference(source)} (${formatPlatform(platform)}, ${layers.length} layers)`);
-  const layerDirs = await timed(logger, 'layers ready', () => mapLimit(layers, 3, (l) => cache.ensure(l)));
+  const allDirs = await timed(logger, 'layers ready', () => mapLimit(layers, 3, (l) => cache.ensure(l)));
   signal.throwIfAborted();
+  const lineage = await findLineage(client, image, platform, logger);
+  // re-patching: the old patch layers become part of the new change set
+  const keep = lineage.kind === 'rebase' ? lineage.keep : allDirs.length;
+  const layerDirs = allDirs.slice(0, keep);
+  const seedDirs = allDirs.slice(keep);
 
   const workDir = await createWorkDir(opts.workingFolder ?? cache.tempRoot(), logger);
   try {
     const open = (tooling?: { layerDirs: string[]; targetPath: string }) =>
-      openImageRoot({ layerDirs, workDir, logger, signal, ...(tooling ? { tooling } : {}) });
+      openImageRoot({ layerDirs, seedDirs, workDir, logger, signal, ...(tooling ? { tooling } : {}) });
     let root = await open();
     let probe: Probe;
     try {
@@ -135,7 +141,13 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
     };
     if (base.status !== 'Patched') return base;
     const built = await timed(logger, 'layer written', () =>
-      buildPatchedImage(image, root, [...probeCreated, ...applied.excluded], { workDir, imageRef: opts.image, targetTag: target.tag ?? '' }),
+      buildPatchedImage(image, root, [...probeCreated, ...applied.excluded], {
+        workDir,
+        // Copa keeps the first BaseImage; a lost base makes this image the new base
+        baseImage: lineage.kind === 'rebase' ? lineage.baseRef : opts.image,
+        keepLayers: keep,
+        targetTag: target.tag ?? '',
+      }),
     );
     signal.throwIfAborted();
     const delivered = await timed(logger, 'image delivered', () => deliver(built.image, { opts, client, target, logger }));

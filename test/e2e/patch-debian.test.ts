@@ -179,4 +179,45 @@ describe('copa patch on a real Debian 12 image', () => {
     expect(r.stderr).toContain('Image is already up-to-date');
     expect(tagExists(`${registry.host}/debian:noop`)).toBe(false);
   });
+
+  it('re-patching squashes the old patch: base layers + ONE layer holding both fixes', async () => {
+    const [first, second] = upgradable.filter((u) => ['libexpat1', 'liblzma5', 'libssl3', 'tzdata'].includes(u.name));
+    expect(first && second, 'two upgradable packages to patch one after the other').toBeTruthy();
+    const r1 = join(work, 'r1.json');
+    const r2 = join(work, 'r2.json');
+    await writeFile(r1, trivyReport({ family: 'debian', version: '12', arch: 'amd64', image: source, vulns: [{ pkg: first!.name, installed: first!.from, fixed: first!.to }] }));
+    await writeFile(r2, trivyReport({ family: 'debian', version: '12', arch: 'amd64', image: source, vulns: [{ pkg: second!.name, installed: second!.from, fixed: second!.to }] }));
+    const p1 = await copa(['patch', '-i', source, '-r', r1, '--push', '-t', 'p1', '--cache-dir', cacheDir, '-w', work]);
+    expect(p1.code, p1.stderr).toBe(0);
+    const p2 = await copa(['patch', '-i', `${registry.host}/debian:p1`, '-r', r2, '--push', '-t', 'p2', '--cache-dir', cacheDir, '-w', work]);
+    expect(p2.code, p2.stderr).toBe(0);
+    expect(p2.stderr).toContain('Re-patching');
+    const base = skopeoRaw(source);
+    const after = skopeoRaw(`${registry.host}/debian:p2`);
+    expect(after.layers).toHaveLength(base.layers.length + 1);
+    expect(after.layers.slice(0, -1).map((l) => l.digest)).toEqual(base.layers.map((l) => l.digest));
+    expect(skopeoConfig(`${registry.host}/debian:p2`).config?.Labels?.BaseImage).toBe(source);
+    const layout = await pullToLayout(`${registry.host}/debian:p2`);
+    await withUnpackedImage(layout, 'x', async (root) => {
+      const versions = await installedVersions(root);
+      for (const u of [first!, second!]) expect(dpkgGe(versions.get(u.name) ?? '0', u.to), `${u.name} >= ${u.to}`).toBe(true);
+    });
+  });
+
+  it('re-patching when the base is gone: warns and patches the image as a new base', async () => {
+    // a copy of p1 under a name whose BaseImage points at a tag we delete
+    execFileSync('skopeo', ['copy', '--insecure-policy', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${source}`, `docker://${registry.host}/gone:12`], { stdio: 'ignore' });
+    const report = join(work, 'gone.json');
+    const u = upgradable[0]!;
+    await writeFile(report, trivyReport({ family: 'debian', version: '12', arch: 'amd64', image: source, vulns: [{ pkg: u.name, installed: u.from, fixed: u.to }] }));
+    const g1 = await copa(['patch', '-i', `${registry.host}/gone:12`, '-r', report, '--push', '-t', 'g1', '--cache-dir', cacheDir, '-w', work]);
+    expect(g1.code, g1.stderr).toBe(0);
+    execFileSync('skopeo', ['delete', '--tls-verify=false', `docker://${registry.host}/gone:12`]);
+    const all = await copa(['patch', '-i', `${registry.host}/gone:g1`, '--push', '-t', 'g2', '--cache-dir', cacheDir, '-w', work]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stderr).toMatch(/cannot be pulled.*patching it as a new base/);
+    expect(skopeoRaw(`${registry.host}/gone:g2`).layers).toHaveLength(skopeoRaw(`${registry.host}/gone:g1`).layers.length + 1);
+    expect(skopeoConfig(`${registry.host}/gone:g2`).config?.Labels?.BaseImage).toBe(`${registry.host}/gone:g1`);
+  });
 });
+

@@ -41,12 +41,17 @@ export async function flattenLayers(layerDirs: string[], dest: string): Promise<
       }
     }
     for (const rel of whiteouts) await rm(await resolveInRoot(dest, rel), { recursive: true, force: true });
-    try {
-      await run('cp', ['-a', `${dir}/.`, `${dest}/`]);
-    } catch (e) {
-      throw new CopaError('ENVIRONMENT', `copying layer ${dir} into the work tree failed: ${(e as { stderr?: string }).stderr ?? String(e)}`);
-    }
+    await copyTree(dir, dest);
     // the whiteout nodes themselves were copied too: they mean "absent"
     for (const rel of whiteouts) await rm(join(dest, rel), { force: true });
+  }
+}
+
+/** `cp -a` of a layer dir's contents (owners, modes, xattrs, hardlinks, device nodes) over `dest`. */
+export async function copyTree(dir: string, dest: string): Promise<void> {
+  try {
+    await run('cp', ['-a', '--remove-destination', `${dir}/.`, `${dest}/`]);
+  } catch (e) {
+    throw new CopaError('ENVIRONMENT', `copying layer ${dir} into ${dest} failed: ${(e as { stderr?: string }).stderr ?? String(e)}`);
   }
 }

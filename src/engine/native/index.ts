@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from '../../log.js';
 import { snapshot, writeDiffLayer, type Snapshot } from '../../layers/snapshot.js';
 import { writeLayer, type WriteLayerOptions as PackOptions, type WrittenLayer } from '../../layers/writer.js';
-import { flattenLayers } from './flatten.js';
+import { copyTree, flattenLayers } from './flatten.js';
 import type { ToolingSpec } from './protocol.js';
 import { openSandbox, type SandboxSession } from './sandbox.js';
 
@@ -24,6 +24,11 @@ export interface ImageRootOptions {
   workDir: string;
   logger: Logger;
   signal?: AbortSignal;
+  /**
+   * Layers (overlay form, bottom first) that sit above `layerDirs` but belong to the changes: a previous patch
+   * being squashed into the new one (re-patching). They are copied into the upperdir before mounting.
+   */
+  seedDirs?: string[] | undefined;
   /** a tooling image (extracted layer dirs, bottom first) whose tools work on the image bound at targetPath */
   tooling?: { layerDirs: string[]; targetPath: string } | undefined;
 }
@@ -65,6 +70,9 @@ export async function openImageRoot(opts: ImageRootOptions): Promise<ImageRoot> 
     opts.logger.warn('overlayfs is not available: copying the image into a plain tree (slower)');
     await flattenLayers(opts.layerDirs, merged);
     before = await snapshot(merged);
+    await flattenLayers(opts.seedDirs ?? [], merged);
+  } else {
+    for (const seed of opts.seedDirs ?? []) await copyTree(seed, upperdir);
   }
   const session = await openSandbox(
     {
