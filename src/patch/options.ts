@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Logger } from '../log.js';
+import type { DeliverHook } from './sink.js';
 
 /** Options of one `copa patch` run (validated at the edge by the CLI, usable from the library). */
 export const PatchOptionsSchema = z.object({
@@ -39,6 +40,8 @@ export type PatchOptions = z.input<typeof PatchOptionsSchema> & {
   onOutput?: (stream: 'stdout' | 'stderr', data: string) => void;
   /** aborted by Ctrl-C */
   signal?: AbortSignal;
+  /** replaces the output step (push / OCI layout / local load); `copa generate` writes a build context */
+  deliver?: DeliverHook;
 };
 
 export type ResolvedPatchOptions = z.output<typeof PatchOptionsSchema>;

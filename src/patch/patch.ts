@@ -13,7 +13,7 @@ import { resolveToolingImage } from './tooling.js';
 import { findLineage } from './rebase.js';
 import { buildPatchedImage } from './image.js';
 import { resolveSourceImage } from './source.js';
-import { deliver } from './sink.js';
+import { deliver, prepareDelivery } from './sink.js';
 import type { PatchResult } from './result.js';
 import { patchedReference } from './tag.js';
 import { newRegistryClient } from './client.js';
@@ -30,7 +30,7 @@ export async function patch(input: PatchOptions): Promise<PatchResult> {
   input.signal?.addEventListener('abort', onAbort, { once: true });
   const timer = setTimeout(() => controller.abort(new CopaError('TIMEOUT', `patch exceeded timeout ${opts.timeoutMs / 1000}s`)), opts.timeoutMs);
   try {
-    return await raceAbort(run(opts, { logger, signal: controller.signal, onOutput: input.onOutput }), controller.signal);
+    return await raceAbort(run(opts, { logger, signal: controller.signal, onOutput: input.onOutput, deliver: input.deliver }), controller.signal);
   } finally {
     clearTimeout(timer);
     input.signal?.removeEventListener('abort', onAbort);
@@ -63,6 +63,7 @@ interface RunContext {
   logger: Logger;
   signal: AbortSignal;
   onOutput?: PatchOptions['onOutput'];
+  deliver?: PatchOptions['deliver'];
 }
 
 async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchResult> {
@@ -73,11 +74,7 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
     source = withDefaultTag(source);
   }
   const target = patchedReference(source, opts.tag, opts.tagSuffix);
-  if (!opts.push && !opts.ociDir && !opts.dryRun) {
-    throw new CopaError('USAGE', 'no output selected for the patched image', {
-      hint: 'use --push to push it to the registry, or --oci-dir DIR to write an OCI layout',
-    });
-  }
+  const store = await prepareDelivery(opts, { hook: ctx.deliver, logger });
   let report: UpdateManifest | undefined;
   if (opts.report) report = await loadReport(opts.report, { scanner: opts.scanner, logger });
   requireRoot();
@@ -150,7 +147,9 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
       }),
     );
     signal.throwIfAborted();
-    const delivered = await timed(logger, 'image delivered', () => deliver(built.image, { opts, client, target, logger }));
+    const delivered = await timed(logger, 'image delivered', () =>
+      deliver(built.image, { opts, client, target, logger, signal, workDir, layer: built.layer, store, hook: ctx.deliver }),
+    );
     return {
       ...base,
       patchedImage: delivered.location,

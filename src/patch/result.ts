@@ -18,5 +18,6 @@ export interface PatchResult {
   installed?: Record<string, string> | undefined;
   /** validation failures tolerated by --ignore-errors */
   failed?: Array<{ name: string; installed: string | null; required: string }> | undefined;
-  output: { kind: 'registry' | 'oci-layout' | 'none'; location?: string | undefined };
+  /** registry push, OCI layout, local load (docker/podman), or a build context (`copa generate`) */
+  output: { kind: 'registry' | 'oci-layout' | 'docker' | 'podman' | 'build-context' | 'none'; location?: string | undefined };
 }
