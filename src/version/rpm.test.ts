@@ -29,14 +29,29 @@ function choose<T>(rnd: () => number, items: readonly T[]): T {
   return item;
 }
 
-const NUMBERS = ['0', '1', '2', '3', '9', '10', '01', '007', '11', '100', '2023', '20240101', '99999999999999999999999'];
+const NUMBERS = [
+  '0',
+  '1',
+  '2',
+  '3',
+  '9',
+  '10',
+  '01',
+  '007',
+  '11',
+  '100',
+  '2023',
+  '20240101',
+  '99999999999999999999999',
+];
 const LETTERS = ['a', 'b', 'rc', 'beta', 'el', 'el9', 'git', 'Z', 'z', 'cm', 'amzn', 'fc', 'post'];
 const SEPARATORS = ['.', '.', '.', '_', '+', '.', '..'];
 
 function segment(rnd: () => number): string {
   const r = rnd();
   if (r < 0.55) return choose(rnd, SEPARATORS) + choose(rnd, NUMBERS);
-  if (r < 0.7) return choose(rnd, ['', '.']) + choose(rnd, LETTERS) + (rnd() < 0.6 ? choose(rnd, NUMBERS) : '');
+  if (r < 0.7)
+    return choose(rnd, ['', '.']) + choose(rnd, LETTERS) + (rnd() < 0.6 ? choose(rnd, NUMBERS) : '');
   if (r < 0.8) return '~' + choose(rnd, ['', ...LETTERS]) + choose(rnd, NUMBERS);
   if (r < 0.88) return '^' + choose(rnd, ['', 'git', '20240101git']) + choose(rnd, NUMBERS);
   return choose(rnd, ['~', '^', '~~', '.', '+']);
@@ -51,7 +66,8 @@ function versionPart(rnd: () => number): string {
 
 function randomEvr(rnd: () => number): string {
   const epoch = choose(rnd, ['', '', '', '', '0:', '1:', '2:', '10:', '01:']);
-  const release = rnd() < 0.6 ? '-' + versionPart(rnd) + choose(rnd, ['', '', '.el9', '.el8_6', '.cm2', '.amzn2.0.1']) : '';
+  const release =
+    rnd() < 0.6 ? '-' + versionPart(rnd) + choose(rnd, ['', '', '.el9', '.el8_6', '.cm2', '.amzn2.0.1']) : '';
   return epoch + versionPart(rnd) + release;
 }
 
@@ -150,7 +166,8 @@ describe('rpmVersion.compare against the real rpm (rpm.vercmp)', () => {
     const outcomes = new Set(pairs.map(([a, b]) => rpmVersion.compare(a, b)));
     expect([...outcomes].sort()).toEqual([-1, 0, 1]);
     const all = pairs.flat().join(' ');
-    for (const feature of ['~', '^', '1:', '-', '007', '99999999999999999999999', '_']) expect(all).toContain(feature);
+    for (const feature of ['~', '^', '1:', '-', '007', '99999999999999999999999', '_'])
+      expect(all).toContain(feature);
     expectSameAsRpm(pairs);
   });
 });
@@ -176,14 +193,26 @@ describe('rpmvercmp and parsing', () => {
       evr: '1:3.0.7-25.el9_3',
       arch: 'x86_64',
     });
-    expect(parseNevra('copa-hello-2.0-1.noarch')).toEqual({ name: 'copa-hello', evr: '2.0-1', arch: 'noarch' });
+    expect(parseNevra('copa-hello-2.0-1.noarch')).toEqual({
+      name: 'copa-hello',
+      evr: '2.0-1',
+      arch: 'noarch',
+    });
     expect(parseNevra('nodots')).toBeUndefined();
   });
 });
 
 describe('rpmVersion.isValid', () => {
   it('accepts real RPM versions', () => {
-    for (const v of ['3.0.7-25.el9_3', '1:3.0.7-25.el9_3', '2.1.1k-21.cm2', '1.0^git20240101', '1.0~rc1-1', '7.76.1', '0:1-1']) {
+    for (const v of [
+      '3.0.7-25.el9_3',
+      '1:3.0.7-25.el9_3',
+      '2.1.1k-21.cm2',
+      '1.0^git20240101',
+      '1.0~rc1-1',
+      '7.76.1',
+      '0:1-1',
+    ]) {
       expect(rpmVersion.isValid(v), v).toBe(true);
     }
   });

@@ -111,7 +111,11 @@ export function parseRpmEvr(evr: string): RpmEvr {
       release: hasRelease ? evr.slice(dash + 1) : undefined,
     };
   }
-  return { epoch: undefined, version: evr.slice(0, end), release: hasRelease ? evr.slice(dash + 1) : undefined };
+  return {
+    epoch: undefined,
+    version: evr.slice(0, end),
+    release: hasRelease ? evr.slice(dash + 1) : undefined,
+  };
 }
 
 function compareOptional(a: string | undefined, b: string | undefined): number {
