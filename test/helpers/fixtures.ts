@@ -187,7 +187,7 @@ export async function cachedDir(
 }
 
 /** Remove cache entries (`<name>-<YYYYMMDD>-<hash>`) older than KEEP_DAYS days. */
-async function pruneOldEntries(root: string, today: string): Promise<void> {
+export async function pruneOldEntries(root: string, today: string): Promise<void> {
   const oldest = utcDate(new Date(dayStart(today) - KEEP_DAYS * 86_400_000));
   for (const entry of await readdir(root)) {
     const m = /^[\w.-]+-(\d{8})-[0-9a-f]{12}$/.exec(entry);
