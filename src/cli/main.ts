@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { CopaError } from '../errors.js';
 import { cacheCommand } from './cache.js';
 import { exitCodeFor, formatError } from './exit.js';
+import { generateCommand } from './generate.js';
 import { patchCommand } from './patch.js';
 
 function version(): string {
@@ -20,6 +21,7 @@ async function main(argv: string[]): Promise<number> {
     .exitOverride();
   const globals = (): { debug: boolean } => program.opts<{ debug: boolean }>();
   program.addCommand(patchCommand(globals).exitOverride());
+  program.addCommand(generateCommand(globals).exitOverride());
   program.addCommand(cacheCommand().exitOverride());
   try {
     await program.parseAsync(argv);
