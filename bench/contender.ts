@@ -1,0 +1,40 @@
+import type { LayerContent } from './layer.js';
+import type { CountingProxy } from './proxy.js';
+import type { Family, RoundResult, Temperature } from './stats.js';
+
+/** One thing the bench times: our CLI in some mode, or a peer. */
+
+export interface BenchContext {
+  /** scratch space of this bench run (removed at the end) */
+  workDir: string;
+  /** path of the CLI's main.js */
+  cli: string;
+  /** host:port of the counting proxy in front of the registry */
+  proxyHost: string;
+  proxy: CountingProxy;
+  /** host:port of the registry itself (for reading results back, not counted) */
+  registryHost: string;
+  /** package names the fixture can upgrade today (for the layer's Installed-Size check) */
+  upgradable: string[];
+  log: (message: string) => void;
+}
+
+export interface RoundOutcome extends RoundResult {
+  /** read the new layer's content (called for the first round only) */
+  inspect?: () => Promise<LayerContent>;
+}
+
+export interface Contender {
+  id: string;
+  label: string;
+  family: Family;
+  temperature: Temperature;
+  /** `small` or `10x` */
+  image: string;
+  /** untimed set-up (warm caches, extracted trees) */
+  prepare?(): Promise<void>;
+  round(n: number): Promise<RoundOutcome>;
+  /** phase timings from one extra, untimed run */
+  profile?(): Promise<Record<string, number>>;
+  cleanup?(): Promise<void>;
+}

@@ -1,0 +1,130 @@
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { removeTree } from '../test/helpers/upgradable.js';
+import { measure, tail } from './measure.js';
+import type { BenchContext, Contender, RoundOutcome } from './contender.js';
+import { analyzeRegistryLayer } from './layer.js';
+import type { Temperature } from './stats.js';
+
+/**
+ * Our CLI, exactly as a user runs it: `node dist/cli/main.js patch -i … [-r report] --push`, registry to
+ * registry through the counting proxy. Cold = a fresh --cache-dir each round (layers pulled and extracted,
+ * apt lists and .debs downloaded); warm = one --cache-dir filled by an untimed run before the rounds.
+ * Every round pushes to a fresh repository, so the new layer is always uploaded.
+ */
+
+export interface CopaSpec {
+  id: string;
+  label: string;
+  temperature: Temperature;
+  /** `small` or `10x` */
+  image: string;
+  /** source repository:tag in the registry */
+  source: string;
+  /** Trivy report file; undefined = update-all */
+  report?: string;
+}
+
+const PatchJson = z.looseObject({
+  status: z.string(),
+  digest: z.string().optional(),
+  layer: z
+    .looseObject({ digest: z.string(), size: z.number(), uncompressedSize: z.number(), mediaType: z.string() })
+    .optional(),
+  installed: z.record(z.string(), z.string()).optional(),
+});
+type PatchJson = z.infer<typeof PatchJson>;
+
+const PHASE = /^debug: (.+) in ([\d.]+)s$/;
+
+/** `debug: <phase> in <n>s` lines of a --debug run -> phase -> seconds (a repeated phase adds up). */
+export function parsePhases(stderr: string): Record<string, number> {
+  const phases: Record<string, number> = {};
+  for (const line of stderr.split('\n')) {
+    const m = PHASE.exec(line.trim());
+    if (m?.[1] && m[2]) phases[m[1]] = Math.round(((phases[m[1]] ?? 0) + Number(m[2])) * 100) / 100;
+  }
+  return phases;
+}
+
+export function copaContender(spec: CopaSpec, ctx: BenchContext): Contender {
+  const warmCache = join(ctx.workDir, 'copa-warm-cache');
+  const scratch = join(ctx.workDir, 'copa-scratch');
+
+  const argv = (cacheDir: string, target: string, extra: string[] = []): string[] => [
+    process.execPath,
+    ctx.cli,
+    'patch',
+    '-i',
+    `${ctx.proxyHost}/${spec.source}`,
+    ...(spec.report ? ['-r', spec.report] : []),
+    '--push',
+    '-t',
+    `${ctx.proxyHost}/${target}`,
+    '--cache-dir',
+    cacheDir,
+    '--timeout',
+    '60m',
+    '--json',
+    ...extra,
+  ];
+
+  const patchOnce = async (cacheDir: string, target: string, extra: string[] = []) => {
+    await mkdir(scratch, { recursive: true });
+    const m = await measure(argv(cacheDir, target, extra), { scratch });
+    if (m.code !== 0) throw new Error(`${spec.label}: copa exited ${m.code}:\n${tail(m.stderr)}`);
+    let out: PatchJson;
+    try {
+      out = PatchJson.parse(JSON.parse(m.stdout));
+    } catch (e) {
+      throw new Error(`${spec.label}: unreadable --json output (${(e as Error).message}): ${m.stdout.slice(0, 300)}`, { cause: e });
+    }
+    if (out.status !== 'Patched' || !out.layer) throw new Error(`${spec.label}: expected a patched image, got status ${out.status}`);
+    return { m, layer: out.layer };
+  };
+
+  return {
+    id: spec.id,
+    label: spec.label,
+    family: 'copa',
+    temperature: spec.temperature,
+    image: spec.image,
+
+    async prepare() {
+      if (spec.temperature === 'warm') await patchOnce(warmCache, `bench/${spec.id}-warmup:patched`);
+    },
+
+    async round(n): Promise<RoundOutcome> {
+      const cacheDir = spec.temperature === 'warm' ? warmCache : await mkdtemp(join(ctx.workDir, `copa-cold-${spec.id}-`));
+      const repository = `bench/${spec.id}-r${n}`;
+      ctx.proxy.reset();
+      try {
+        const { m, layer } = await patchOnce(cacheDir, `${repository}:patched`);
+        return {
+          round: n,
+          sample: m.sample,
+          traffic: ctx.proxy.traffic(),
+          layer: { compressed: layer.size, uncompressed: layer.uncompressedSize },
+          inspect: () => analyzeRegistryLayer(ctx.registryHost, repository, layer.digest, ctx.upgradable),
+        };
+      } finally {
+        if (spec.temperature === 'cold') await removeTree(cacheDir);
+      }
+    },
+
+    /** One extra run with --debug for the phase timings (its work dir is kept by --debug: removed here). */
+    async profile() {
+      const cacheDir = spec.temperature === 'warm' ? warmCache : await mkdtemp(join(ctx.workDir, `copa-profile-${spec.id}-`));
+      const work = await mkdtemp(join(ctx.workDir, 'copa-debug-work-'));
+      try {
+        const { m } = await patchOnce(cacheDir, `bench/${spec.id}-profile:patched`, ['--debug', '-w', work]);
+        return parsePhases(m.stderr);
+      } finally {
+        await removeTree(work);
+        if (spec.temperature === 'cold') await removeTree(cacheDir);
+      }
+    },
+
+  };
+}

@@ -1,0 +1,104 @@
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PRIVATE_NAMESPACE, unpackLayout } from '../test/helpers/fixtures.js';
+import { removeTree } from '../test/helpers/upgradable.js';
+import { APT_UPGRADE } from './buildah.js';
+import type { BenchContext, Contender, RoundOutcome } from './contender.js';
+import { analyzeLayerFile } from './layer.js';
+import { measure, tail } from './measure.js';
+import type { Temperature } from './stats.js';
+
+/**
+ * The physical floor of a patch: the same apt command in an image tree that is already extracted (done once,
+ * untimed), plus `tar | gzip` of what it changed. The changes are caught with an overlay: the extracted
+ * tree is the lowerdir, each round gets a fresh upperdir, and the upperdir is the layer (tarred as is by GNU
+ * tar: whiteouts stay 0/0 character devices). Everything runs in a private mount + pid namespace.
+ * Cold = the literal command (apt lists and .debs downloaded, lists removed after); warm = apt's lists and
+ * .deb archive bind-mounted from a cache filled by an untimed run (what copa does), so only
+ * `apt-get update && apt-get upgrade -y` runs and the bound directories never reach the upperdir.
+ */
+
+const CHROOT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** $1 lower, $2 upper, $3 overlay work, $4 merged, $5 output prefix, $6 command, [$7 lists dir, $8 archives dir] */
+const SCRIPT = `set -euo pipefail
+lower=$1 upper=$2 work=$3 r=$4 out=$5 cmd=$6
+mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work,redirect_dir=off,metacopy=off,index=off" "$r"
+mount -t tmpfs -o mode=0755,nosuid dev "$r/dev"
+for d in null zero full random urandom tty; do : > "$r/dev/$d"; mount --bind "/dev/$d" "$r/dev/$d"; done
+mkdir -p "$r/dev/pts" "$r/dev/shm"
+ln -s /proc/self/fd "$r/dev/fd"
+mount -t proc proc "$r/proc"
+mount --bind /etc/resolv.conf "$r/etc/resolv.conf"
+if [ $# -ge 8 ]; then
+  mount --bind "$7" "$r/var/lib/apt/lists"
+  mount --bind "$8" "$r/var/cache/apt/archives"
+fi
+chroot "$r" /usr/bin/env -i ${CHROOT_PATH} HOME=/root LC_ALL=C DEBIAN_FRONTEND=noninteractive sh -c "$cmd"
+tar --create --sort=name --numeric-owner --totals -C "$upper" . 2>"$out.totals" | gzip > "$out.tar.gz"`;
+
+/** GNU tar's `--totals` line -> bytes. */
+export function parseTarTotals(text: string): number {
+  const m = /Total bytes written: (\d+)/.exec(text);
+  if (!m?.[1]) throw new Error(`no "Total bytes written" in tar output: ${JSON.stringify(text.slice(0, 200))}`);
+  return Number(m[1]);
+}
+
+export function floorContender(temperature: Temperature, layout: { layoutDir: string; refName: string }, ctx: BenchContext): Contender {
+  const id = `floor-${temperature}`;
+  const base = join(ctx.workDir, 'floor');
+  const lower = join(base, 'rootfs');
+  const lists = join(base, 'apt-lists');
+  const archives = join(base, 'apt-archives');
+
+  const once = async (name: string): Promise<RoundOutcome> => {
+    const dir = join(base, name);
+    const [upper, work, merged] = ['upper', 'work', 'merged'].map((d) => join(dir, d)) as [string, string, string];
+    for (const d of [upper, work, merged]) await mkdir(d, { recursive: true });
+    const out = join(dir, 'layer');
+    const cache = temperature === 'warm' ? [lists, archives] : [];
+    const cmd = temperature === 'warm' ? 'apt-get update && apt-get upgrade -y' : APT_UPGRADE;
+    const argv = [...PRIVATE_NAMESPACE, 'bash', '-c', SCRIPT, 'bash', lower, upper, work, merged, out, cmd, ...cache];
+    try {
+      const m = await measure(argv, { scratch: ctx.workDir });
+      if (m.code !== 0) throw new Error(`${id}: the apt command failed (exit ${m.code}):\n${tail(m.stderr || m.stdout)}`);
+      const uncompressed = parseTarTotals(await readFile(`${out}.totals`, 'utf8'));
+      const compressed = (await stat(`${out}.tar.gz`)).size;
+      const content = await analyzeLayerFile(`${out}.tar.gz`, ctx.upgradable);
+      return {
+        round: 0,
+        sample: m.sample,
+        traffic: { pulled: 0, pushed: 0, requests: 0 },
+        layer: { compressed, uncompressed },
+        inspect: () => Promise.resolve(content),
+      };
+    } finally {
+      await removeTree(dir);
+    }
+  };
+
+  return {
+    id,
+    label: `floor (apt in a chroot + gzip), ${temperature}`,
+    family: 'floor',
+    temperature,
+    image: 'small',
+
+    async prepare() {
+      await stat(join(lower, 'etc')).catch(async () => {
+        await mkdir(base, { recursive: true });
+        await unpackLayout(layout.layoutDir, layout.refName, lower);
+        // mount points belong to the extracted tree, not to the measured changes
+        for (const d of ['dev', 'proc']) await mkdir(join(lower, d), { recursive: true });
+      });
+      if (temperature === 'warm') {
+        for (const d of [lists, archives]) await mkdir(join(d, 'partial'), { recursive: true });
+        await once('warmup');
+      }
+    },
+
+    async round(n) {
+      return { ...(await once(`r${n}`)), round: n };
+    },
+  };
+}

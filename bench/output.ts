@@ -1,0 +1,131 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Machine } from './machine.js';
+import { evaluateTargets, type ContenderResult, type Target } from './stats.js';
+import { COLUMNS, machineLine, markdownTable, phaseRows, rows, targetLines, textTable } from './table.js';
+
+/** The record of one bench run (the JSON file), and its renderings: stdout text and the README section. */
+
+export interface ImageFacts {
+  reference: string;
+  layers: number;
+  compressed: number;
+  uncompressed: number;
+}
+
+export interface BenchRun {
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  rounds: number;
+  machine: Machine;
+  cli: { path: string; commit: string };
+  images: { small: ImageFacts; big: ImageFacts; upgradable: Array<{ name: string; from: string; to: string }> };
+  w3: string;
+  results: ContenderResult[];
+  targets: Target[];
+}
+
+export const W3_NOTE = 'n/a (distroless support pending)';
+
+export function finishRun(partial: Omit<BenchRun, 'targets'>): BenchRun {
+  return { ...partial, targets: evaluateTargets(partial.results) };
+}
+
+const mib = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
+
+function imageLine(name: string, i: ImageFacts): string {
+  return `${name}: ${i.layers} layers, ${mib(i.compressed)} compressed / ${mib(i.uncompressed)} uncompressed`;
+}
+
+function contentLines(results: readonly ContenderResult[]): string[] {
+  return results
+    .filter((r) => r.content)
+    .map((r) => {
+      const c = r.content;
+      if (!c) return '';
+      const parts = Object.entries(c.bytes)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => (k === 'whiteouts' ? `${n} whiteouts` : `${k} ${(n / 2 ** 20).toFixed(1)} MiB`));
+      const limit =
+        c.upgradedInstalledSize === undefined ? '' : ` (Σ Installed-Size of the upgraded packages: ${(c.upgradedInstalledSize / 2 ** 20).toFixed(1)} MiB)`;
+      const stray = c.unwanted.length > 0 ? `; e.g. ${c.unwanted.slice(0, 3).join(', ')}` : '';
+      return `${r.label}: ${c.entries} entries: ${parts.join(', ')}${limit}${stray}`;
+    });
+}
+
+function errorLines(results: readonly ContenderResult[]): string[] {
+  const failed = results.filter((r) => r.errors && r.errors.length > 0);
+  if (failed.length === 0) return [];
+  return ['', 'errors:', ...failed.flatMap((r) => (r.errors ?? []).map((e) => `  ${r.id}: ${e.split('\n').join('\n    ')}`))];
+}
+
+/** The text printed at the end of a run. */
+export function renderText(run: BenchRun): string {
+  const phases = phaseRows(run.results);
+  return [
+    `copa bench, ${run.rounds} round(s), medians — ${run.startedAt}`,
+    `machine: ${machineLine(run.machine)}`,
+    `CLI: ${run.cli.path} (${run.cli.commit})`,
+    imageLine('small image', run.images.small),
+    imageLine('10x image', run.images.big),
+    `upgradable today: ${run.images.upgradable.length} packages (${run.images.upgradable.map((u) => u.name).join(', ')})`,
+    '',
+    textTable(COLUMNS, [...rows(run.results), ['W3 distroless', run.w3, '', '', '', '', '', '', '']]),
+    '',
+    'new layer content:',
+    ...contentLines(run.results).map((l) => `  ${l}`),
+    ...errorLines(run.results),
+    '',
+    ...(phases.body.length > 0 ? ['phases of one --debug run each:', textTable(phases.header, phases.body), ''] : []),
+    'targets (not asserted):',
+    ...targetLines(run.targets).map((l) => `  ${l}`),
+  ].join('\n');
+}
+
+/** The Markdown put between the README markers. */
+export function renderMarkdown(run: BenchRun, jsonName: string): string {
+  const phases = phaseRows(run.results);
+  return [
+    `Latest run: ${run.startedAt.slice(0, 10)}, ${run.rounds} rounds (medians), CLI at ${run.cli.commit}; machine: ${machineLine(run.machine)}.`,
+    `Images: ${imageLine('small', run.images.small)}; ${imageLine('10x', run.images.big)}; ${run.images.upgradable.length} upgradable packages that day. Raw figures: \`bench/results/${jsonName}\` (not committed).`,
+    '',
+    markdownTable(COLUMNS, [...rows(run.results), ['W3 distroless', run.w3, '', '', '', '', '', '', '']]),
+    '',
+    ...(phases.body.length > 0 ? ['Phases (s, one `--debug` run each):', '', markdownTable(phases.header, phases.body), ''] : []),
+    'New layer content:',
+    '',
+    ...contentLines(run.results).map((l) => `- ${l}`),
+    '',
+    'Targets (not asserted):',
+    '',
+    ...targetLines(run.targets).map((l) => `- ${l}`),
+  ].join('\n');
+}
+
+export const README_START = '<!-- bench:results:start -->';
+export const README_END = '<!-- bench:results:end -->';
+
+/** Replace the text between the markers (pure). */
+export function replaceBetweenMarkers(text: string, body: string): string {
+  const a = text.indexOf(README_START);
+  const b = text.indexOf(README_END);
+  if (a < 0 || b < a) throw new Error(`README has no ${README_START} … ${README_END} block`);
+  return `${text.slice(0, a + README_START.length)}\n${body}\n${text.slice(b)}`;
+}
+
+export async function writeResults(dir: string, run: BenchRun): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const name = `${run.startedAt.replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}.json`;
+  const path = join(dir, name);
+  await writeFile(`${path}.tmp`, JSON.stringify(run, null, 2) + '\n');
+  await rename(`${path}.tmp`, path);
+  return path;
+}
+
+export async function updateReadme(readme: string, markdown: string): Promise<void> {
+  const text = await readFile(readme, 'utf8');
+  const tmp = join(dirname(readme), `.README.md.${process.pid}.tmp`);
+  await writeFile(tmp, replaceBetweenMarkers(text, markdown));
+  await rename(tmp, readme);
+}

@@ -1,0 +1,193 @@
+/**
+ * `npm run bench`: patch time, CPU, memory, layer size and registry traffic of the real CLI, side by side
+ * with the rebuild users do today (buildah) and the physical floor (apt in an extracted chroot + gzip).
+ * See bench/README.md. Needs root (like the CLI) and a Debian mirror in the host's apt sources.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { pushFixture } from '../test/helpers/fixtures.js';
+import { startRegistry } from '../test/helpers/registry.js';
+import { trivyReport } from '../test/helpers/trivy.js';
+import { removeTree } from '../test/helpers/upgradable.js';
+import { buildahContender } from './buildah.js';
+import type { BenchContext, Contender } from './contender.js';
+import { copaContender } from './copa.js';
+import { floorContender } from './floor.js';
+import { ensureBenchImages } from './images.js';
+import { describeMachine, load } from './machine.js';
+import { stopAll } from './measure.js';
+import { finishRun, renderMarkdown, renderText, updateReadme, W3_NOTE, writeResults, type ImageFacts } from './output.js';
+import { startCountingProxy } from './proxy.js';
+import { executeRounds } from './rounds.js';
+import type { ContenderResult } from './stats.js';
+import { installHint, installTools, missingTools } from './tools.js';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const FACTOR = 10;
+
+interface Flags {
+  rounds: number;
+  only?: string[];
+  cli?: string;
+  profile: boolean;
+  installTools: boolean;
+  updateReadme: boolean;
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number ≥ 1');
+  return n;
+}
+
+const flags = new Command('npm run bench --')
+  .description('Benchmark copa patch against a buildah rebuild and the apt-in-a-chroot floor')
+  .option('--rounds <n>', 'rounds per contender (medians are reported)', positiveInt, 3)
+  .option('--only <ids>', 'comma-separated contender ids (default: all; see bench/README.md)', (v) => v.split(',').filter(Boolean))
+  .option('--cli <main.js>', 'CLI to measure (default: build dist/ and use dist/cli/main.js)')
+  .option('--no-profile', 'skip the extra --debug run per copa workload (phase timings)')
+  .option('--install-tools', 'apt-get install the missing Debian packages (buildah, docker-registry, …)', false)
+  .option('--update-readme', 'write the result table into README.md (## Benchmark)', false)
+  .parse()
+  .opts<Flags>();
+
+const log = (m: string): void => {
+  process.stderr.write(`bench: ${m}\n`);
+};
+
+function buildCli(): string {
+  log('building dist/ (tsc -p tsconfig.build.json)');
+  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO, encoding: 'utf8' });
+  if (r.status !== 0) log(`tsc reported errors (emitted anyway):\n${r.stdout}${r.stderr}`);
+  return join(REPO, 'dist/cli/main.js');
+}
+
+function gitCommit(): string {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).stdout.trim();
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO, encoding: 'utf8' }).stdout.trim();
+  return `${head || 'unknown'}${dirty ? ' + uncommitted src changes' : ''}`;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the bench needs root (the CLI mounts overlayfs in namespaces): run it with sudo');
+  let missing = missingTools();
+  if (flags.installTools) missing = await installTools(missing, log);
+  const required = missing.filter((t) => !t.optionalFor);
+  if (required.length > 0) throw new Error(`missing tools: ${required.map((t) => t.command).join(', ')} — ${installHint(required)}`);
+  for (const t of missing) log(`${t.command} not found: ${t.optionalFor} is skipped — ${installHint([t])}`);
+
+  const cli = flags.cli ?? buildCli();
+  if (!existsSync(cli)) throw new Error(`no CLI at ${cli}`);
+  const startedAt = new Date().toISOString();
+  const loadBefore = load();
+  const images = await ensureBenchImages(FACTOR, log);
+  const upgradable = images.upgradable;
+  log(`${upgradable.length} upgradable packages today: ${upgradable.map((u) => u.name).join(' ')}`);
+
+  const workDir = await mkdtemp(join(tmpdir(), `copa-bench-${process.pid}-`));
+  const registry = await startRegistry();
+  const proxy = await startCountingProxy(registry.host);
+  let contenders: Contender[] = [];
+  let aborted = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    log(`${sig}: stopping`);
+    aborted = true;
+    stopAll();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    log(`registry ${registry.host}, counting proxy ${proxy.host}`);
+    const pushed = {
+      small: await pushFixture(images.small.layoutDir, images.small.refName, registry.host, 'bench/debian:12'),
+      big: await pushFixture(images.big.layoutDir, images.big.refName, registry.host, 'bench/debian-10x:12'),
+    };
+    const report = (image: string): string =>
+      trivyReport({
+        family: 'debian',
+        version: '12',
+        arch: 'amd64',
+        image,
+        vulns: upgradable.map((u) => ({ pkg: u.name, installed: u.from, fixed: u.to })),
+      });
+    const smallReport = join(workDir, 'report-small.json');
+    const bigReport = join(workDir, 'report-10x.json');
+    await writeFile(smallReport, report(`${proxy.host}/bench/debian:12`));
+    await writeFile(bigReport, report(`${proxy.host}/bench/debian-10x:12`));
+
+    const ctx: BenchContext = {
+      workDir,
+      cli,
+      proxyHost: proxy.host,
+      proxy,
+      registryHost: registry.host,
+      upgradable: upgradable.map((u) => u.name),
+      log,
+    };
+    const n = upgradable.length;
+    const small = 'bench/debian:12';
+    const big = 'bench/debian-10x:12';
+    const all: Contender[] = [
+      copaContender({ id: 'copa-w1-cold', label: `W1 report (${n} pkgs), cold`, temperature: 'cold', image: 'small', source: small, report: smallReport }, ctx),
+      copaContender({ id: 'copa-w1-warm', label: `W1 report (${n} pkgs), warm`, temperature: 'warm', image: 'small', source: small, report: smallReport }, ctx),
+      copaContender({ id: 'copa-w2-warm', label: 'W2 update-all, warm', temperature: 'warm', image: 'small', source: small }, ctx),
+      copaContender({ id: 'copa-w1-10x-cold', label: 'W1 on the 10x image, cold', temperature: 'cold', image: '10x', source: big, report: bigReport }, ctx),
+      copaContender({ id: 'copa-w1-10x-warm', label: 'W1 on the 10x image, warm', temperature: 'warm', image: '10x', source: big, report: bigReport }, ctx),
+      buildahContender('cold', small, ctx),
+      buildahContender('warm', small, ctx),
+      floorContender('cold', images.small, ctx),
+      floorContender('warm', images.small, ctx),
+    ];
+    const unknown = (flags.only ?? []).filter((id) => !all.some((c) => c.id === id));
+    if (unknown.length > 0) throw new Error(`unknown contender(s) ${unknown.join(', ')}; known: ${all.map((c) => c.id).join(', ')}`);
+    contenders = flags.only ? all.filter((c) => flags.only?.includes(c.id)) : all;
+    const skipped: ContenderResult[] = [];
+    if (missing.some((t) => t.command === 'buildah')) {
+      for (const c of contenders.filter((x) => x.family === 'buildah')) {
+        skipped.push({ id: c.id, label: c.label, family: c.family, temperature: c.temperature, image: c.image, rounds: [], unavailable: 'n/a (buildah not installed)' });
+      }
+      contenders = contenders.filter((c) => c.family !== 'buildah');
+    }
+
+    const results = await executeRounds(contenders, { rounds: flags.rounds, profile: flags.profile, log, aborted: () => aborted });
+    const facts = (name: 'small' | 'big', reference: string): ImageFacts => ({
+      reference,
+      layers: images[name].layers,
+      compressed: images[name].size.compressed,
+      uncompressed: images[name].size.uncompressed,
+    });
+    const run = finishRun({
+      version: 1,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      rounds: flags.rounds,
+      machine: describeMachine(loadBefore),
+      cli: { path: cli, commit: flags.cli ? 'given with --cli' : gitCommit() },
+      images: { small: facts('small', pushed.small.reference), big: facts('big', pushed.big.reference), upgradable },
+      w3: W3_NOTE,
+      results: [...results, ...skipped],
+    });
+    const jsonPath = await writeResults(join(REPO, 'bench/results'), run);
+    process.stdout.write(renderText(run) + '\n');
+    log(`results written to ${jsonPath}`);
+    if (flags.updateReadme) {
+      await updateReadme(join(REPO, 'README.md'), renderMarkdown(run, jsonPath.slice(jsonPath.lastIndexOf('/') + 1)));
+      log('README.md "## Benchmark" updated');
+    }
+  } finally {
+    for (const c of contenders) await c.cleanup?.().catch((e: unknown) => log(`cleanup of ${c.id}: ${String(e)}`));
+    await proxy.close();
+    await registry.stop();
+    await removeTree(workDir);
+  }
+}
+
+main().catch((e: unknown) => {
+  log(e instanceof Error ? e.message : String(e));
+  process.exitCode = 1;
+});

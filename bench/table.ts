@@ -1,0 +1,92 @@
+import type { Machine } from './machine.js';
+import { peerOf, ratio, summarize, type ContenderResult, type Target } from './stats.js';
+
+/** Plain-text and Markdown rendering of a bench run (pure). */
+
+const MiB = 2 ** 20;
+
+function mib(n: number | undefined, digits = 1): string {
+  return n === undefined ? '–' : (n / MiB).toFixed(digits);
+}
+
+function times(q: number | undefined): string {
+  return q === undefined ? '–' : `${q.toFixed(2)}×`;
+}
+
+export const COLUMNS = [
+  'workload',
+  'wall s',
+  'CPU s',
+  'peak RSS MiB',
+  'layer gz / tar MiB',
+  'pulled MiB',
+  'pushed MiB',
+  '÷ buildah',
+  '÷ floor',
+] as const;
+
+/** One row of cells per contender (medians over the rounds); ratios against the peer of the same cache temperature. */
+export function rows(results: readonly ContenderResult[]): string[][] {
+  return results.map((r) => {
+    if (r.unavailable) return [r.label, r.unavailable, '', '', '', '', '', '', ''];
+    const s = summarize(r.rounds);
+    if (!s) return [r.label, 'failed (see the errors below)', '', '', '', '', '', '', ''];
+    const vs = (family: 'buildah' | 'floor'): string => {
+      const peer = peerOf(results, family, r.temperature);
+      // the peers run on the small image only
+      if (!peer || peer.id === r.id || r.image !== 'small') return '–';
+      return times(ratio(s.wallS, summarize(peer.rounds)?.wallS));
+    };
+    const layer = s.layer ? `${mib(s.layer.compressed)} / ${mib(s.layer.uncompressed)}` : '–';
+    return [
+      r.label,
+      s.wallS.toFixed(2),
+      s.cpuS.toFixed(2),
+      s.rssMiB.toFixed(0),
+      layer,
+      mib(s.pulled, 2),
+      mib(s.pushed, 2),
+      vs('buildah'),
+      vs('floor'),
+    ];
+  });
+}
+
+/** A fixed-width text table. */
+export function textTable(header: readonly string[], body: readonly string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** A GitHub Markdown table (pipes in cells escaped). */
+export function markdownTable(header: readonly string[], body: readonly string[][]): string {
+  const esc = (c: string): string => c.replaceAll('|', '\\|');
+  const line = (cells: readonly string[]): string => `| ${cells.map(esc).join(' | ')} |`;
+  const align = header.map((_, i) => (i === 0 ? '---' : '---:'));
+  return [line(header), `|${align.map((a) => ` ${a} `).join('|')}|`, ...body.map(line)].join('\n');
+}
+
+export function targetLines(targets: readonly Target[]): string[] {
+  const mark = (met: boolean | undefined): string => (met === undefined ? 'n/a ' : met ? 'met ' : 'MISS');
+  return targets.map((t) => `${mark(t.met)}  ${t.name}: ${t.measured}`);
+}
+
+/** Phase timings of the copa contenders (one `--debug` run each), as table rows. */
+export function phaseRows(results: readonly ContenderResult[]): { header: string[]; body: string[][] } {
+  const withPhases = results.filter((r) => r.phases && Object.keys(r.phases).length > 0);
+  const names: string[] = [];
+  for (const r of withPhases) for (const p of Object.keys(r.phases ?? {})) if (!names.includes(p)) names.push(p);
+  return {
+    header: ['phase (s)', ...withPhases.map((r) => r.label)],
+    body: names.map((p) => [p, ...withPhases.map((r) => r.phases?.[p]?.toFixed(2) ?? '–')]),
+  };
+}
+
+export function machineLine(m: Machine): string {
+  return `${m.cpus} × ${m.cpuModel}, ${(m.memBytes / 2 ** 30).toFixed(1)} GiB RAM, Linux ${m.kernel}, Node ${m.node}, load ${m.loadBefore.join(' ')} before / ${m.loadAfter.join(' ')} after`;
+}
