@@ -103,8 +103,8 @@ describe('copa patch failures', () => {
     expect(errorLine(r.stderr)).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}`));
   });
 
-  it('no output chosen', async () => {
-    const r = await copa(args('patch', '-i', source));
+  it('no output chosen and no local image store (no docker engine, no podman)', async () => {
+    const r = await copa(args('patch', '-i', source), { ...process.env, PATH: '/nonexistent', DOCKER_HOST: `unix://${join(work, 'no-docker.sock')}` });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/--push|--oci-dir/);
   });
