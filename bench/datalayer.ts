@@ -24,7 +24,8 @@ export interface DataLayerPlan {
 
 /**
  * Solve R + T = (f-1)·U and R + k·T = (f-1)·Z for the random bytes R and text bytes T, where k is the
- * text's gzip ratio. When the small image is already less compressible than the text, all of it is random.
+ * text's gzip ratio. When the small image compresses better than the text, it is all text (and the
+ * compressed image ends up more than factor× larger).
  */
 export function planDataLayer(small: ImageSize, factor: number, textRatio: number): DataLayerPlan {
   if (!(factor > 1)) throw new Error(`factor must be > 1, got ${factor}`);

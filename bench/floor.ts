@@ -13,14 +13,14 @@ import type { Temperature } from './stats.js';
  * untimed), plus `tar | gzip` of what it changed. The changes are caught with an overlay: the extracted
  * tree is the lowerdir, each round gets a fresh upperdir, and the upperdir is the layer (tarred as is by GNU
  * tar: whiteouts stay 0/0 character devices). Everything runs in a private mount + pid namespace.
- * Cold = the literal command (apt lists and .debs downloaded, lists removed after); warm = apt's lists and
- * .deb archive bind-mounted from a cache filled by an untimed run (what copa does), so only
+ * Cold = the literal command (apt lists and .debs downloaded, lists removed after); warm = /var/lib/apt/lists
+ * and /var/cache/apt bind-mounted from a cache filled by an untimed run (what copa does), so only
  * `apt-get update && apt-get upgrade -y` runs and the bound directories never reach the upperdir.
  */
 
 const CHROOT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** $1 lower, $2 upper, $3 overlay work, $4 merged, $5 output prefix, $6 command, [$7 lists dir, $8 archives dir] */
+/** $1 lower, $2 upper, $3 overlay work, $4 merged, $5 output prefix, $6 command, [$7 apt lists dir, $8 apt cache dir] */
 const SCRIPT = `set -euo pipefail
 lower=$1 upper=$2 work=$3 r=$4 out=$5 cmd=$6
 mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work,redirect_dir=off,metacopy=off,index=off" "$r"
@@ -32,7 +32,7 @@ mount -t proc proc "$r/proc"
 mount --bind /etc/resolv.conf "$r/etc/resolv.conf"
 if [ $# -ge 8 ]; then
   mount --bind "$7" "$r/var/lib/apt/lists"
-  mount --bind "$8" "$r/var/cache/apt/archives"
+  mount --bind "$8" "$r/var/cache/apt"
 fi
 chroot "$r" /usr/bin/env -i ${CHROOT_PATH} HOME=/root LC_ALL=C DEBIAN_FRONTEND=noninteractive sh -c "$cmd"
 tar --create --sort=name --numeric-owner --totals -C "$upper" . 2>"$out.totals" | gzip > "$out.tar.gz"`;
@@ -49,14 +49,14 @@ export function floorContender(temperature: Temperature, layout: { layoutDir: st
   const base = join(ctx.workDir, 'floor');
   const lower = join(base, 'rootfs');
   const lists = join(base, 'apt-lists');
-  const archives = join(base, 'apt-archives');
+  const aptCache = join(base, 'apt-cache');
 
   const once = async (name: string): Promise<RoundOutcome> => {
     const dir = join(base, name);
     const [upper, work, merged] = ['upper', 'work', 'merged'].map((d) => join(dir, d)) as [string, string, string];
     for (const d of [upper, work, merged]) await mkdir(d, { recursive: true });
     const out = join(dir, 'layer');
-    const cache = temperature === 'warm' ? [lists, archives] : [];
+    const cache = temperature === 'warm' ? [lists, aptCache] : [];
     const cmd = temperature === 'warm' ? 'apt-get update && apt-get upgrade -y' : APT_UPGRADE;
     const argv = [...PRIVATE_NAMESPACE, 'bash', '-c', SCRIPT, 'bash', lower, upper, work, merged, out, cmd, ...cache];
     try {
@@ -92,7 +92,7 @@ export function floorContender(temperature: Temperature, layout: { layoutDir: st
         for (const d of ['dev', 'proc']) await mkdir(join(lower, d), { recursive: true });
       });
       if (temperature === 'warm') {
-        for (const d of [lists, archives]) await mkdir(join(d, 'partial'), { recursive: true });
+        for (const d of [join(lists, 'partial'), join(aptCache, 'archives/partial')]) await mkdir(d, { recursive: true });
         await once('warmup');
       }
     },

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { parsePhases } from './copa.js';
+import { parseTarTotals } from './floor.js';
+import { finishRun, README_END, README_START, renderMarkdown, renderText, replaceBetweenMarkers, W3_NOTE, type BenchRun } from './output.js';
+import type { ContenderResult } from './stats.js';
+import { markdownTable, phaseRows, rows, textTable } from './table.js';
+
+function result(id: string, family: ContenderResult['family'], temperature: ContenderResult['temperature'], wallS: number, image = 'small'): ContenderResult {
+  return {
+    id,
+    label: id,
+    family,
+    temperature,
+    image,
+    rounds: [
+      {
+        round: 1,
+        sample: { wallS, userS: 1, sysS: 1, cpuS: 2, rssMiB: 120 },
+        traffic: { pulled: 2 ** 20, pushed: 3 * 2 ** 20, requests: 9 },
+        layer: { compressed: 10 * 2 ** 20, uncompressed: 30 * 2 ** 20 },
+      },
+    ],
+  };
+}
+
+const results: ContenderResult[] = [
+  { ...result('copa-w1-warm', 'copa', 'warm', 5), phases: { 'layers ready': 0.01, 'layer written': 1.5 } },
+  result('copa-w1-10x-warm', 'copa', 'warm', 6, '10x'),
+  result('buildah-warm', 'buildah', 'warm', 20),
+  result('floor-warm', 'floor', 'warm', 4),
+  { ...result('buildah-cold', 'buildah', 'cold', 0), rounds: [], unavailable: 'n/a (buildah not installed)' },
+  { ...result('floor-cold', 'floor', 'cold', 0), rounds: [], errors: ['apt failed\nsecond line'] },
+];
+
+describe('rows', () => {
+  it('shows medians and ratios to the peers of the same temperature, for the small image only', () => {
+    const [w1, big, buildah, floor, missing, failed] = rows(results);
+    expect(w1).toEqual(['copa-w1-warm', '5.00', '2.00', '120', '10.0 / 30.0', '1.00', '3.00', '0.25×', '1.25×']);
+    expect(big?.slice(7)).toEqual(['–', '–']);
+    expect(buildah?.slice(7)).toEqual(['–', '5.00×']);
+    expect(floor?.slice(7)).toEqual(['0.20×', '–']);
+    expect(missing?.slice(0, 2)).toEqual(['buildah-cold', 'n/a (buildah not installed)']);
+    expect(failed?.[1]).toMatch(/^failed/);
+  });
+});
+
+describe('tables', () => {
+  it('pads text columns (first left, others right) and escapes Markdown pipes', () => {
+    expect(textTable(['a', 'bb'], [['xyz', '1']])).toBe('a    bb\n---  --\nxyz   1');
+    expect(markdownTable(['a', 'b'], [['x|y', '1']])).toBe('| a | b |\n| --- | ---: |\n| x\\|y | 1 |');
+  });
+  it('lists phases in first-seen order, one column per profiled workload', () => {
+    expect(phaseRows(results)).toEqual({ header: ['phase (s)', 'copa-w1-warm'], body: [['layers ready', '0.01'], ['layer written', '1.50']] });
+  });
+});
+
+describe('renderings', () => {
+  const run: BenchRun = finishRun({
+    version: 1,
+    startedAt: '2026-01-02T03:04:05.678Z',
+    finishedAt: '2026-01-02T03:34:05.678Z',
+    rounds: 1,
+    machine: { cpus: 2, cpuModel: 'Test CPU', memBytes: 8 * 2 ** 30, kernel: '6.1.0', node: 'v20.20.2', loadBefore: ['0.10', '0.20', '0.30'], loadAfter: ['1.00', '1.00', '1.00'] },
+    cli: { path: 'dist/cli/main.js', commit: 'abc1234' },
+    images: {
+      small: { reference: 'r/small:12', layers: 2, compressed: 65 * 2 ** 20, uncompressed: 172 * 2 ** 20 },
+      big: { reference: 'r/big:12', layers: 3, compressed: 660 * 2 ** 20, uncompressed: 1724 * 2 ** 20 },
+      upgradable: [{ name: 'libssl3', from: '1', to: '2' }],
+    },
+    w3: W3_NOTE,
+    results,
+  });
+
+  it('prints the machine, the images, the table with W3 as n/a, errors and the targets', () => {
+    const text = renderText(run);
+    expect(text).toContain('2 × Test CPU, 8.0 GiB RAM, Linux 6.1.0, Node v20.20.2');
+    expect(text).toContain('10x image: 3 layers, 660 MiB compressed / 1724 MiB uncompressed');
+    expect(text).toMatch(/W3 distroless\s+n\/a \(distroless support pending\)/);
+    expect(text).toContain('floor-cold: apt failed\n    second line');
+    expect(text).toContain('met   W1 warm ≤ 0.3× buildah (warm): 0.25×');
+    expect(text).toContain('met   W1 10x warm ≤ 1.2× W1 warm: 1.20×');
+  });
+
+  it('renders Markdown for the README and replaces only the text between the markers', () => {
+    const md = renderMarkdown(run, 'x.json');
+    expect(md).toContain('| copa-w1-warm | 5.00 |');
+    const readme = `# T\n\n## Benchmark\n\nintro\n\n${README_START}\nold\n${README_END}\n\nafter\n`;
+    expect(replaceBetweenMarkers(readme, 'new')).toBe(`# T\n\n## Benchmark\n\nintro\n\n${README_START}\nnew\n${README_END}\n\nafter\n`);
+    expect(() => replaceBetweenMarkers('# no markers', 'x')).toThrow(/no <!-- bench:results:start -->/);
+  });
+});
+
+describe('parsers of tool output', () => {
+  it('reads the phase timings of a --debug run (other debug lines ignored, repeats added)', () => {
+    const stderr = ['debug: GET http://x/v2/ -> 200', 'debug: layers ready in 0.02s', 'debug: simulation in 0.70s', 'debug: simulation in 0.30s', 'Pushed x'].join('\n');
+    expect(parsePhases(stderr)).toEqual({ 'layers ready': 0.02, simulation: 1 });
+  });
+  it('reads GNU tar --totals', () => {
+    expect(parseTarTotals('Total bytes written: 80015360 (77MiB, 95MiB/s)\n')).toBe(80015360);
+    expect(() => parseTarTotals('tar: error')).toThrow(/Total bytes written/);
+  });
+});

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import type { LayerContent } from './layer.js';
+import { evaluateTargets, layerTarget, median, peerOf, ratio, summarize, type ContenderResult, type RoundResult } from './stats.js';
+
+function round(n: number, wallS: number, extra: Partial<RoundResult> = {}): RoundResult {
+  return {
+    round: n,
+    sample: { wallS, userS: wallS / 2, sysS: wallS / 4, cpuS: (wallS * 3) / 4, rssMiB: 100 + n },
+    traffic: { pulled: 1000 * n, pushed: 2000 * n, requests: 10 },
+    ...extra,
+  };
+}
+
+function result(id: string, family: ContenderResult['family'], temperature: ContenderResult['temperature'], walls: number[], image = 'small'): ContenderResult {
+  return { id, label: id, family, temperature, image, rounds: walls.map((w, i) => round(i + 1, w)) };
+}
+
+function content(bytes: Partial<LayerContent['bytes']>, upgradedInstalledSize?: number): LayerContent {
+  return {
+    compressed: 1,
+    uncompressed: 2,
+    entries: 3,
+    bytes: { 'package files': 0, 'dpkg db': 0, 'apt lists': 0, 'apt cache': 0, logs: 0, whiteouts: 0, ...bytes },
+    ...(upgradedInstalledSize === undefined ? {} : { upgradedInstalledSize }),
+    unwanted: [],
+  };
+}
+
+describe('median', () => {
+  it('takes the middle value, or the mean of the middle two', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([7])).toBe(7);
+  });
+  it('refuses an empty list', () => {
+    expect(() => median([])).toThrow(/median of nothing/);
+  });
+});
+
+describe('summarize', () => {
+  it('gives the medians of every measure, and of the layer sizes when rounds have them', () => {
+    const s = summarize([
+      round(1, 10, { layer: { compressed: 5, uncompressed: 50 } }),
+      round(2, 30, { layer: { compressed: 7, uncompressed: 70 } }),
+      round(3, 20, { layer: { compressed: 6, uncompressed: 60 } }),
+    ]);
+    expect(s).toEqual({ wallS: 20, cpuS: 15, rssMiB: 102, pulled: 2000, pushed: 4000, layer: { compressed: 6, uncompressed: 60 } });
+  });
+  it('is undefined without rounds and has no layer when no round has one', () => {
+    expect(summarize([])).toBeUndefined();
+    expect(summarize([round(1, 1)])).not.toHaveProperty('layer');
+  });
+});
+
+describe('ratio and peers', () => {
+  it('divides, and is undefined for a missing value or a zero divisor', () => {
+    expect(ratio(3, 2)).toBe(1.5);
+    expect(ratio(undefined, 2)).toBeUndefined();
+    expect(ratio(1, 0)).toBeUndefined();
+  });
+  it('finds the peer of the same family and temperature on the small image, skipping unavailable ones', () => {
+    const results = [
+      { ...result('buildah-warm', 'buildah', 'warm', []), unavailable: 'n/a' },
+      result('floor-warm-10x', 'floor', 'warm', [1], '10x'),
+      result('floor-warm', 'floor', 'warm', [1]),
+    ];
+    expect(peerOf(results, 'buildah', 'warm')).toBeUndefined();
+    expect(peerOf(results, 'floor', 'warm')?.id).toBe('floor-warm');
+  });
+});
+
+describe('evaluateTargets', () => {
+  it('compares W1 warm with the warm peers and the 10x image, and checks RSS over every copa round', () => {
+    const targets = evaluateTargets([
+      result('copa-w1-warm', 'copa', 'warm', [4, 5, 6]),
+      result('copa-w1-10x-warm', 'copa', 'warm', [6, 6, 6], '10x'),
+      result('buildah-warm', 'buildah', 'warm', [20, 20, 20]),
+      result('floor-warm', 'floor', 'warm', [3, 3, 3]),
+    ]);
+    expect(targets.map((t) => [t.measured, t.met])).toEqual([
+      ['0.25×', true],
+      ['1.67×', false],
+      ['1.20×', true],
+      ['103 MiB', true],
+      ['n/a', undefined],
+    ]);
+  });
+  it('says n/a for what was not measured', () => {
+    expect(evaluateTargets([]).every((t) => t.met === undefined && t.measured === 'n/a')).toBe(true);
+  });
+});
+
+describe('layerTarget', () => {
+  it('is met when the layer holds package files within Σ Installed-Size and the dpkg db only', () => {
+    expect(layerTarget(content({ 'package files': 900, 'dpkg db': 50, whiteouts: 3 }, 1000)).met).toBe(true);
+  });
+  it('is missed with apt lists, caches or logs in the layer, or more package bytes than installed', () => {
+    expect(layerTarget(content({ 'package files': 900, 'apt cache': 1 }, 1000)).met).toBe(false);
+    expect(layerTarget(content({ 'package files': 1001 }, 1000)).met).toBe(false);
+  });
+  it('cannot tell without the status file', () => {
+    expect(layerTarget(content({ 'package files': 1 })).met).toBeUndefined();
+    expect(layerTarget(undefined).measured).toBe('n/a');
+  });
+});
