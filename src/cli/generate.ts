@@ -38,7 +38,10 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 /** Where the tar goes: --output-context FILE, else stdout, which must not be a terminal. */
-export function contextOutput(outputContext: string | undefined, stdoutIsTTY: boolean): { path: string } | { stdout: true } {
+export function contextOutput(
+  outputContext: string | undefined,
+  stdoutIsTTY: boolean,
+): { path: string } | { stdout: true } {
   if (outputContext) return { path: outputContext };
   if (stdoutIsTTY) {
     throw new CopaError('USAGE', 'refusing to write the build context (a tar archive) to a terminal', {
@@ -50,9 +53,14 @@ export function contextOutput(outputContext: string | undefined, stdoutIsTTY: bo
 
 export function generateCommand(globals: () => { debug: boolean }): Command {
   return new Command('generate')
-    .description('Write a Docker build context (Dockerfile + patched files) that patches the image with `docker build -`')
+    .description(
+      'Write a Docker build context (Dockerfile + patched files) that patches the image with `docker build -`',
+    )
     .requiredOption('-i, --image <ref>', 'image reference to patch')
-    .option('-r, --report <file>', 'vulnerability report file (Trivy JSON, or --scanner native / plugin format)')
+    .option(
+      '-r, --report <file>',
+      'vulnerability report file (Trivy JSON, or --scanner native / plugin format)',
+    )
     .option('-t, --tag <tag>', 'tag for the patched image (a plain tag)')
     .option('--tag-suffix <suffix>', 'suffix of the patched tag when --tag is not given', 'patched')
     .option('-w, --working-folder <dir>', 'scratch directory (default: under the copa cache)')
@@ -60,18 +68,36 @@ export function generateCommand(globals: () => { debug: boolean }): Command {
     .option('-s, --scanner <name>', 'report format: trivy, native, or a copa-<name> plugin on PATH', 'trivy')
     .option('--ignore-errors', 'keep going past package update and validation failures', false)
     .option('-f, --format <format>', 'VEX document format (only openvex)', 'openvex')
-    .option('-o, --output <file>', 'write a VEX document of the fixed vulnerabilities to this file (needs a report)')
-    .option('--platform <platform>', 'platform to patch, e.g. linux/arm64 (default: the host’s; build with the same --platform)')
-    .addOption(new Option('-l, --loader <name>', 'accepted for Copa compatibility; generate loads nothing').choices(['docker', 'podman', '']).default(''))
+    .option(
+      '-o, --output <file>',
+      'write a VEX document of the fixed vulnerabilities to this file (needs a report)',
+    )
+    .option(
+      '--platform <platform>',
+      'platform to patch, e.g. linux/arm64 (default: the host’s; build with the same --platform)',
+    )
+    .addOption(
+      new Option('-l, --loader <name>', 'accepted for Copa compatibility; generate loads nothing')
+        .choices(['docker', 'podman', ''])
+        .default(''),
+    )
     .option('--output-context <file>', 'write the build context tar to this file (default: stdout)')
     .addOption(new Option('--progress <mode>', 'progress output: auto, plain, tty, quiet').default('auto'))
-    .option('--insecure-registry <host>', 'use plain HTTP for this registry (repeatable; loopback is always plain HTTP)', collect, [])
+    .option(
+      '--insecure-registry <host>',
+      'use plain HTTP for this registry (repeatable; loopback is always plain HTTP)',
+      collect,
+      [],
+    )
     .option('--cache-dir <dir>', 'layer and package cache (default: $XDG_CACHE_HOME/copa or ~/.cache/copa)')
     .addHelpText('after', EXAMPLES)
     .action(async (flags: GenerateFlags) => {
       const { debug } = globals();
       const early = cliLogger('plain', debug);
-      const logger = cliLogger(parseProgress(flags.progress, (m) => early.warn(m)), debug);
+      const logger = cliLogger(
+        parseProgress(flags.progress, (m) => early.warn(m)),
+        debug,
+      );
       const where = contextOutput(flags.outputContext, process.stdout.isTTY === true);
       const controller = new AbortController();
       let interrupts = 0;
@@ -102,13 +128,17 @@ export function generateCommand(globals: () => { debug: boolean }): Command {
           output: 'path' in where ? { path: where.path } : { stream: () => process.stdout },
           logger,
           signal: controller.signal,
-          ...(debug ? { onOutput: (_s: 'stdout' | 'stderr', d: string) => void process.stderr.write(d) } : {}),
+          ...(debug
+            ? { onOutput: (_s: 'stdout' | 'stderr', d: string) => void process.stderr.write(d) }
+            : {}),
         });
         if (result.status === 'Up-to-date') {
           logger.warn('Image is already up-to-date. No patch was applied.');
           return;
         }
-        logger.info(`Patch summary: ${result.plan.updates.length} package(s) updated; build it with: docker build -t <name> - < ${result.output.location === '-' ? '<context tar>' : result.output.location}`);
+        logger.info(
+          `Patch summary: ${result.plan.updates.length} package(s) updated; build it with: docker build -t <name> - < ${result.output.location === '-' ? '<context tar>' : result.output.location}`,
+        );
       } finally {
         process.off('SIGINT', onSigint);
         process.off('SIGTERM', onSigint);

@@ -12,7 +12,17 @@ function layerTar(items: Item[]): Buffer {
   for (const it of items) {
     const data = Buffer.from(it.data ?? '');
     const { data: _ignored, ...rest } = it;
-    parts.push(encodeHeader({ type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 1_700_000_000, ...rest, size: it.type === undefined || it.type === 'file' ? data.length : 0 }));
+    parts.push(
+      encodeHeader({
+        type: 'file',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        mtime: 1_700_000_000,
+        ...rest,
+        size: it.type === undefined || it.type === 'file' ? data.length : 0,
+      }),
+    );
     if (data.length > 0) parts.push(data, padding(data.length));
   }
   parts.push(Buffer.alloc(2 * BLOCK));
@@ -38,12 +48,20 @@ interface Out {
 
 function recorder(): { logger: Logger; warnings: string[] } {
   const warnings: string[] = [];
-  return { warnings, logger: { debug: () => undefined, info: () => undefined, warn: (m) => warnings.push(m) } };
+  return {
+    warnings,
+    logger: { debug: () => undefined, info: () => undefined, warn: (m) => warnings.push(m) },
+  };
 }
 
 async function contextOf(items: Item[], logger?: Logger): Promise<Out[]> {
   const parts: Buffer[] = [];
-  for await (const b of buildContext(chunks(layerTar(items)), { image: '127.0.0.1:5000/debian:12', created: '2026-01-02T03:04:05Z', ...(logger ? { logger } : {}) })) parts.push(b);
+  for await (const b of buildContext(chunks(layerTar(items)), {
+    image: '127.0.0.1:5000/debian:12',
+    created: '2026-01-02T03:04:05Z',
+    ...(logger ? { logger } : {}),
+  }))
+    parts.push(b);
   const out: Out[] = [];
   for await (const { header, body } of readTar(chunks(Buffer.concat(parts), 333))) {
     const data: Buffer[] = [];
@@ -64,7 +82,9 @@ async function contextOf(items: Item[], logger?: Logger): Promise<Out[]> {
 
 describe('copa generate build context', () => {
   it('Dockerfile: FROM the image, COPY patch/ /, the patched label', () => {
-    expect(dockerfile('nginx:1.25', '2026-01-02T03:04:05Z')).toBe('FROM nginx:1.25\nCOPY patch/ /\nLABEL sh.copa.image.patched="2026-01-02T03:04:05Z"\n');
+    expect(dockerfile('nginx:1.25', '2026-01-02T03:04:05Z')).toBe(
+      'FROM nginx:1.25\nCOPY patch/ /\nLABEL sh.copa.image.patched="2026-01-02T03:04:05Z"\n',
+    );
   });
 
   it('re-roots files, dirs and symlinks under patch/, keeping modes, owners, xattrs and contents', async () => {
@@ -73,7 +93,12 @@ describe('copa generate build context', () => {
       { name: './', type: 'dir', mode: 0o755 },
       { name: 'etc/', type: 'dir', mode: 0o755 },
       { name: 'etc/shadow', mode: 0o640, gid: 42, data: 'root:*:\n' },
-      { name: 'usr/bin/ping', mode: 0o4755, data: 'ELF', xattrs: [['security.capability', Buffer.from([1, 0, 0, 2])]] },
+      {
+        name: 'usr/bin/ping',
+        mode: 0o4755,
+        data: 'ELF',
+        xattrs: [['security.capability', Buffer.from([1, 0, 0, 2])]],
+      },
       { name: 'usr/lib/libssl.so.3', type: 'symlink', linkname: 'libssl.so.3.0.22', mode: 0o777 },
       { name: long, data: 'x' },
     ]);
@@ -107,7 +132,9 @@ describe('copa generate build context', () => {
       ['patch/usr/bin/a', 'file', ''],
       ['patch/usr/bin/b', 'link', 'patch/usr/bin/a'],
     ]);
-    expect(warnings).toEqual([expect.stringMatching(/^1 hardlinks to files outside the patch layer .*\/usr\/bin\/c$/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^1 hardlinks to files outside the patch layer .*\/usr\/bin\/c$/),
+    ]);
   });
 
   it('deletions, opaque directories and device nodes cannot be expressed by COPY: left out, one warning per kind', async () => {
@@ -125,15 +152,30 @@ describe('copa generate build context', () => {
       ],
       logger,
     );
-    expect(out.map((e) => e.name)).toEqual(['Dockerfile', 'patch/', 'patch/etc/', 'patch/usr/share/doc/pkg/', 'patch/usr/share/doc/pkg/README']);
+    expect(out.map((e) => e.name)).toEqual([
+      'Dockerfile',
+      'patch/',
+      'patch/etc/',
+      'patch/usr/share/doc/pkg/',
+      'patch/usr/share/doc/pkg/README',
+    ]);
     expect(warnings).toHaveLength(3);
-    expect(warnings[0]).toMatch(/^2 deletions \(whiteouts\) cannot be expressed by COPY and are left out of the build context: \/etc\/old\.conf, \/var\/gone$/);
+    expect(warnings[0]).toMatch(
+      /^2 deletions \(whiteouts\) cannot be expressed by COPY and are left out of the build context: \/etc\/old\.conf, \/var\/gone$/,
+    );
     expect(warnings[1]).toMatch(/replaced directories .*\/usr\/share\/doc\/pkg$/);
     expect(warnings[2]).toMatch(/device nodes.*\/dev\/null$/);
   });
 
   it('an entry that climbs out of the layer is refused', async () => {
-    await expect(contextOf([{ name: '../../etc/passwd', data: 'x' }])).rejects.toThrow(/path escapes the layer root/);
-    await expect(contextOf([{ name: 'a', data: 'x' }, { name: 'b', type: 'link', linkname: '../../a' }])).rejects.toThrow(/hardlink target/);
+    await expect(contextOf([{ name: '../../etc/passwd', data: 'x' }])).rejects.toThrow(
+      /path escapes the layer root/,
+    );
+    await expect(
+      contextOf([
+        { name: 'a', data: 'x' },
+        { name: 'b', type: 'link', linkname: '../../a' },
+      ]),
+    ).rejects.toThrow(/hardlink target/);
   });
 });

@@ -37,9 +37,14 @@ class Dropped {
 
   report(logger: Logger): void {
     for (const [kind, paths] of this.byKind) {
-      const shown = paths.slice(0, 5).map((p) => `/${p}`).join(', ');
+      const shown = paths
+        .slice(0, 5)
+        .map((p) => `/${p}`)
+        .join(', ');
       const more = paths.length > 5 ? ` and ${paths.length - 5} more` : '';
-      logger.warn(`${paths.length} ${kind} cannot be expressed by COPY and ${paths.length === 1 ? 'is' : 'are'} left out of the build context: ${shown}${more}`);
+      logger.warn(
+        `${paths.length} ${kind} cannot be expressed by COPY and ${paths.length === 1 ? 'is' : 'are'} left out of the build context: ${shown}${more}`,
+      );
     }
   }
 }
@@ -87,11 +92,22 @@ function rerooted(h: TarHeader, path: string, extra: Partial<EntryHeader>): Entr
  * device nodes, fifos and hardlinks to files outside the layer are left out with one warning per kind;
  * hardlinks within the layer stay links inside `patch/`.
  */
-export async function* buildContext(layerTar: AsyncIterable<unknown>, opts: ContextOptions): AsyncGenerator<Buffer> {
+export async function* buildContext(
+  layerTar: AsyncIterable<unknown>,
+  opts: ContextOptions,
+): AsyncGenerator<Buffer> {
   const logger = opts.logger ?? silentLogger;
   const mtime = epochSeconds(opts.created);
   const df = Buffer.from(dockerfile(opts.image, opts.created));
-  yield encodeHeader({ name: 'Dockerfile', type: 'file', mode: 0o644, uid: 0, gid: 0, size: df.length, mtime });
+  yield encodeHeader({
+    name: 'Dockerfile',
+    type: 'file',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: df.length,
+    mtime,
+  });
   yield df;
   yield padding(df.length);
   yield encodeHeader({ name: `${CONTEXT_DIR}/`, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime });
@@ -117,9 +133,13 @@ export async function* buildContext(layerTar: AsyncIterable<unknown>, opts: Cont
     }
     if (wh.kind !== 'none') continue; // aufs metadata, malformed whiteout names: nothing to carry
     if (h.sparse) {
-      throw new CopaError('UNSAFE_LAYER', `patch layer entry /${path} is a sparse file, which copa does not expand`, {
-        hint: 'please report which package created it',
-      });
+      throw new CopaError(
+        'UNSAFE_LAYER',
+        `patch layer entry /${path} is a sparse file, which copa does not expand`,
+        {
+          hint: 'please report which package created it',
+        },
+      );
     }
     switch (h.type) {
       case 'dir':
@@ -136,7 +156,8 @@ export async function* buildContext(layerTar: AsyncIterable<unknown>, opts: Cont
           written += chunk.length;
           yield chunk;
         }
-        if (written !== h.size) throw new CopaError('UNSAFE_LAYER', `patch layer entry /${path} is truncated`);
+        if (written !== h.size)
+          throw new CopaError('UNSAFE_LAYER', `patch layer entry /${path} is truncated`);
         yield padding(h.size);
         files.add(path);
         break;

@@ -46,19 +46,30 @@ async function writeOut(bytes: Readable, output: GenerateOutput, signal: AbortSi
  */
 export async function generate(opts: GenerateOptions): Promise<PatchResult> {
   if (opts.tag && /[:@/]/.test(opts.tag)) {
-    throw new CopaError('USAGE', `--tag ${JSON.stringify(opts.tag)}: copa generate takes a plain tag, not a full reference`, {
-      hint: 'give a tag such as 1.2-patched; name the built image with docker build -t',
-    });
+    throw new CopaError(
+      'USAGE',
+      `--tag ${JSON.stringify(opts.tag)}: copa generate takes a plain tag, not a full reference`,
+      {
+        hint: 'give a tag such as 1.2-patched; name the built image with docker build -t',
+      },
+    );
   }
   const { output, ...rest } = opts;
   const hook: DeliverHook = async (image, { layer, logger, signal }) => {
     const last = (await image.layers()).at(-1);
-    if (!last || last.diffID !== layer.diffID) throw new CopaError('INTERNAL', 'the patched image does not end with the new layer');
+    if (!last || last.diffID !== layer.diffID)
+      throw new CopaError('INTERNAL', 'the patched image does not end with the new layer');
     const created = (await image.config()).created ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const verify = new DigestStream({ digest: layer.diffID, size: layer.uncompressedSize, what: `patch layer ${layer.diffID}` });
+    const verify = new DigestStream({
+      digest: layer.diffID,
+      size: layer.uncompressedSize,
+      what: `patch layer ${layer.diffID}`,
+    });
     // pipeline destroys `verify` with the source's error, so reading the context fails with it
     streamPipeline(decompress(await last.compressed()), verify, () => undefined);
-    const bytes = Readable.from(buildContext(verify, { image: opts.image, created, logger }), { objectMode: false });
+    const bytes = Readable.from(buildContext(verify, { image: opts.image, created, logger }), {
+      objectMode: false,
+    });
     try {
       const location = await writeOut(bytes, output, signal);
       logger.info(`Wrote build context ${location === '-' ? 'to stdout' : location} (FROM ${opts.image})`);

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Image } from '../oci/image.js';
 import { writeOciLayout } from '../oci/layout/write.js';
-import { exportCompression, loadInto, reencodeImage, resolveLocalStore, type LocalStore } from '../oci/load/index.js';
+import {
+  exportCompression,
+  loadInto,
+  reencodeImage,
+  resolveLocalStore,
+  type LocalStore,
+} from '../oci/load/index.js';
 import { familiarString, formatReference, type ImageReference } from '../oci/reference.js';
 import type { RegistryClient } from '../oci/registry/client.js';
 import { pushImage } from '../oci/registry/push.js';
@@ -77,7 +83,12 @@ export async function deliver(image: Image, ctx: DeliverContext): Promise<Delive
   const { opts, target, logger } = ctx;
   if (ctx.hook) {
     if (!ctx.layer) throw new Error('deliver: a hook needs the new layer');
-    return ctx.hook(image, { layer: ctx.layer, target, logger, signal: ctx.signal ?? new AbortController().signal });
+    return ctx.hook(image, {
+      layer: ctx.layer,
+      target,
+      logger,
+      signal: ctx.signal ?? new AbortController().signal,
+    });
   }
   let out: Delivered | undefined;
   if (opts.ociDir) {
@@ -111,7 +122,10 @@ async function loadLocally(image: Image, ctx: DeliverContext): Promise<Delivered
     });
     const tag = familiarString(target);
     logger.info(`Loading ${tag} into ${store.loader}`);
-    const loaded = await loadInto(store, local, formatReference(target), { logger, ...(signal ? { signal } : {}) });
+    const loaded = await loadInto(store, local, formatReference(target), {
+      logger,
+      ...(signal ? { signal } : {}),
+    });
     logger.info(`Loaded ${tag} into ${loaded.loader} (image ID ${loaded.id})`);
     return { kind: loaded.loader, location: tag, digest: await local.digest() };
   } finally {

@@ -36,14 +36,23 @@ function dpkgGe(a: string, b: string): boolean {
 }
 
 function tarList(file: string): string[] {
-  return execFileSync('tar', ['-tf', file], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n').filter(Boolean);
+  return execFileSync('tar', ['-tf', file], { encoding: 'utf8', maxBuffer: 64 << 20 })
+    .split('\n')
+    .filter(Boolean);
 }
 
 /** Run a command with a file as stdin or stdout (binary safe); resolves with exit code and stderr. */
-async function runWithFile(cmd: string, args: string[], file: { stdin?: string; stdout?: string }, env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string }> {
+async function runWithFile(
+  cmd: string,
+  args: string[],
+  file: { stdin?: string; stdout?: string },
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stderr: string }> {
   const fh = await open(file.stdin ?? file.stdout ?? '', file.stdin ? 'r' : 'w');
   try {
-    const stdio: ['ignore' | number, 'ignore' | number, 'pipe'] = file.stdin ? [fh.fd, 'ignore', 'pipe'] : ['ignore', fh.fd, 'pipe'];
+    const stdio: ['ignore' | number, 'ignore' | number, 'pipe'] = file.stdin
+      ? [fh.fd, 'ignore', 'pipe']
+      : ['ignore', fh.fd, 'pipe'];
     const child = spawn(cmd, args, { env, stdio });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -76,7 +85,13 @@ beforeAll(async () => {
   report = join(work, 'report.json');
   await writeFile(
     report,
-    trivyReport({ family: 'debian', version: '12', arch: 'amd64', image: source, vulns: chosen.map((u) => ({ pkg: u.name, installed: u.from, fixed: u.to })) }),
+    trivyReport({
+      family: 'debian',
+      version: '12',
+      arch: 'amd64',
+      image: source,
+      vulns: chosen.map((u) => ({ pkg: u.name, installed: u.from, fixed: u.to })),
+    }),
   );
   docker = await startDockerd();
 }, 900_000);
@@ -90,7 +105,19 @@ afterAll(async () => {
 describe('copa generate', () => {
   it('--output-context: docker build of the context gives an image with the patched versions', async () => {
     const ctx = join(work, 'ctx.tar');
-    const r = await copa(['generate', '-i', source, '-r', report, '--output-context', ctx, '--cache-dir', cacheDir, '-w', work]);
+    const r = await copa([
+      'generate',
+      '-i',
+      source,
+      '-r',
+      report,
+      '--output-context',
+      ctx,
+      '--cache-dir',
+      cacheDir,
+      '-w',
+      work,
+    ]);
     expect(r.stderr).not.toMatch(/^Error/m);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
@@ -100,21 +127,53 @@ describe('copa generate', () => {
     expect(entries.every((e) => e === 'Dockerfile' || e.startsWith('patch/'))).toBe(true);
     expect(entries.some((e) => e.includes('/.wh.') || e.includes('var/lib/apt/lists/partial/'))).toBe(false);
     const df = execFileSync('tar', ['-xOf', ctx, 'Dockerfile'], { encoding: 'utf8' });
-    expect(df).toMatch(new RegExp(`^FROM ${source.replace(/[.]/g, '\\.')}\\nCOPY patch/ /\\nLABEL sh\\.copa\\.image\\.patched="\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ"\\n$`));
+    expect(df).toMatch(
+      new RegExp(
+        `^FROM ${source.replace(/[.]/g, '\\.')}\\nCOPY patch/ /\\nLABEL sh\\.copa\\.image\\.patched="\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ"\\n$`,
+      ),
+    );
     expect(await readdir(work).then((n) => n.filter((x) => x.startsWith('ctx.tar.tmp')))).toEqual([]);
 
-    const built = await runWithFile(dockerCli(), ['build', '-t', 'copa-test/generated:1', '-'], { stdin: ctx }, docker.env);
+    const built = await runWithFile(
+      dockerCli(),
+      ['build', '-t', 'copa-test/generated:1', '-'],
+      { stdin: ctx },
+      docker.env,
+    );
     expect(built.code, built.stderr).toBe(0);
-    const q = await docker.docker(['run', '--rm', '--network', 'none', 'copa-test/generated:1', 'dpkg-query', '-W', ...chosen.map((u) => u.name)]);
+    const q = await docker.docker([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      'copa-test/generated:1',
+      'dpkg-query',
+      '-W',
+      ...chosen.map((u) => u.name),
+    ]);
     const versions = dpkgQuery(q.stdout);
-    for (const u of chosen) expect(dpkgGe(versions.get(u.name) ?? '0', u.to), `${u.name} ${versions.get(u.name)} >= ${u.to}`).toBe(true);
-    const label = await docker.docker(['image', 'inspect', '--format', '{{index .Config.Labels "sh.copa.image.patched"}}', 'copa-test/generated:1']);
+    for (const u of chosen)
+      expect(dpkgGe(versions.get(u.name) ?? '0', u.to), `${u.name} ${versions.get(u.name)} >= ${u.to}`).toBe(
+        true,
+      );
+    const label = await docker.docker([
+      'image',
+      'inspect',
+      '--format',
+      '{{index .Config.Labels "sh.copa.image.patched"}}',
+      'copa-test/generated:1',
+    ]);
     expect(df).toContain(`"${label.stdout.trim()}"`);
   });
 
   it('stdout (not a terminal): the same context as a stream', async () => {
     const out = join(work, 'stdout.tar');
-    const r = await runWithFile(process.execPath, [CLI, 'generate', '-i', source, '-r', report, '--cache-dir', cacheDir, '-w', work], { stdout: out }, process.env);
+    const r = await runWithFile(
+      process.execPath,
+      [CLI, 'generate', '-i', source, '-r', report, '--cache-dir', cacheDir, '-w', work],
+      { stdout: out },
+      process.env,
+    );
     expect(r.stderr).not.toMatch(/^Error/m);
     expect(r.code).toBe(0);
     const entries = tarList(out);
@@ -123,8 +182,15 @@ describe('copa generate', () => {
   });
 
   it('refuses to write the tar to a terminal (stdout is a pty under script(1))', async () => {
-    const cmd = [process.execPath, CLI, 'generate', '-i', source, '-r', report].map((a) => `'${a}'`).join(' ');
-    const r = await runWithFile('script', ['-qec', cmd, '/dev/null'], { stdout: join(work, 'tty.log') }, process.env);
+    const cmd = [process.execPath, CLI, 'generate', '-i', source, '-r', report]
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const r = await runWithFile(
+      'script',
+      ['-qec', cmd, '/dev/null'],
+      { stdout: join(work, 'tty.log') },
+      process.env,
+    );
     expect(r.code).toBe(2);
     const log = execFileSync('cat', [join(work, 'tty.log')], { encoding: 'utf8' });
     expect(log).toContain('refusing to write the build context (a tar archive) to a terminal');
@@ -133,16 +199,45 @@ describe('copa generate', () => {
   it('"Image is already up-to-date": exit 0 and nothing written', async () => {
     const old = join(work, 'old.json');
     const u = chosen[0]!;
-    await writeFile(old, trivyReport({ family: 'debian', version: '12', arch: 'amd64', image: source, vulns: [{ pkg: u.name, installed: u.from, fixed: u.from }] }));
+    await writeFile(
+      old,
+      trivyReport({
+        family: 'debian',
+        version: '12',
+        arch: 'amd64',
+        image: source,
+        vulns: [{ pkg: u.name, installed: u.from, fixed: u.from }],
+      }),
+    );
     const ctx = join(work, 'noop.tar');
-    const r = await copa(['generate', '-i', source, '-r', old, '--output-context', ctx, '--cache-dir', cacheDir, '-w', work]);
+    const r = await copa([
+      'generate',
+      '-i',
+      source,
+      '-r',
+      old,
+      '--output-context',
+      ctx,
+      '--cache-dir',
+      cacheDir,
+      '-w',
+      work,
+    ]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('Image is already up-to-date');
     expect(existsSync(ctx)).toBe(false);
   });
 
   it('a full reference as --tag is a usage error', async () => {
-    const r = await copa(['generate', '-i', source, '-t', 'example.com/other:1', '--output-context', join(work, 'x.tar')]);
+    const r = await copa([
+      'generate',
+      '-i',
+      source,
+      '-t',
+      'example.com/other:1',
+      '--output-context',
+      join(work, 'x.tar'),
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/plain tag/);
   });

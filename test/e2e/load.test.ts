@@ -67,9 +67,17 @@ beforeAll(async () => {
   report = join(work, 'report.json');
   await writeFile(
     report,
-    trivyReport({ family: 'debian', version: '12', arch: 'amd64', image: source, vulns: chosen.map((u) => ({ pkg: u.name, installed: u.from, fixed: u.to })) }),
+    trivyReport({
+      family: 'debian',
+      version: '12',
+      arch: 'amd64',
+      image: source,
+      vulns: chosen.map((u) => ({ pkg: u.name, installed: u.from, fixed: u.to })),
+    }),
   );
-  const cfg = execFileSync('skopeo', ['inspect', '--config', '--tls-verify=false', `docker://${source}`], { encoding: 'utf8' });
+  const cfg = execFileSync('skopeo', ['inspect', '--config', '--tls-verify=false', `docker://${source}`], {
+    encoding: 'utf8',
+  });
   baseDiffIDs = (JSON.parse(cfg) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids;
   docker = await startDockerd();
   podman = await startPodmanStore();
@@ -88,10 +96,18 @@ describe('copa patch into a local image store', () => {
   });
 
   it('docker (auto-detected): the loaded image runs and shows the patched versions', async () => {
-    const r = await copa(['patch', '-i', source, '-r', report, '--json', '--cache-dir', cacheDir, '-w', work], docker.env);
+    const r = await copa(
+      ['patch', '-i', source, '-r', report, '--json', '--cache-dir', cacheDir, '-w', work],
+      docker.env,
+    );
     expect(r.stderr).not.toMatch(/^Error/m);
     expect(r.code).toBe(0);
-    const result = JSON.parse(r.stdout) as { status: string; patchedImage: string; output: { kind: string }; layer: { diffID: string } };
+    const result = JSON.parse(r.stdout) as {
+      status: string;
+      patchedImage: string;
+      output: { kind: string };
+      layer: { diffID: string };
+    };
     expect(result.status).toBe('Patched');
     expect(result.output.kind).toBe('docker');
     const tag = `${registry.host}/debian:12-patched`;
@@ -101,9 +117,21 @@ describe('copa patch into a local image store', () => {
     expect(inspect.RootFS.Layers).toEqual([...baseDiffIDs, result.layer.diffID]);
     expect(inspect.Config?.Labels?.BaseImage).toBe(source);
 
-    const q = await docker.docker(['run', '--rm', '--network', 'none', tag, 'dpkg-query', '-W', ...chosen.map((u) => u.name)]);
+    const q = await docker.docker([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      tag,
+      'dpkg-query',
+      '-W',
+      ...chosen.map((u) => u.name),
+    ]);
     const versions = parseDpkgQuery(q.stdout);
-    for (const u of chosen) expect(dpkgGe(versions.get(u.name) ?? '0', u.to), `${u.name} ${versions.get(u.name)} >= ${u.to}`).toBe(true);
+    for (const u of chosen)
+      expect(dpkgGe(versions.get(u.name) ?? '0', u.to), `${u.name} ${versions.get(u.name)} >= ${u.to}`).toBe(
+        true,
+      );
     const ssl = chosen.find((u) => u.name === 'openssl');
     if (ssl) {
       const out = await docker.docker(['run', '--rm', '--network', 'none', tag, 'openssl', 'version']);
@@ -113,7 +141,25 @@ describe('copa patch into a local image store', () => {
 
   it('podman (--loader podman, --compression zstd --force-compression): same layers in podman', async () => {
     const r = await copa(
-      ['patch', '-i', source, '-r', report, '-t', '12-podman', '--loader', 'podman', '--compression', 'zstd', '--force-compression', '--json', '--cache-dir', cacheDir, '-w', work],
+      [
+        'patch',
+        '-i',
+        source,
+        '-r',
+        report,
+        '-t',
+        '12-podman',
+        '--loader',
+        'podman',
+        '--compression',
+        'zstd',
+        '--force-compression',
+        '--json',
+        '--cache-dir',
+        cacheDir,
+        '-w',
+        work,
+      ],
       podman.env,
     );
     expect(r.stderr).not.toMatch(/^Error/m);
@@ -131,14 +177,19 @@ describe('copa patch into a local image store', () => {
     const r = await copa(['patch', '-i', source, '-r', report, '--cache-dir', cacheDir, '-w', work], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Error: no local image store found (docker or podman)');
-    expect(r.stderr).toMatch(/next step: use --push to push to a registry or --oci-dir DIR to write an OCI layout/);
+    expect(r.stderr).toMatch(
+      /next step: use --push to push to a registry or --oci-dir DIR to write an OCI layout/,
+    );
     const explicit = await copa(['patch', '-i', source, '--loader', 'docker', '--cache-dir', cacheDir], env);
     expect(explicit.code).toBe(1);
     expect(explicit.stderr).toMatch(/no docker engine answers at .*no-docker\.sock \(DOCKER_HOST\)/);
   });
 
   it('--compression estargz is refused before any work', async () => {
-    const r = await copa(['patch', '-i', source, '--compression', 'estargz', '--cache-dir', cacheDir], docker.env);
+    const r = await copa(
+      ['patch', '-i', source, '--compression', 'estargz', '--cache-dir', cacheDir],
+      docker.env,
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--compression estargz is not supported yet');
   });

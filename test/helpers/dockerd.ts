@@ -66,25 +66,41 @@ async function removeCgroups(name: string): Promise<void> {
   };
   for (const c of controllers) {
     const dir = join(root, c, name);
-    if (await stat(dir).then(() => true, () => false)) await remove(dir);
+    if (
+      await stat(dir).then(
+        () => true,
+        () => false,
+      )
+    )
+      await remove(dir);
   }
 }
 
-async function launch(dir: string, driver: 'overlay2' | 'vfs', cgroupParent: string): Promise<{ child: ChildProcess; log: () => string }> {
+async function launch(
+  dir: string,
+  driver: 'overlay2' | 'vfs',
+  cgroupParent: string,
+): Promise<{ child: ChildProcess; log: () => string }> {
   const socket = join(dir, 'docker.sock');
   const args = [
     ...NAMESPACED,
     'dockerd',
-    '--config-file', join(dir, 'daemon.json'),
+    '--config-file',
+    join(dir, 'daemon.json'),
     '--iptables=false',
     '--ip6tables=false',
     '--bridge=none',
     `--storage-driver=${driver}`,
-    '--data-root', join(dir, `root-${driver}`),
-    '--exec-root', join(dir, 'exec'),
-    '--pidfile', join(dir, 'docker.pid'),
-    '--cgroup-parent', cgroupParent,
-    '-H', `unix://${socket}`,
+    '--data-root',
+    join(dir, `root-${driver}`),
+    '--exec-root',
+    join(dir, 'exec'),
+    '--pidfile',
+    join(dir, 'docker.pid'),
+    '--cgroup-parent',
+    cgroupParent,
+    '-H',
+    `unix://${socket}`,
   ];
   const [cmd = '', ...rest] = args;
   const child = spawn(cmd, rest, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -94,7 +110,8 @@ async function launch(dir: string, driver: 'overlay2' | 'vfs', cgroupParent: str
   });
   const deadline = Date.now() + 60_000;
   while (!(await ping(socket))) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`dockerd (${driver}) exited:\n${log.slice(-3000)}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`dockerd (${driver}) exited:\n${log.slice(-3000)}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`dockerd (${driver}) did not answer on ${socket} within 60s:\n${log.slice(-3000)}`);
@@ -152,7 +169,8 @@ export async function startDockerd(): Promise<TestDocker> {
     async stop() {
       await stopChild(child);
       await removeCgroups(cgroupParent);
-      if ((await mountsUnder(dir)).length > 0) throw new Error(`mounts left under ${dir} after dockerd stopped`);
+      if ((await mountsUnder(dir)).length > 0)
+        throw new Error(`mounts left under ${dir} after dockerd stopped`);
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -177,9 +195,19 @@ export async function startPodmanStore(): Promise<TestPodman> {
   const existed = new Set(PODMAN_RUN_DIRS.filter((d) => existsSync(d)));
   const storage = join(dir, 'storage.conf');
   const containers = join(dir, 'containers.conf');
-  await writeFile(storage, `[storage]\ndriver = "overlay"\ngraphroot = "${dir}/root"\nrunroot = "${dir}/run"\n`);
-  await writeFile(containers, `[engine]\ntmp_dir = "${dir}/tmp"\n[network]\nnetwork_config_dir = "${dir}/net"\n`);
-  const env: NodeJS.ProcessEnv = { ...process.env, CONTAINERS_STORAGE_CONF: storage, CONTAINERS_CONF: containers };
+  await writeFile(
+    storage,
+    `[storage]\ndriver = "overlay"\ngraphroot = "${dir}/root"\nrunroot = "${dir}/run"\n`,
+  );
+  await writeFile(
+    containers,
+    `[engine]\ntmp_dir = "${dir}/tmp"\n[network]\nnetwork_config_dir = "${dir}/net"\n`,
+  );
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CONTAINERS_STORAGE_CONF: storage,
+    CONTAINERS_CONF: containers,
+  };
   return {
     env,
     dir,

@@ -14,7 +14,12 @@ import { MediaType } from '../../src/oci/mediatypes.js';
 import { appendLayer } from '../../src/oci/mutate.js';
 import { ManifestSchema, parseJson } from '../../src/oci/schemas.js';
 import { startDockerd, startPodmanStore, type TestDocker, type TestPodman } from '../helpers/dockerd.js';
-import { asDockerFamily, makeUmociImage, writeGzipLayer, type GzipLayerFile } from '../helpers/oci-fixture.js';
+import {
+  asDockerFamily,
+  makeUmociImage,
+  writeGzipLayer,
+  type GzipLayerFile,
+} from '../helpers/oci-fixture.js';
 
 /**
  * Loading into real local stores: a private Docker engine 20.10 (Debian docker.io) and a private podman store.
@@ -54,9 +59,16 @@ function noStoreEnv(): NodeJS.ProcessEnv {
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'copa-docker-load-'));
   const src = join(tmp, 'src');
-  await makeUmociImage({ dir: src, tag: 'base', layers: [{ 'etc/hello': 'hello\n' }, { 'etc/second': 'second\n' }] });
+  await makeUmociImage({
+    dir: src,
+    tag: 'base',
+    layers: [{ 'etc/hello': 'hello\n' }, { 'etc/second': 'second\n' }],
+  });
   base = asImage(await readOciLayout(src, 'base'));
-  patchFile = await writeGzipLayer(join(tmp, 'patch.tar.gz'), { 'etc/patched': 'yes\n', 'usr/share/doc/x': 'doc\n' });
+  patchFile = await writeGzipLayer(join(tmp, 'patch.tar.gz'), {
+    'etc/patched': 'yes\n',
+    'usr/share/doc/x': 'doc\n',
+  });
   uncompressedSize = gunzipSync(await readFile(patchFile.path)).length;
   patched = await appendLayer(base, fileLayer({ ...patchFile, mediaType: MediaType.OciLayerGzip }), {
     history: { created_by: 'copa test patch' },
@@ -91,12 +103,17 @@ describe('loading into a real docker engine', () => {
     const config = join(tmp, 'docker-config');
     const meta = join(config, 'contexts/meta', createHash('sha256').update('copa-test').digest('hex'));
     await mkdir(meta, { recursive: true });
-    await writeFile(join(meta, 'meta.json'), JSON.stringify({ Name: 'copa-test', Endpoints: { docker: { Host: `unix://${docker.socket}` } } }));
+    await writeFile(
+      join(meta, 'meta.json'),
+      JSON.stringify({ Name: 'copa-test', Endpoints: { docker: { Host: `unix://${docker.socket}` } } }),
+    );
     await writeFile(join(config, 'config.json'), JSON.stringify({ currentContext: 'copa-test' }));
     const env = { PATH: '/nonexistent', DOCKER_CONFIG: config };
     const loaded = await loadImage(base, 'copa-test/ctx:1', { loader: '', env });
     expect(loaded.loader).toBe('docker');
-    expect((await dockerInspect('copa-test/ctx:1')).RootFS.Layers).toEqual((await base.config()).rootfs.diff_ids);
+    expect((await dockerInspect('copa-test/ctx:1')).RootFS.Layers).toEqual(
+      (await base.config()).rootfs.diff_ids,
+    );
   });
 
   it('a Docker schema2 image loads the same way', async () => {
@@ -106,23 +123,31 @@ describe('loading into a real docker engine', () => {
     expect(inspect.RootFS.Layers).toEqual((await patched.config()).rootfs.diff_ids);
   });
 
-  it.each(['uncompressed', 'zstd', 'gzip'] as const)('--force-compression %s: every layer re-encoded, same diffIDs', async (compression) => {
-    const spoolDir = await mkdtemp(join(tmp, 'spool-'));
-    const img = await reencodeImage(patched, {
-      compression,
-      layers: 'all',
-      spoolDir,
-      uncompressedSizes: new Map([[patchFile.diffID, uncompressedSize]]),
-    });
-    const manifest = await img.manifest();
-    const want = { uncompressed: MediaType.OciLayer, zstd: MediaType.OciLayerZstd, gzip: MediaType.OciLayerGzip }[compression];
-    expect(manifest.layers.map((l) => l.mediaType)).toEqual(manifest.layers.map(() => want));
-    if (compression === 'uncompressed') expect(manifest.layers.map((l) => l.digest)).toEqual((await patched.config()).rootfs.diff_ids);
-    await loadImage(img, `copa-test/app:${compression}`, { loader: 'docker', env: docker.env });
-    const inspect = await dockerInspect(`copa-test/app:${compression}`);
-    expect(inspect.RootFS.Layers).toEqual((await patched.config()).rootfs.diff_ids);
-    expect(inspect.Id).toBe((await patched.manifest()).config.digest);
-  });
+  it.each(['uncompressed', 'zstd', 'gzip'] as const)(
+    '--force-compression %s: every layer re-encoded, same diffIDs',
+    async (compression) => {
+      const spoolDir = await mkdtemp(join(tmp, 'spool-'));
+      const img = await reencodeImage(patched, {
+        compression,
+        layers: 'all',
+        spoolDir,
+        uncompressedSizes: new Map([[patchFile.diffID, uncompressedSize]]),
+      });
+      const manifest = await img.manifest();
+      const want = {
+        uncompressed: MediaType.OciLayer,
+        zstd: MediaType.OciLayerZstd,
+        gzip: MediaType.OciLayerGzip,
+      }[compression];
+      expect(manifest.layers.map((l) => l.mediaType)).toEqual(manifest.layers.map(() => want));
+      if (compression === 'uncompressed')
+        expect(manifest.layers.map((l) => l.digest)).toEqual((await patched.config()).rootfs.diff_ids);
+      await loadImage(img, `copa-test/app:${compression}`, { loader: 'docker', env: docker.env });
+      const inspect = await dockerInspect(`copa-test/app:${compression}`);
+      expect(inspect.RootFS.Layers).toEqual((await patched.config()).rootfs.diff_ids);
+      expect(inspect.Id).toBe((await patched.manifest()).config.digest);
+    },
+  );
 
   it('the new layer only (default): uncompressed, streamed without a spool file, blob digest = diffID', async () => {
     const spoolDir = await mkdtemp(join(tmp, 'spool-'));
@@ -137,7 +162,9 @@ describe('loading into a real docker engine', () => {
     expect(layers.at(-1)?.digest).toBe(patchFile.diffID);
     expect(await readdir(spoolDir)).toEqual([]);
     await loadImage(img, 'copa-test/app:last', { loader: 'docker', env: docker.env });
-    expect((await dockerInspect('copa-test/app:last')).RootFS.Layers).toEqual((await patched.config()).rootfs.diff_ids);
+    expect((await dockerInspect('copa-test/app:last')).RootFS.Layers).toEqual(
+      (await patched.config()).rootfs.diff_ids,
+    );
   });
 
   it("the engine's refusal is a clear error (config diff_ids that do not match the layers)", async () => {
@@ -157,7 +184,9 @@ describe('loading into a real docker engine', () => {
       layers: () => patched.layers(),
       digest: () => Promise.resolve(sha256(rawManifest)),
     };
-    const err = await loadImage(broken, 'copa-test/broken:1', { loader: 'docker', env: docker.env }).catch((e: unknown) => e);
+    const err = await loadImage(broken, 'copa-test/broken:1', { loader: 'docker', env: docker.env }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CopaError);
     expect((err as CopaError).message).toMatch(/docker load failed: .*diff/i);
     await expect(docker.docker(['image', 'inspect', 'copa-test/broken:1'])).rejects.toThrow(/No such image/);
@@ -169,10 +198,16 @@ describe('loading into a real docker engine', () => {
     const at = bytes.length - 12;
     bytes[at] = (bytes[at] ?? 0) ^ 0xff;
     await writeFile(corrupt, bytes);
-    const img = await appendLayer(base, fileLayer({ ...patchFile, path: corrupt, mediaType: MediaType.OciLayerGzip }), {
-      history: { created_by: 'corrupt' },
-    });
-    const err = await loadImage(img, 'copa-test/corrupt:1', { loader: 'docker', env: docker.env }).catch((e: unknown) => e);
+    const img = await appendLayer(
+      base,
+      fileLayer({ ...patchFile, path: corrupt, mediaType: MediaType.OciLayerGzip }),
+      {
+        history: { created_by: 'corrupt' },
+      },
+    );
+    const err = await loadImage(img, 'copa-test/corrupt:1', { loader: 'docker', env: docker.env }).catch(
+      (e: unknown) => e,
+    );
     expect((err as CopaError).code).toBe('DIGEST_MISMATCH');
     await expect(docker.docker(['image', 'inspect', 'copa-test/corrupt:1'])).rejects.toThrow(/No such image/);
   });
@@ -183,7 +218,13 @@ describe('loading into podman', () => {
     const loaded = await loadImage(patched, 'copa-test/app:podman', { loader: 'podman', env: podman.env });
     expect(loaded.loader).toBe('podman');
     const out = await podman.podman(['image', 'inspect', 'copa-test/app:podman']);
-    const inspect = (JSON.parse(out.stdout) as Array<{ Id: string; RootFS: { Layers: string[] }; Labels?: Record<string, string> }>)[0]!;
+    const inspect = (
+      JSON.parse(out.stdout) as Array<{
+        Id: string;
+        RootFS: { Layers: string[] };
+        Labels?: Record<string, string>;
+      }>
+    )[0]!;
     expect(`sha256:${inspect.Id}`).toBe(loaded.id);
     expect(inspect.RootFS.Layers).toEqual((await patched.config()).rootfs.diff_ids);
     expect(inspect.Labels?.BaseImage).toBe('example/base:1');
@@ -205,7 +246,11 @@ describe('no local store', () => {
   });
 
   it('--loader docker without an engine names the socket; --loader podman without podman says so', async () => {
-    await expect(resolveLocalStore({ loader: 'docker', env: noStoreEnv() })).rejects.toThrow(/no docker engine answers at .*no-such\.sock/);
-    await expect(resolveLocalStore({ loader: 'podman', env: noStoreEnv() })).rejects.toThrow(/podman is not on PATH/);
+    await expect(resolveLocalStore({ loader: 'docker', env: noStoreEnv() })).rejects.toThrow(
+      /no docker engine answers at .*no-such\.sock/,
+    );
+    await expect(resolveLocalStore({ loader: 'podman', env: noStoreEnv() })).rejects.toThrow(
+      /podman is not on PATH/,
+    );
   });
 });

@@ -93,9 +93,13 @@ function engineError(status: number, text: string, endpoint: DockerEndpoint): Co
   } catch {
     // not JSON: keep the text
   }
-  return new CopaError('ENVIRONMENT', `the docker engine at ${endpoint.socketPath} refused the image (HTTP ${status}): ${message}`, {
-    hint: 'check the engine log (journalctl -u docker); --loader podman, --push or --oci-dir avoid it',
-  });
+  return new CopaError(
+    'ENVIRONMENT',
+    `the docker engine at ${endpoint.socketPath} refused the image (HTTP ${status}): ${message}`,
+    {
+      hint: 'check the engine log (journalctl -u docker); --loader podman, --push or --oci-dir avoid it',
+    },
+  );
 }
 
 async function postLoad(
@@ -154,8 +158,14 @@ export async function dockerLoad(
     const [w, s] = await Promise.allSettled([writing, sending]);
     // the engine's own message explains more than the broken pipe it caused, and vice versa
     const engine = s.status === 'rejected' && s.reason instanceof CopaError ? s.reason : undefined;
-    const writer = w.status === 'rejected' && w.reason instanceof CopaError && w.reason.code !== 'INTERNAL' ? w.reason : undefined;
-    if (opts.signal?.aborted) throw opts.signal.reason instanceof CopaError ? opts.signal.reason : new CopaError('CANCELLED', 'operation canceled');
+    const writer =
+      w.status === 'rejected' && w.reason instanceof CopaError && w.reason.code !== 'INTERNAL'
+        ? w.reason
+        : undefined;
+    if (opts.signal?.aborted)
+      throw opts.signal.reason instanceof CopaError
+        ? opts.signal.reason
+        : new CopaError('CANCELLED', 'operation canceled');
     throw writer ?? engine ?? withContext(e, `loading into docker at ${endpoint.socketPath}`);
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);

@@ -78,9 +78,13 @@ export async function dockerEndpoint(env: NodeJS.ProcessEnv = process.env): Prom
   const metaFile = join(configDir, 'contexts', 'meta', id, 'meta.json');
   const text = await readOptional(metaFile);
   if (text === undefined) {
-    throw new CopaError('ENVIRONMENT', `docker context ${JSON.stringify(context)} does not exist (${metaFile})`, {
-      hint: 'pick an existing context with `docker context use`, or set DOCKER_HOST',
-    });
+    throw new CopaError(
+      'ENVIRONMENT',
+      `docker context ${JSON.stringify(context)} does not exist (${metaFile})`,
+      {
+        hint: 'pick an existing context with `docker context use`, or set DOCKER_HOST',
+      },
+    );
   }
   const meta = ContextMetaSchema.safeParse(parseJsonText(text, metaFile));
   const ctxHost = meta.success ? meta.data.Endpoints?.docker?.Host : undefined;

@@ -8,12 +8,19 @@ import { findExecutable, podmanLoad } from './podman.js';
 export { dockerEndpoint, parseDockerHost, DEFAULT_DOCKER_HOST, type DockerEndpoint } from './endpoint.js';
 export { dockerLoad, parseLoadReply, pingDocker, type LoadReply } from './docker.js';
 export { findExecutable, podmanLoad } from './podman.js';
-export { exportCompression, layerCompression, reencodeImage, type ExportCompression, type ReencodeOptions } from './reencode.js';
+export {
+  exportCompression,
+  layerCompression,
+  reencodeImage,
+  type ExportCompression,
+  type ReencodeOptions,
+} from './reencode.js';
 
 export type LoaderName = 'docker' | 'podman';
 
 /** A local image store that answered: the docker engine at an endpoint, or a podman binary. */
-export type LocalStore = { loader: 'docker'; endpoint: DockerEndpoint } | { loader: 'podman'; podman: string };
+export type LocalStore =
+  { loader: 'docker'; endpoint: DockerEndpoint } | { loader: 'podman'; podman: string };
 
 export interface LoadOptions {
   /** docker, podman, or '' = docker if its engine answers, else podman if it is on PATH */
@@ -34,18 +41,26 @@ export async function resolveLocalStore(opts: LoadOptions): Promise<LocalStore> 
     const endpoint = await dockerEndpoint(env);
     if (await pingDocker(endpoint)) return { loader: 'docker', endpoint };
     if (opts.loader === 'docker') {
-      throw new CopaError('ENVIRONMENT', `no docker engine answers at ${endpoint.socketPath} (${endpoint.source})`, {
-        hint: `start docker or set DOCKER_HOST; or ${OTHER_OUTPUTS}`,
-      });
+      throw new CopaError(
+        'ENVIRONMENT',
+        `no docker engine answers at ${endpoint.socketPath} (${endpoint.source})`,
+        {
+          hint: `start docker or set DOCKER_HOST; or ${OTHER_OUTPUTS}`,
+        },
+      );
     }
     logger.debug(`no docker engine at ${endpoint.socketPath}; looking for podman`);
   }
   const podman = await findExecutable('podman', env);
   if (podman) return { loader: 'podman', podman };
   if (opts.loader === 'podman') {
-    throw new CopaError('ENVIRONMENT', 'podman is not on PATH', { hint: `install podman; or ${OTHER_OUTPUTS}` });
+    throw new CopaError('ENVIRONMENT', 'podman is not on PATH', {
+      hint: `install podman; or ${OTHER_OUTPUTS}`,
+    });
   }
-  throw new CopaError('ENVIRONMENT', 'no local image store found (docker or podman)', { hint: OTHER_OUTPUTS });
+  throw new CopaError('ENVIRONMENT', 'no local image store found (docker or podman)', {
+    hint: OTHER_OUTPUTS,
+  });
 }
 
 /** Load `image` as `repoTag` into a store found by resolveLocalStore. `id` is the image ID (config digest). */
@@ -55,13 +70,20 @@ export async function loadInto(
   repoTag: string,
   opts: Omit<LoadOptions, 'loader'> = {},
 ): Promise<{ loader: LoaderName; id: string }> {
-  const common = { ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+  const common = {
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  };
   if (store.loader === 'docker') await dockerLoad(store.endpoint, image, repoTag, common);
   else await podmanLoad(store.podman, image, repoTag, { ...common, ...(opts.env ? { env: opts.env } : {}) });
   return { loader: store.loader, id: (await image.manifest()).config.digest };
 }
 
 /** Load `image` as `repoTag` into docker or podman (auto-detected unless `opts.loader` names one). */
-export async function loadImage(image: Image, repoTag: string, opts: LoadOptions): Promise<{ loader: LoaderName; id: string }> {
+export async function loadImage(
+  image: Image,
+  repoTag: string,
+  opts: LoadOptions,
+): Promise<{ loader: LoaderName; id: string }> {
   return loadInto(await resolveLocalStore(opts), image, repoTag, opts);
 }

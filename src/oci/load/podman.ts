@@ -8,7 +8,10 @@ import { writeDockerArchive } from '../archive/docker.js';
 import type { Image } from '../image.js';
 
 /** `name` as found on PATH (an executable file), or undefined. */
-export async function findExecutable(name: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export async function findExecutable(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, name);
@@ -63,11 +66,14 @@ export async function podmanLoad(
   try {
     const [w, code] = await Promise.allSettled([writing, exited]);
     if (opts.signal?.aborted) {
-      throw opts.signal.reason instanceof CopaError ? opts.signal.reason : new CopaError('CANCELLED', 'operation canceled');
+      throw opts.signal.reason instanceof CopaError
+        ? opts.signal.reason
+        : new CopaError('CANCELLED', 'operation canceled');
     }
     if (code.status === 'rejected') throw code.reason;
     // a broken image (digest mismatch...) truncates the archive, and podman then fails: name the cause
-    if (w.status === 'rejected' && w.reason instanceof CopaError && w.reason.code !== 'INTERNAL') throw w.reason;
+    if (w.status === 'rejected' && w.reason instanceof CopaError && w.reason.code !== 'INTERNAL')
+      throw w.reason;
     if (code.value !== 0) {
       const detail = stderr.trim().split('\n').slice(-5).join(' / ') || `exit code ${code.value}`;
       throw new CopaError('ENVIRONMENT', `podman load failed: ${detail}`, {
@@ -75,7 +81,9 @@ export async function podmanLoad(
       });
     }
     if (w.status === 'rejected') throw withContext(w.reason, 'streaming the image to podman load');
-    const loaded = [...stdout.matchAll(/Loaded image(?:\(s\))?: (\S+)/g)].flatMap((m) => (m[1] ? m[1].split(',') : []));
+    const loaded = [...stdout.matchAll(/Loaded image(?:\(s\))?: (\S+)/g)].flatMap((m) =>
+      m[1] ? m[1].split(',') : [],
+    );
     for (const l of loaded) logger.debug(`podman: loaded ${l}`);
     return { loaded };
   } finally {

@@ -38,12 +38,21 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'copa-reencode-'));
   const a = await layerFile('a.gz', gzipSync(plainA), plainA, MediaType.OciLayerGzip);
   const b = await layerFile('b.tar', plainB, plainB, MediaType.OciLayer);
-  const rawConfig = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [a.diffID, b.diffID] } }));
+  const rawConfig = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [a.diffID, b.diffID] },
+    }),
+  );
   const manifest = {
     schemaVersion: 2,
     mediaType: MediaType.OciManifest,
     config: { mediaType: MediaType.OciConfig, digest: sha256(rawConfig), size: rawConfig.length },
-    layers: [{ ...a.descriptor, annotations: { keep: 'me', 'containerd.io/snapshot/stargz/toc.digest': 'x' } }, b.descriptor],
+    layers: [
+      { ...a.descriptor, annotations: { keep: 'me', 'containerd.io/snapshot/stargz/toc.digest': 'x' } },
+      b.descriptor,
+    ],
   };
   const rawManifest = Buffer.from(JSON.stringify(manifest));
   image = {
@@ -83,34 +92,48 @@ describe('re-encoding layers for a local export', () => {
     expect(b2!.diffID).toBe(last.diffID);
     expect(await uncompressed(b2!)).toEqual(plainB);
     expect(await readdir(spoolDir)).toHaveLength(1);
-    const back = await reencodeImage(gz, { compression: 'uncompressed', layers: 'last', spoolDir, uncompressedSizes: new Map([[last.diffID, plainB.length]]) });
+    const back = await reencodeImage(gz, {
+      compression: 'uncompressed',
+      layers: 'last',
+      spoolDir,
+      uncompressedSizes: new Map([[last.diffID, plainB.length]]),
+    });
     const b3 = (await back.layers())[1]!;
     expect([b3.digest, b3.size]).toEqual([last.diffID, plainB.length]);
     expect(await bytesOf(b3)).toEqual(plainB);
     expect(await readdir(spoolDir)).toHaveLength(1); // streamed, not spooled
   });
 
-  it.each(['gzip', 'zstd', 'uncompressed'] as const)('every layer as %s: same config and diffIDs, new manifest', async (compression) => {
-    const spoolDir = await mkdtemp(join(dir, 'spool-'));
-    const out = await reencodeImage(image, { compression, layers: 'all', spoolDir });
-    const layers = await out.layers();
-    const manifest = await out.manifest();
-    expect(await out.rawConfig()).toEqual(await image.rawConfig());
-    expect(layers.map((l) => l.diffID)).toEqual((await image.config()).rootfs.diff_ids);
-    expect(manifest.layers.map((l) => [l.digest, l.size])).toEqual(layers.map((l) => [l.digest, l.size]));
-    expect(await out.digest()).toBe(sha256(await out.rawManifest()));
-    expect(await uncompressed(layers[0]!)).toEqual(plainA);
-    expect(await uncompressed(layers[1]!)).toEqual(plainB);
-    for (const l of layers) expect(sha256(await bytesOf(l))).toBe(l.digest);
-    // annotations about the old encoding are dropped, others kept
-    expect(manifest.layers[0]!.annotations ?? {}).toEqual(compression === 'gzip' ? { keep: 'me', 'containerd.io/snapshot/stargz/toc.digest': 'x' } : { keep: 'me' });
-  });
+  it.each(['gzip', 'zstd', 'uncompressed'] as const)(
+    'every layer as %s: same config and diffIDs, new manifest',
+    async (compression) => {
+      const spoolDir = await mkdtemp(join(dir, 'spool-'));
+      const out = await reencodeImage(image, { compression, layers: 'all', spoolDir });
+      const layers = await out.layers();
+      const manifest = await out.manifest();
+      expect(await out.rawConfig()).toEqual(await image.rawConfig());
+      expect(layers.map((l) => l.diffID)).toEqual((await image.config()).rootfs.diff_ids);
+      expect(manifest.layers.map((l) => [l.digest, l.size])).toEqual(layers.map((l) => [l.digest, l.size]));
+      expect(await out.digest()).toBe(sha256(await out.rawManifest()));
+      expect(await uncompressed(layers[0]!)).toEqual(plainA);
+      expect(await uncompressed(layers[1]!)).toEqual(plainB);
+      for (const l of layers) expect(sha256(await bytesOf(l))).toBe(l.digest);
+      // annotations about the old encoding are dropped, others kept
+      expect(manifest.layers[0]!.annotations ?? {}).toEqual(
+        compression === 'gzip'
+          ? { keep: 'me', 'containerd.io/snapshot/stargz/toc.digest': 'x' }
+          : { keep: 'me' },
+      );
+    },
+  );
 
   it('a layer whose bytes do not match its diffID fails the re-encoding and leaves no spool file', async () => {
     const spoolDir = await mkdtemp(join(dir, 'spool-'));
     const wrong = await layerFile('wrong.gz', gzipSync(plainA), plainB, MediaType.OciLayerGzip);
     const img: Image = { ...image, layers: () => Promise.resolve([wrong]) };
-    await expect(reencodeImage(img, { compression: 'uncompressed', layers: 'all', spoolDir })).rejects.toThrow(/does not match its digest/);
+    await expect(
+      reencodeImage(img, { compression: 'uncompressed', layers: 'all', spoolDir }),
+    ).rejects.toThrow(/does not match its digest/);
     expect(await readdir(spoolDir)).toEqual([]);
   });
 });

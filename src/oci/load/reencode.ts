@@ -62,7 +62,8 @@ function processStream(cmd: string, args: string[]): Duplex {
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const duplex = Duplex.from({ writable: child.stdin, readable: child.stdout });
   child.on('close', (code) => {
-    if (code !== 0) duplex.destroy(new CopaError('ENVIRONMENT', `${cmd} failed (exit ${code}): ${stderr.trim()}`));
+    if (code !== 0)
+      duplex.destroy(new CopaError('ENVIRONMENT', `${cmd} failed (exit ${code}): ${stderr.trim()}`));
   });
   child.on('error', (e) => duplex.destroy(e));
   duplex.on('close', () => {
@@ -112,19 +113,35 @@ function streamedTar(layer: Layer, size: number, mediaType: string): Layer {
 }
 
 /** Re-encode `layer` into a file under `dir` (decompress -> verify diffID -> compress -> file). */
-async function spooledLayer(layer: Layer, target: LayerCompression, mediaType: string, dir: string, signal?: AbortSignal): Promise<Layer> {
+async function spooledLayer(
+  layer: Layer,
+  target: LayerCompression,
+  mediaType: string,
+  dir: string,
+  signal?: AbortSignal,
+): Promise<Layer> {
   const path = join(dir, `reencoded-${digestHex(layer.diffID)}-${target}`);
   const diff = new DigestStream({ digest: layer.diffID, what: `uncompressed layer ${layer.diffID}` });
   const blob = new DigestStream();
   try {
     const stages = await compressor(target);
-    await pipeline([decompress(await layer.compressed()), diff, ...stages, blob, createWriteStream(path)], signal ? { signal } : {});
+    await pipeline(
+      [decompress(await layer.compressed()), diff, ...stages, blob, createWriteStream(path)],
+      signal ? { signal } : {},
+    );
   } catch (e) {
     await rm(path, { force: true });
     throw withContext(e, `re-encoding layer ${layer.digest}`);
   }
   const digest = blob.digest();
-  return fileLayer({ path, digest, diffID: layer.diffID, size: blob.bytes, mediaType, descriptor: descriptorFor(layer, mediaType, digest, blob.bytes) });
+  return fileLayer({
+    path,
+    digest,
+    diffID: layer.diffID,
+    size: blob.bytes,
+    mediaType,
+    descriptor: descriptorFor(layer, mediaType, digest, blob.bytes),
+  });
 }
 
 /** An in-memory image: `base`'s config, a manifest listing `layers` (compact JSON). */
