@@ -67,15 +67,12 @@ const HOP_BY_HOP = new Set([
   'trailer',
 ]);
 
-function forwardHeaders(
-  headers: IncomingMessage['headers'],
-  upstream: string,
-): Record<string, string | string[]> {
+/** Headers for the upstream request. Host is kept, so the registry's Location URLs point back at us. */
+function forwardHeaders(headers: IncomingMessage['headers']): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(headers)) {
     if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
   }
-  out['host'] = upstream;
   return out;
 }
 
@@ -119,11 +116,16 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     const headers = forwardHeaders(req.headers);
     if (fault?.kind === 'no-range') delete headers['range'];
     if (auth !== undefined) headers['authorization'] = auth;
-    const up = httpRequest({ host: upHost, port: upPort, method: req.method, path, headers }, (upRes) => {
-      void relay(upRes, res, fault);
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
+    try {
+      const up = httpRequest({ host: upHost, port: upPort, method: req.method, path, headers }, (upRes) => {
+        relay(upRes, res, fault).catch(() => res.destroy());
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    } catch {
+      // a request node refuses to forward: fail this exchange, never the test process
+      res.destroy();
+    }
   };
 
   const relay = async (

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
@@ -290,7 +290,7 @@ export class RegistryClient {
     });
   }
 
-  /** Close pooled connections. */
+  /** Free pooled connections (aborts requests and blob streams still open). The client stays usable. */
   async close(): Promise<void> {
     await this.transport.close();
   }
@@ -316,7 +316,7 @@ export class RegistryClient {
       method: 'PATCH',
       path: location,
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
-      body: async () => (await open()).pipe(new DigestStream({ digest, size, what: `blob ${digest}` })),
+      body: async () => verifiedUpload(await open(), digest, size),
       what,
       retry: false,
     });
@@ -452,6 +452,15 @@ class RetryableUpload extends Error {
   constructor(readonly error: CopaError) {
     super(error.message);
   }
+}
+
+/** The upload body, checked against digest and size; destroying it also closes the source. */
+function verifiedUpload(source: Readable, digest: string, size: number): Readable {
+  const checked = new DigestStream({ digest, size, what: `blob ${digest}` });
+  pipeline(source, checked, () => {
+    // errors surface through `checked`, which the HTTP request consumes
+  });
+  return checked;
 }
 
 function ref(repo: Repo, reference: string): string {

@@ -112,9 +112,10 @@ export class Transport {
         throw this.secrets.scrub(networkError(req.registry, err, (s) => this.secrets.redact(s)));
       }
       this.logger.debug(`${req.method} ${this.safeUrl(req.url)} -> ${res.statusCode}`);
+      // the server answered: a body it did not read (an early error) must not hold its source open
+      if (stream && !stream.readableEnded && !stream.destroyed) stream.destroy();
       if (retry && attempt < this.retries && isRetryableStatus(res.statusCode)) {
         await res.body.dump();
-        if (stream && !stream.destroyed) stream.destroy();
         const wait = retryDelay(attempt, header(res.headers, 'retry-after'), { baseMs: this.retryBaseMs });
         this.logger.debug(
           `${req.what}: HTTP ${res.statusCode}; retry ${attempt + 1}/${this.retries} in ${wait} ms`,
@@ -148,8 +149,12 @@ export class Transport {
     }
   }
 
+  /** Free all connections; requests or blob streams still open are aborted. */
   async close(): Promise<void> {
-    await Promise.all([this.direct?.close(), this.proxied?.close()]);
+    const agents = [this.direct, this.proxied];
+    this.direct = undefined;
+    this.proxied = undefined;
+    await Promise.all(agents.flatMap((a) => (a ? [a.destroy()] : [])));
   }
 }
 
