@@ -22,6 +22,8 @@ export default defineConfig({
           testTimeout: 600_000,
           hookTimeout: 900_000,
           globalSetup: ['./test/helpers/global-setup.ts'],
+          // tests reach only loopback and the package mirrors: the EOL API default points at a closed local port
+          env: { COPA_EOL_API_URL: 'http://127.0.0.1:9/api/v1/products' },
         },
       },
     ],

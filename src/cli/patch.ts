@@ -74,7 +74,7 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
     .option('--force-compression', 'recompress every layer of a local export to --compression', false)
     .option('-f, --format <format>', 'VEX document format (only openvex)', 'openvex')
     .option('-o, --output <file>', 'write a VEX document of the fixed vulnerabilities to this file (needs a report)')
-    .option('--eol-api-url <url>', 'end-of-life API base URL (update-all mode)', 'https://endoflife.date/api/v1/products')
+    .option('--eol-api-url <url>', 'end-of-life API base URL (update-all mode; default $COPA_EOL_API_URL or endoflife.date)', process.env.COPA_EOL_API_URL || 'https://endoflife.date/api/v1/products')
     .option('--exit-on-eol', 'fail when the image\'s OS release is end-of-life', false)
     .option('--tooling-image <ref>', 'image that supplies the package manager for distroless or tool-less images')
     .addHelpText('after', EXAMPLES)

@@ -8,7 +8,7 @@ import type { Platform } from '../oci/schemas.js';
 import { uniqueLatestUpdates, validateInstalled, validatePackageName } from '../pkgmgr/common/index.js';
 import { managerFor } from '../pkgmgr/index.js';
 import type { PackageManager, PackageManagerContext } from '../pkgmgr/types.js';
-import type { UpdateManifest } from '../report/types.js';
+import type { UpdateManifest, UpdatePackage } from '../report/types.js';
 import type { ResolvedPatchOptions } from './options.js';
 import { osFromRelease, type OsInfo } from './os.js';
 import { selectUpdates, type PatchPlan } from './plan.js';
@@ -31,6 +31,8 @@ export interface Applied {
   excluded: string[];
   installed?: Record<string, string>;
   failed?: Array<{ name: string; installed: string | null; required: string }>;
+  /** report entries (every vulnerability) whose package is now installed at or above the fix: for VEX */
+  validated?: UpdatePackage[];
 }
 
 export interface Probe {
@@ -144,6 +146,10 @@ export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyCont
       plan,
       excluded: [...root.session.created, ...(pm.cacheRoot === 'tooling' ? [] : pm.cachePaths), ...pm.excludePaths],
       installed,
+      validated: (report?.osUpdates ?? []).filter((u) => {
+        const v = after.get(u.name);
+        return v !== undefined && pm.scheme.isValid(u.fixedVersion) && pm.scheme.compare(v, u.fixedVersion) >= 0;
+      }),
       failed: check.failed.map((f) => ({ name: f.name, installed: f.installed ?? null, required: f.required })),
     };
   } finally {

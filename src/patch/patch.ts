@@ -11,6 +11,8 @@ import { PatchOptionsSchema, type PatchOptions, type ResolvedPatchOptions } from
 import { applyUpdates, probeImage, type Probe } from './apply.js';
 import { resolveToolingImage } from './tooling.js';
 import { findLineage } from './rebase.js';
+import { checkEol, eolError, eolWarning } from '../eol/index.js';
+import { buildOpenVex, writeVex } from '../vex/index.js';
 import { buildPatchedImage } from './image.js';
 import { resolveSourceImage } from './source.js';
 import { deliver, prepareDelivery } from './sink.js';
@@ -75,8 +77,12 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
   }
   const target = patchedReference(source, opts.tag, opts.tagSuffix);
   const store = await prepareDelivery(opts, { hook: ctx.deliver, logger });
+  if (opts.vexOutput && opts.vexFormat !== 'openvex') {
+    throw new CopaError('USAGE', `unsupported VEX format ${JSON.stringify(opts.vexFormat)}`, { hint: 'use --format openvex' });
+  }
   let report: UpdateManifest | undefined;
   if (opts.report) report = await loadReport(opts.report, { scanner: opts.scanner, logger });
+  if (opts.vexOutput && !report) logger.warn('--output needs a report (-r): no VEX document will be produced');
   requireRoot();
 
   const client = newRegistryClient(opts, logger);
@@ -98,23 +104,25 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
       openImageRoot({ layerDirs, seedDirs, workDir, logger, signal, ...(tooling ? { tooling } : {}) });
     let root = await open();
     let probe: Probe;
+    const probeCreated: string[] = [];
     try {
       probe = await probeImage(root, report);
+      if (!report) await endOfLife(probe.os, opts, logger, signal);
+      probeCreated.push(...root.session.created);
+      if (probe.pm.tooling) {
+        // the package manager is not in the image: reopen with a tooling image that supplies it
+        await root.session.close();
+        const tooling = await resolveToolingImage(client, probe.pm.tooling.images(probe.os), {
+          override: opts.toolingImage,
+          platform,
+          logger,
+        });
+        const toolingDirs = await mapLimit(await tooling.image.layers(), 3, (l) => cache.ensure(l));
+        root = await open({ layerDirs: toolingDirs, targetPath: probe.pm.tooling.targetPath });
+      }
     } catch (e) {
-      await root.session.close();
+      await root.session.close(); // closing twice is harmless
       throw e;
-    }
-    const probeCreated = [...root.session.created];
-    if (probe.pm.tooling) {
-      // the package manager is not in the image: reopen with a tooling image that supplies it
-      await root.session.close();
-      const tooling = await resolveToolingImage(client, probe.pm.tooling.images(probe.os), {
-        override: opts.toolingImage,
-        platform,
-        logger,
-      });
-      const toolingDirs = await mapLimit(await tooling.image.layers(), 3, (l) => cache.ensure(l));
-      root = await open({ layerDirs: toolingDirs, targetPath: probe.pm.tooling.targetPath });
     }
     const applied = await timed(logger, 'package manager done', () =>
       applyUpdates(root, probe, {
@@ -150,6 +158,17 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
     const delivered = await timed(logger, 'image delivered', () =>
       deliver(built.image, { opts, client, target, logger, signal, workDir, layer: built.layer, store, hook: ctx.deliver }),
     );
+    if (opts.vexOutput && report && delivered.digest && (applied.validated?.length ?? 0) > 0) {
+      const doc = buildOpenVex({
+        imageRef: formatReference(target),
+        imageDigest: delivered.digest,
+        manifest: report,
+        validated: applied.validated ?? [],
+        failedNames: new Set((applied.failed ?? []).map((f) => f.name)),
+      });
+      await writeVex(opts.vexOutput, doc);
+      logger.info(`Wrote VEX document ${opts.vexOutput} (${doc.statements.length} statement(s))`);
+    }
     return {
       ...base,
       patchedImage: delivered.location,
@@ -163,6 +182,14 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
     if (opts.debug) logger.warn(`--debug: keeping the work dir ${workDir}; remove it when done`);
     else await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** Update-all mode only (Copa §2.8): warn about an end-of-life OS release; fatal with --exit-on-eol. */
+async function endOfLife(os: { type: string; version: string }, opts: ResolvedPatchOptions, logger: Logger, signal: AbortSignal) {
+  const result = await checkEol(os, { apiUrl: opts.eolApiUrl, logger, signal });
+  if (!result.isEol) return;
+  if (opts.exitOnEol) throw eolError(os);
+  logger.warn(eolWarning(os, result));
 }
 
 async function timed<T>(logger: Logger, what: string, fn: () => Promise<T>): Promise<T> {

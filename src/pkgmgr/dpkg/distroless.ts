@@ -37,12 +37,26 @@ function packageOf(stanza: string): string | undefined {
   return /^Package:\s*(\S+)/m.exec(stanza)?.[1];
 }
 
-async function tool(ctx: PackageManagerContext, argv: string[], what: string, stdin?: string): Promise<string> {
-  const r = await ctx.session.run(argv, { in: 'tooling', env: env(), onOutput: ctx.onOutput, ...(stdin !== undefined ? { stdin } : {}) });
+async function tool(
+  ctx: PackageManagerContext,
+  argv: string[],
+  what: string,
+  stdin?: string,
+): Promise<string> {
+  const r = await ctx.session.run(argv, {
+    in: 'tooling',
+    env: env(),
+    onOutput: ctx.onOutput,
+    ...(stdin !== undefined ? { stdin } : {}),
+  });
   if (r.code !== 0) {
-    throw new CopaError('PACKAGE_MANAGER', `${what} failed (exit ${r.code}): ${aptErrorLine(r.stderr, r.stdout)}`, {
-      hint: 'run with --debug to see the tooling output; --tooling-image picks another tooling image',
-    });
+    throw new CopaError(
+      'PACKAGE_MANAGER',
+      `${what} failed (exit ${r.code}): ${aptErrorLine(r.stderr, r.stdout)}`,
+      {
+        hint: 'run with --debug to see the tooling output; --tooling-image picks another tooling image',
+      },
+    );
   }
   return r.stdout;
 }
@@ -89,13 +103,30 @@ export const distrolessDpkgManager: PackageManager = {
     const status = [...entries.values()]
       .map((s) => (/^Status:/m.test(s) ? s.trim() : `${s.trim()}\nStatus: install ok installed`))
       .join('\n\n');
-    await tool(ctx, ['sh', '-c', `mkdir -p ${ADMIN}/info ${ADMIN}/updates ${ADMIN}/triggers ${DEBS} && : > ${ADMIN}/available && cat > ${ADMIN}/status`], 'preparing the dpkg database', status + '\n');
-    const r = await ctx.session.run(['apt-get', 'update', ...APT_OPTS], { in: 'tooling', env: env(), onOutput: ctx.onOutput });
+    await tool(
+      ctx,
+      [
+        'sh',
+        '-c',
+        `mkdir -p ${ADMIN}/info ${ADMIN}/updates ${ADMIN}/triggers ${DEBS} && : > ${ADMIN}/available && cat > ${ADMIN}/status`,
+      ],
+      'preparing the dpkg database',
+      status + '\n',
+    );
+    const r = await ctx.session.run(['apt-get', 'update', ...APT_OPTS], {
+      in: 'tooling',
+      env: env(),
+      onOutput: ctx.onOutput,
+    });
     const failure = updateFailure(`${r.stdout}\n${r.stderr}`);
     if (r.code !== 0 || failure) {
-      throw new CopaError('PACKAGE_MANAGER', `apt-get update (tooling image) failed: ${failure ?? aptErrorLine(r.stderr, r.stdout)}`, {
-        hint: "check the tooling image's apt sources (--tooling-image, COPA_TOOLING_IMAGE_MAP)",
-      });
+      throw new CopaError(
+        'PACKAGE_MANAGER',
+        `apt-get update (tooling image) failed: ${failure ?? aptErrorLine(r.stderr, r.stdout)}`,
+        {
+          hint: "check the tooling image's apt sources (--tooling-image, COPA_TOOLING_IMAGE_MAP)",
+        },
+      );
     }
   },
 
@@ -121,34 +152,90 @@ export const distrolessDpkgManager: PackageManager = {
   async apply(ctx, names) {
     const plan = await this.simulate(ctx, names);
     if (plan.length === 0) return;
-    await tool(ctx, ['sh', '-c', `cd ${DEBS} && exec apt-get download "$@"`, 'sh', ...APT_OPTS, ...plan.map((p) => `${p.name}=${p.to}`)], 'apt-get download');
-    const debs = ((await ctx.session.list(DEBS, 'tooling')) ?? []).filter((f) => f.endsWith('.deb')).map((f) => `${DEBS}/${f}`);
-    const dpkg = await ctx.session.run(
-      ['dpkg', `--root=${TARGET}`, `--admindir=${ADMIN}`, '--force-script-chrootless', '--force-confold', '--force-depends', '--force-unsafe-io', '--install', ...debs],
-      { in: 'tooling', env: env(), onOutput: ctx.onOutput },
+    await tool(
+      ctx,
+      [
+        'sh',
+        '-c',
+        `cd ${DEBS} && exec apt-get download "$@"`,
+        'sh',
+        ...APT_OPTS,
+        ...plan.map((p) => `${p.name}=${p.to}`),
+      ],
+      'apt-get download',
     );
-    if (dpkg.code !== 0) {
-      const msg = `dpkg --root (tooling image) failed (exit ${dpkg.code}): ${aptErrorLine(dpkg.stderr, dpkg.stdout)}`;
-      if (!ctx.ignoreErrors) throw new CopaError('PACKAGE_MANAGER', msg, { hint: 'run with --debug to see dpkg output' });
+    const debs = ((await ctx.session.list(DEBS, 'tooling')) ?? [])
+      .filter((f) => f.endsWith('.deb'))
+      .map((f) => `${DEBS}/${f}`);
+    const dpkgArgs = [
+      `--root=${TARGET}`,
+      `--admindir=${ADMIN}`,
+      '--force-script-chrootless',
+      '--force-confold',
+      '--force-depends',
+      '--force-unsafe-io',
+    ];
+    const unpack = await ctx.session.run(['dpkg', ...dpkgArgs, '--unpack', ...debs], {
+      in: 'tooling',
+      env: env(),
+      onOutput: ctx.onOutput,
+    });
+    if (unpack.code !== 0) {
+      const msg = `dpkg --unpack (tooling image) failed (exit ${unpack.code}): ${aptErrorLine(unpack.stderr, unpack.stdout)}`;
+      if (!ctx.ignoreErrors)
+        throw new CopaError('PACKAGE_MANAGER', msg, { hint: 'run with --debug to see dpkg output' });
       ctx.logger.warn(`${msg} (continuing: --ignore-errors)`);
+    }
+    // maintainer scripts run chrootless against the image (DPKG_ROOT); distroless images are built without
+    // running them at all, so a script that cannot work that way is a warning, not a failure
+    const configure = await ctx.session.run(['dpkg', ...dpkgArgs, '--configure', '--pending'], {
+      in: 'tooling',
+      env: env(),
+      onOutput: ctx.onOutput,
+    });
+    if (configure.code !== 0) {
+      ctx.logger.warn(
+        `some maintainer scripts could not run against the distroless image (${aptErrorLine(configure.stderr, configure.stdout)}); their files are updated`,
+      );
     }
     // one status.d entry (+ md5sums) per updated package, under its original file name
     const files = new Map<string, string>();
+    const withStatus = new Set<string>();
     for (const [file, stanza] of await readStatusD(ctx)) {
       const pkg = packageOf(stanza);
       if (pkg) files.set(pkg, file);
+      if (pkg && /^Status:/m.test(stanza)) withStatus.add(pkg);
     }
-    const admin = stanzasByPackage((await ctx.session.readFile(`${ADMIN}/status`, 'tooling'))?.toString('utf8') ?? '');
+    const admin = stanzasByPackage(
+      (await ctx.session.readFile(`${ADMIN}/status`, 'tooling'))?.toString('utf8') ?? '',
+    );
     const info = (await ctx.session.list(`${ADMIN}/info`, 'tooling')) ?? [];
     for (const { name } of plan) {
-      const stanza = admin.get(name);
-      if (!stanza) continue;
+      const adminStanza = admin.get(name);
+      if (!adminStanza) continue;
+      // keep the image's own format: a Status field only where its entries had one, always "installed"
+      const bare = adminStanza.replace(/^Status:.*\n/m, '');
+      const stanza = withStatus.has(name)
+        ? bare.replace(/^(Package:.*\n)/m, '$1Status: install ok installed\n')
+        : bare;
       const file = files.get(name) ?? name;
-      await tool(ctx, ['sh', '-c', 'cat > "$1"', 'sh', `${TARGET}${STATUS_D}/${file}`], `writing status.d/${file}`, stanza);
-      const sums = info.find((f) => f === `${name}.md5sums` || f.startsWith(`${name}:`) && f.endsWith('.md5sums'));
+      await tool(
+        ctx,
+        ['sh', '-c', 'cat > "$1"', 'sh', `${TARGET}${STATUS_D}/${file}`],
+        `writing status.d/${file}`,
+        stanza,
+      );
+      const sums = info.find(
+        (f) => f === `${name}.md5sums` || (f.startsWith(`${name}:`) && f.endsWith('.md5sums')),
+      );
       if (sums) {
         const text = (await ctx.session.readFile(`${ADMIN}/info/${sums}`, 'tooling'))?.toString('utf8') ?? '';
-        await tool(ctx, ['sh', '-c', 'cat > "$1"', 'sh', `${TARGET}${STATUS_D}/${file}.md5sums`], `writing status.d/${file}.md5sums`, text);
+        await tool(
+          ctx,
+          ['sh', '-c', 'cat > "$1"', 'sh', `${TARGET}${STATUS_D}/${file}.md5sums`],
+          `writing status.d/${file}.md5sums`,
+          text,
+        );
       }
     }
   },
