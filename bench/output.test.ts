@@ -1,7 +1,10 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePhases } from './copa.js';
 import { parseTarTotals } from './floor.js';
-import { finishRun, README_END, README_START, renderMarkdown, renderText, replaceBetweenMarkers, W3_NOTE, type BenchRun } from './output.js';
+import { finishRun, README_END, README_START, readResults, renderMarkdown, renderText, replaceBetweenMarkers, W3_NOTE, writeResults, type BenchRun } from './output.js';
 import type { ContenderResult } from './stats.js';
 import { markdownTable, phaseRows, rows, textTable } from './table.js';
 
@@ -87,6 +90,20 @@ describe('renderings', () => {
     const readme = `# T\n\n## Benchmark\n\nintro\n\n${README_START}\nold\n${README_END}\n\nafter\n`;
     expect(replaceBetweenMarkers(readme, 'new')).toBe(`# T\n\n## Benchmark\n\nintro\n\n${README_START}\nnew\n${README_END}\n\nafter\n`);
     expect(() => replaceBetweenMarkers('# no markers', 'x')).toThrow(/no <!-- bench:results:start -->/);
+  });
+
+  it('writes the record as <start time>.json and reads it back; refuses other JSON', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-output-test-'));
+    try {
+      const path = await writeResults(join(dir, 'results'), run);
+      expect(path).toBe(join(dir, 'results', '2026-01-02T03-04-05Z.json'));
+      expect(await readdir(join(dir, 'results'))).toEqual(['2026-01-02T03-04-05Z.json']);
+      expect(await readResults(path)).toEqual(run);
+      await writeFile(join(dir, 'other.json'), '{"version": 2}');
+      await expect(readResults(join(dir, 'other.json'))).rejects.toThrow(/is not a bench result/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { z } from 'zod';
 import type { Machine } from './machine.js';
 import { evaluateTargets, type ContenderResult, type Target } from './stats.js';
 import { COLUMNS, machineLine, markdownTable, phaseRows, rows, targetLines, textTable } from './table.js';
@@ -121,6 +122,22 @@ export async function writeResults(dir: string, run: BenchRun): Promise<string> 
   await writeFile(`${path}.tmp`, JSON.stringify(run, null, 2) + '\n');
   await rename(`${path}.tmp`, path);
   return path;
+}
+
+/** A result file written by writeResults (checked for its version and main fields). */
+export async function readResults(path: string): Promise<BenchRun> {
+  const raw: unknown = JSON.parse(await readFile(path, 'utf8'));
+  const shape = z.looseObject({
+    version: z.literal(1),
+    startedAt: z.string(),
+    rounds: z.number(),
+    machine: z.looseObject({ cpus: z.number(), cpuModel: z.string() }),
+    results: z.array(z.looseObject({ id: z.string(), rounds: z.array(z.unknown()) })),
+    targets: z.array(z.unknown()),
+  });
+  const r = shape.safeParse(raw);
+  if (!r.success) throw new Error(`${path} is not a bench result: ${r.error.issues[0]?.message ?? 'invalid'}`);
+  return raw as BenchRun;
 }
 
 export async function updateReadme(readme: string, markdown: string): Promise<void> {

@@ -3,11 +3,9 @@
  * with the rebuild users do today (buildah) and the physical floor (apt in an extracted chroot + gzip).
  * See bench/README.md. Needs root (like the CLI) and a Debian mirror in the host's apt sources.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { pushFixture } from '../test/helpers/fixtures.js';
@@ -21,11 +19,12 @@ import { floorContender } from './floor.js';
 import { ensureBenchImages } from './images.js';
 import { describeMachine, load } from './machine.js';
 import { stopAll } from './measure.js';
-import { finishRun, renderMarkdown, renderText, updateReadme, W3_NOTE, writeResults, type ImageFacts } from './output.js';
+import { finishRun, readResults, renderMarkdown, renderText, updateReadme, W3_NOTE, writeResults, type BenchRun, type ImageFacts } from './output.js';
 import { startCountingProxy } from './proxy.js';
 import { executeRounds } from './rounds.js';
 import type { ContenderResult } from './stats.js';
-import { installHint, installTools, missingTools } from './tools.js';
+import { installHint, installTools, missingTools, type Tool } from './tools.js';
+import { cliAtRef, givenCli, workingTreeCli, type BenchCli } from './cli.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const FACTOR = 10;
@@ -34,6 +33,8 @@ interface Flags {
   rounds: number;
   only?: string[];
   cli?: string;
+  ref?: string;
+  fromJson?: string;
   profile: boolean;
   installTools: boolean;
   updateReadme: boolean;
@@ -50,9 +51,11 @@ const flags = new Command('npm run bench --')
   .option('--rounds <n>', 'rounds per contender (medians are reported)', positiveInt, 3)
   .option('--only <ids>', 'comma-separated contender ids (default: all; see bench/README.md)', (v) => v.split(',').filter(Boolean))
   .option('--cli <main.js>', 'CLI to measure (default: build dist/ and use dist/cli/main.js)')
+  .option('--ref <git-ref>', 'measure a clean build of this commit instead of the working tree (e.g. HEAD, HEAD~3)')
   .option('--no-profile', 'skip the extra --debug run per copa workload (phase timings)')
   .option('--install-tools', 'apt-get install the missing Debian packages (buildah, docker-registry, …)', false)
   .option('--update-readme', 'write the result table into README.md (## Benchmark)', false)
+  .option('--from-json <file>', 'measure nothing: print (and with --update-readme, publish) a saved result')
   .parse()
   .opts<Flags>();
 
@@ -60,20 +63,19 @@ const log = (m: string): void => {
   process.stderr.write(`bench: ${m}\n`);
 };
 
-function buildCli(): string {
-  log('building dist/ (tsc -p tsconfig.build.json)');
-  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO, encoding: 'utf8' });
-  if (r.status !== 0) log(`tsc reported errors (emitted anyway):\n${r.stdout}${r.stderr}`);
-  return join(REPO, 'dist/cli/main.js');
-}
-
-function gitCommit(): string {
-  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).stdout.trim();
-  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO, encoding: 'utf8' }).stdout.trim();
-  return `${head || 'unknown'}${dirty ? ' + uncommitted src changes' : ''}`;
+async function publish(run: BenchRun, jsonPath: string): Promise<void> {
+  process.stdout.write(renderText(run) + '\n');
+  if (flags.updateReadme) {
+    await updateReadme(join(REPO, 'README.md'), renderMarkdown(run, basename(jsonPath)));
+    log('README.md "## Benchmark" updated');
+  }
 }
 
 async function main(): Promise<void> {
+  if (flags.fromJson) {
+    await publish(await readResults(flags.fromJson), flags.fromJson);
+    return;
+  }
   if (process.getuid?.() !== 0) throw new Error('the bench needs root (the CLI mounts overlayfs in namespaces): run it with sudo');
   let missing = missingTools();
   if (flags.installTools) missing = await installTools(missing, log);
@@ -81,8 +83,16 @@ async function main(): Promise<void> {
   if (required.length > 0) throw new Error(`missing tools: ${required.map((t) => t.command).join(', ')} — ${installHint(required)}`);
   for (const t of missing) log(`${t.command} not found: ${t.optionalFor} is skipped — ${installHint([t])}`);
 
-  const cli = flags.cli ?? buildCli();
-  if (!existsSync(cli)) throw new Error(`no CLI at ${cli}`);
+  if (flags.cli && flags.ref) throw new Error('give --cli or --ref, not both');
+  const cli = flags.cli ? givenCli(flags.cli) : flags.ref ? await cliAtRef(REPO, flags.ref, log) : workingTreeCli(REPO, log);
+  try {
+    await measureAll(cli, missing);
+  } finally {
+    await cli.cleanup();
+  }
+}
+
+async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
   const startedAt = new Date().toISOString();
   const loadBefore = load();
   const images = await ensureBenchImages(FACTOR, log);
@@ -122,7 +132,7 @@ async function main(): Promise<void> {
 
     const ctx: BenchContext = {
       workDir,
-      cli,
+      cli: cli.path,
       proxyHost: proxy.host,
       proxy,
       registryHost: registry.host,
@@ -167,18 +177,14 @@ async function main(): Promise<void> {
       finishedAt: new Date().toISOString(),
       rounds: flags.rounds,
       machine: describeMachine(loadBefore),
-      cli: { path: cli, commit: flags.cli ? 'given with --cli' : gitCommit() },
+      cli: { path: cli.path, commit: cli.commit },
       images: { small: facts('small', pushed.small.reference), big: facts('big', pushed.big.reference), upgradable },
       w3: W3_NOTE,
       results: [...results, ...skipped],
     });
     const jsonPath = await writeResults(join(REPO, 'bench/results'), run);
-    process.stdout.write(renderText(run) + '\n');
     log(`results written to ${jsonPath}`);
-    if (flags.updateReadme) {
-      await updateReadme(join(REPO, 'README.md'), renderMarkdown(run, jsonPath.slice(jsonPath.lastIndexOf('/') + 1)));
-      log('README.md "## Benchmark" updated');
-    }
+    await publish(run, jsonPath);
   } finally {
     for (const c of contenders) await c.cleanup?.().catch((e: unknown) => log(`cleanup of ${c.id}: ${String(e)}`));
     await proxy.close();
