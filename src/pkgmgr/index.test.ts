@@ -56,8 +56,11 @@ describe('managerFor / chooseManager', () => {
       steps: [],
       dirs: { '/var/lib/rpmmanifest': ['container-manifest-1', 'container-manifest-2'] },
     });
-    await expect(chooseManager({ type: 'cbl-mariner', version: '2.0' }, mariner, run)).rejects.toThrow(
-      /distroless images .* not supported yet/,
+    expect((await chooseManager({ type: 'cbl-mariner', version: '2.0' }, mariner, run)).name).toBe(
+      'rpm-tdnf-distroless',
+    );
+    await expect(chooseManager({ type: 'rocky', version: '9' }, mariner, run)).rejects.toThrow(
+      /rpmmanifest files but no rpm database/,
     );
   });
 

@@ -3,6 +3,7 @@ import { CopaError } from '../../errors.js';
 import type { PackageManager } from '../types.js';
 import { dnfChrootManager } from './chroot.js';
 import { inImageRpmManager } from './inimage.js';
+import { marinerDistrolessManager } from './manifest.js';
 import { chooseRpmStrategy, type RpmFacts, type RunFacts } from './probe.js';
 import { zypperChrootManager } from './zypper.js';
 
@@ -30,12 +31,15 @@ export function rpmManager(
     case 'zypper-chroot':
       return zypperChrootManager;
     case 'manifests':
-      throw new CopaError(
-        'UNSUPPORTED_OS',
-        `${os.type} ${os.version} distroless images (rpmmanifest only, no rpm database) are not supported yet`,
-        {
-          hint: 'patch the non-distroless variant of the image, or rebuild it from a base that has tdnf',
-        },
-      );
+      if (os.type !== 'cbl-mariner' && os.type !== 'azurelinux') {
+        throw new CopaError(
+          'UNSUPPORTED_OS',
+          `${os.type} ${os.version}: an image with rpmmanifest files but no rpm database`,
+          {
+            hint: 'only CBL-Mariner and Azure Linux distroless images carry rpmmanifest files',
+          },
+        );
+      }
+      return marinerDistrolessManager(os);
   }
 }

@@ -12,6 +12,7 @@ export interface StepOptions {
   ok?: readonly number[];
   /** stream the output to the progress display */
   live?: boolean;
+  stdin?: string;
 }
 
 const HINT = 'run with --debug to see the package manager output';
@@ -25,6 +26,7 @@ export async function step(
   const r = await ctx.session.run(argv, {
     env: sandboxEnv(),
     ...(opts.in ? { in: opts.in } : {}),
+    ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
     ...(opts.live && ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
   });
   if (!(opts.ok ?? [0]).includes(r.code)) {
