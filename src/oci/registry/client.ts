@@ -1,31 +1,23 @@
-import { pipeline, type Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { CopaError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
-import { DigestStream, isDigest, sha256 } from '../digest.js';
+import { isDigest, sha256 } from '../digest.js';
 import { MANIFEST_ACCEPT } from '../mediatypes.js';
 import { parseJson } from '../schemas.js';
+import { RegistryApi, type Access } from './api.js';
 import type { CredentialProvider } from './auth-config.js';
 import { Authenticator, repositoryScope } from './auth.js';
 import { openBlob } from './blob-reader.js';
 import { baseUrl, repoName, type Repo } from './hosts.js';
 import { Secrets } from './redact.js';
-import { backoffDelay, isRetryableStatus } from './retry.js';
-import { header, readAll, Transport, type HttpMethod, type HttpResponse } from './transport.js';
-import {
-  addQuery,
-  checkReference,
-  checkRepository,
-  isRedirect,
-  manifestMediaType,
-  nextLink,
-  sameOrigin,
-} from './urls.js';
+import { header, readAll, Transport, type HttpResponse } from './transport.js';
+import { cancelUpload, uploadBlob } from './upload.js';
+import { checkReference, checkRepository, manifestMediaType, nextLink } from './urls.js';
 
 export type { Repo } from './hosts.js';
-export type Access = 'pull' | 'push';
+export type { Access } from './api.js';
 
 export interface RegistryClientOptions {
   /** hosts spoken to over plain HTTP (loopback always is): `host:port` or `host` */
@@ -56,16 +48,6 @@ export interface ManifestHead {
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_SMALL_BLOB_BYTES = 32 * 1024 * 1024;
 
-interface CallRequest {
-  method: HttpMethod;
-  /** path below /v2/<repository>/, or an absolute URL (upload locations) */
-  path: string;
-  headers?: Record<string, string>;
-  body?: Buffer | string | (() => Promise<Readable>);
-  what: string;
-  retry?: boolean;
-}
-
 const TagListSchema = z.looseObject({
   name: z.string().optional(),
   tags: z.array(z.string()).nullable().optional(),
@@ -78,13 +60,12 @@ const TagListSchema = z.looseObject({
  */
 export class RegistryClient {
   private readonly transport: Transport;
-  private readonly auth: Authenticator;
-  private readonly insecure: string[];
+  private readonly api: RegistryApi;
   private readonly logger: Logger;
   private readonly secrets = new Secrets();
 
   constructor(opts: RegistryClientOptions = {}) {
-    this.insecure = opts.insecureRegistries ?? [];
+    const insecure = opts.insecureRegistries ?? [];
     this.logger = opts.logger ?? silentLogger;
     this.transport = new Transport({
       dispatcher: opts.dispatcher,
@@ -94,12 +75,13 @@ export class RegistryClient {
       logger: this.logger,
       secrets: this.secrets,
     });
-    this.auth = new Authenticator({
+    const auth = new Authenticator({
       transport: this.transport,
-      baseUrl: (registry) => baseUrl(registry, this.insecure),
+      baseUrl: (registry) => baseUrl(registry, insecure),
       credentials: opts.credentials,
       logger: this.logger,
     });
+    this.api = new RegistryApi(this.transport, auth, insecure);
   }
 
   /** Fetch a manifest or index by tag or digest (digest verified when the reference is one). */
@@ -107,7 +89,7 @@ export class RegistryClient {
     return this.guard(async () => {
       const what = `fetching manifest ${ref(repo, reference)}`;
       const res = await this.manifestRequest('GET', repo, reference, what);
-      if (res.status !== 200) throw await this.fail(repo, what, res);
+      if (res.status !== 200) throw await this.api.fail(repo, what, res);
       const bytes = await readAll(res.body, MAX_MANIFEST_BYTES, `manifest ${ref(repo, reference)}`);
       const digest = sha256(bytes);
       if (isDigest(reference) && digest !== reference) {
@@ -127,7 +109,7 @@ export class RegistryClient {
       const res = await this.manifestRequest('HEAD', repo, reference, what);
       await res.body.dump();
       if (res.status === 404) return undefined;
-      if (res.status !== 200) throw await this.fail(repo, what, res);
+      if (res.status !== 200) throw await this.api.fail(repo, what, res);
       const digest = header(res.headers, 'docker-content-digest');
       const type = header(res.headers, 'content-type');
       const length = Number(header(res.headers, 'content-length'));
@@ -150,7 +132,7 @@ export class RegistryClient {
         throw new CopaError('INTERNAL', `manifest bytes have digest ${digest}, not ${reference}`);
       }
       const what = `pushing manifest ${ref(repo, reference)}`;
-      const res = await this.call(repo, 'push', {
+      const res = await this.api.call(repo, 'push', {
         method: 'PUT',
         path: `manifests/${reference}`,
         headers: { 'content-type': mediaType },
@@ -158,7 +140,7 @@ export class RegistryClient {
         what,
       });
       if (res.status !== 201 && res.status !== 200 && res.status !== 202)
-        throw await this.fail(repo, what, res);
+        throw await this.api.fail(repo, what, res);
       await res.body.dump();
       const echoed = header(res.headers, 'docker-content-digest');
       if (echoed !== undefined && isDigest(echoed) && echoed !== digest) {
@@ -187,13 +169,14 @@ export class RegistryClient {
         logger: this.logger,
         fetchFrom: async (offset) => {
           const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
-          const res = await this.call(repo, 'pull', {
+          const res = await this.api.call(repo, 'pull', {
             method: 'GET',
             path: `blobs/${digest}`,
             headers,
             what: `fetching ${what}`,
           });
-          if (res.status !== 200 && res.status !== 206) throw await this.fail(repo, `fetching ${what}`, res);
+          if (res.status !== 200 && res.status !== 206)
+            throw await this.api.fail(repo, `fetching ${what}`, res);
           return res;
         },
       });
@@ -212,11 +195,11 @@ export class RegistryClient {
   async hasBlob(repo: Repo, digest: string, access: Access = 'pull'): Promise<boolean> {
     return this.guard(async () => {
       const what = `checking blob ${digest} in ${repoName(repo)}`;
-      const res = await this.call(repo, access, { method: 'HEAD', path: `blobs/${digest}`, what });
+      const res = await this.api.call(repo, access, { method: 'HEAD', path: `blobs/${digest}`, what });
       await res.body.dump();
       if (res.status === 200) return true;
       if (res.status === 404) return false;
-      throw await this.fail(repo, what, res);
+      throw await this.api.fail(repo, what, res);
     });
   }
 
@@ -228,16 +211,20 @@ export class RegistryClient {
       const what = `mounting blob ${digest} from ${from.repository} into ${repoName(repo)}`;
       const query = `mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from.repository)}`;
       const scopes = [repositoryScope(repo.repository, 'push'), repositoryScope(from.repository, 'pull')];
-      const res = await this.call(repo, scopes, { method: 'POST', path: `blobs/uploads/?${query}`, what });
+      const res = await this.api.call(repo, scopes, {
+        method: 'POST',
+        path: `blobs/uploads/?${query}`,
+        what,
+      });
       await res.body.dump();
       if (res.status === 201) return true;
       if (res.status === 202) {
         // the registry opened an upload session instead; close it, the caller uploads normally
-        await this.cancelUpload(repo, header(res.headers, 'location'));
+        await cancelUpload(this.api, repo, header(res.headers, 'location'));
         return false;
       }
       if (res.status === 404 || res.status === 401 || res.status === 403) return false;
-      throw await this.fail(repo, what, res);
+      throw await this.api.fail(repo, what, res);
     });
   }
 
@@ -251,22 +238,17 @@ export class RegistryClient {
       checkRepository(repo.repository);
       if (!isDigest(digest))
         throw new CopaError('REFERENCE', `invalid blob digest ${JSON.stringify(digest)}`);
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await this.uploadOnce(repo, digest, size, open);
-          return;
-        } catch (err) {
-          const retryable =
-            err instanceof RetryableUpload || (err instanceof CopaError && err.code === 'NETWORK');
-          const cause = err instanceof RetryableUpload ? err.error : err;
-          if (!retryable || attempt >= this.transport.retries) throw cause;
-          const wait = backoffDelay(attempt, { baseMs: this.transport.retryBaseMs });
-          this.logger.debug(
-            `${this.secrets.redact((cause as Error).message)}; restarting the upload in ${wait} ms`,
-          );
-          await sleep(wait);
-        }
-      }
+      await uploadBlob(
+        this.api,
+        repo,
+        { digest, size, open },
+        {
+          retries: this.transport.retries,
+          retryBaseMs: this.transport.retryBaseMs,
+          logger: this.logger,
+          redact: (t) => this.secrets.redact(t),
+        },
+      );
     });
   }
 
@@ -277,14 +259,14 @@ export class RegistryClient {
       const tags: string[] = [];
       let path = 'tags/list?n=1000';
       for (let page = 0; page < 1000; page++) {
-        const res = await this.call(repo, 'pull', { method: 'GET', path, what });
-        if (res.status !== 200) throw await this.fail(repo, what, res);
+        const res = await this.api.call(repo, 'pull', { method: 'GET', path, what });
+        if (res.status !== 200) throw await this.api.fail(repo, what, res);
         const bytes = await readAll(res.body, MAX_MANIFEST_BYTES, 'tag list');
         const parsed = parseJson(TagListSchema, bytes, `tag list of ${repoName(repo)}`);
         tags.push(...(parsed.tags ?? []));
         const next = nextLink(header(res.headers, 'link'));
         if (next === undefined) break;
-        path = new URL(next, baseUrl(repo.registry, this.insecure)).toString();
+        path = new URL(next, this.api.base(repo.registry)).toString();
       }
       return tags;
     });
@@ -295,77 +277,6 @@ export class RegistryClient {
     await this.transport.close();
   }
 
-  private async uploadOnce(
-    repo: Repo,
-    digest: string,
-    size: number,
-    open: () => Promise<Readable>,
-  ): Promise<void> {
-    const what = `pushing blob ${digest} to ${repoName(repo)}`;
-    const start = await this.call(repo, 'push', {
-      method: 'POST',
-      path: 'blobs/uploads/',
-      what,
-      headers: { 'content-length': '0' },
-    });
-    await start.body.dump();
-    if (start.status !== 202) throw await this.uploadFailure(repo, what, start);
-    const location = this.uploadUrl(repo, header(start.headers, 'location'), what);
-
-    const patch = await this.call(repo, 'push', {
-      method: 'PATCH',
-      path: location,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
-      body: async () => verifiedUpload(await open(), digest, size),
-      what,
-      retry: false,
-    });
-    await patch.body.dump();
-    if (patch.status !== 202 && patch.status !== 204) throw await this.uploadFailure(repo, what, patch);
-    const commitAt = this.uploadUrl(repo, header(patch.headers, 'location') ?? location, what);
-
-    const put = await this.call(repo, 'push', {
-      method: 'PUT',
-      path: addQuery(commitAt, 'digest', digest),
-      headers: { 'content-length': '0' },
-      what,
-      retry: false,
-    });
-    await put.body.dump();
-    if (put.status !== 201 && put.status !== 204) throw await this.uploadFailure(repo, what, put);
-  }
-
-  private async uploadFailure(repo: Repo, what: string, res: HttpResponse): Promise<Error> {
-    const err = await this.fail(repo, what, res);
-    return isRetryableStatus(res.status) ? new RetryableUpload(err) : err;
-  }
-
-  private uploadUrl(repo: Repo, location: string | undefined, what: string): string {
-    if (location === undefined || location === '') {
-      throw new CopaError(
-        'REGISTRY',
-        `${what}: the registry did not say where to upload (no Location header)`,
-      );
-    }
-    return new URL(location, baseUrl(repo.registry, this.insecure)).toString();
-  }
-
-  private async cancelUpload(repo: Repo, location: string | undefined): Promise<void> {
-    if (location === undefined) return;
-    try {
-      const url = this.uploadUrl(repo, location, 'cancelling upload');
-      const res = await this.call(repo, 'push', {
-        method: 'DELETE',
-        path: url,
-        what: 'cancelling upload',
-        retry: false,
-      });
-      await res.body.dump();
-    } catch {
-      // best effort: an abandoned session expires on its own
-    }
-  }
-
   private manifestRequest(
     method: 'GET' | 'HEAD',
     repo: Repo,
@@ -373,62 +284,12 @@ export class RegistryClient {
     what: string,
   ): Promise<HttpResponse> {
     checkReference(reference);
-    return this.call(repo, 'pull', {
+    return this.api.call(repo, 'pull', {
       method,
       path: `manifests/${reference}`,
       headers: { accept: MANIFEST_ACCEPT },
       what,
     });
-  }
-
-  /**
-   * One API call with authentication: sends the Authorization header for the scopes, follows
-   * redirects of GET/HEAD (without credentials to another origin), and on a 401 re-authenticates once.
-   */
-  private async call(repo: Repo, access: Access | string[], req: CallRequest): Promise<HttpResponse> {
-    checkRepository(repo.repository);
-    const scopes = typeof access === 'string' ? [repositoryScope(repo.repository, access)] : access;
-    const base = baseUrl(repo.registry, this.insecure);
-    const first = /^https?:\/\//.test(req.path) ? req.path : `${base}/v2/${repo.repository}/${req.path}`;
-    for (let authAttempt = 0; ; authAttempt++) {
-      const authorization = await this.auth.authorization(repo.registry, scopes);
-      let url = first;
-      let res: HttpResponse;
-      for (let redirects = 0; ; redirects++) {
-        const headers: Record<string, string> = { ...req.headers };
-        if (authorization !== undefined && sameOrigin(url, base)) headers['authorization'] = authorization;
-        const registry = sameOrigin(url, base) ? repo.registry : new URL(url).host;
-        res = await this.transport.send({ ...req, url, headers, registry });
-        const location = header(res.headers, 'location');
-        if (
-          isRedirect(res.status) &&
-          (req.method === 'GET' || req.method === 'HEAD') &&
-          location &&
-          redirects < 5
-        ) {
-          await res.body.dump();
-          url = new URL(location, url).toString();
-          continue;
-        }
-        break;
-      }
-      if (res.status === 401 && authAttempt === 0) {
-        const again = await this.auth.unauthorized(repo.registry, scopes, res.headers['www-authenticate']);
-        if (again) {
-          await res.body.dump();
-          continue;
-        }
-      }
-      return res;
-    }
-  }
-
-  private async fail(repo: Repo, what: string, res: HttpResponse): Promise<CopaError> {
-    const err = await this.transport.fail({ registry: repo.registry, what }, res);
-    if (err.code !== 'AUTH') return err;
-    const user = await this.auth.username(repo.registry);
-    const who = user === undefined ? 'anonymously (no credentials found)' : `as ${user}`;
-    return new CopaError('AUTH', `${err.message}; tried ${who}`, { hint: err.hint });
   }
 
   /** Every error leaving the client is a CopaError with secrets removed. */
@@ -445,22 +306,6 @@ export class RegistryClient {
       );
     }
   }
-}
-
-/** An upload attempt that failed in a way a fresh upload may fix. */
-class RetryableUpload extends Error {
-  constructor(readonly error: CopaError) {
-    super(error.message);
-  }
-}
-
-/** The upload body, checked against digest and size; destroying it also closes the source. */
-function verifiedUpload(source: Readable, digest: string, size: number): Readable {
-  const checked = new DigestStream({ digest, size, what: `blob ${digest}` });
-  pipeline(source, checked, () => {
-    // errors surface through `checked`, which the HTTP request consumes
-  });
-  return checked;
 }
 
 function ref(repo: Repo, reference: string): string {
