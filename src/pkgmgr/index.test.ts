@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { replaySession } from '../../test/helpers/rpm-replay.js';
+import { osFromRelease } from '../patch/os.js';
 import { canonicalFamily, chooseManager, managerFor } from './index.js';
 
 const none = { dpkgStatus: false, dpkgStatusD: false };
@@ -21,6 +22,28 @@ describe('managerFor / chooseManager', () => {
       'azurelinux',
     ]) {
       expect(managerFor({ type, version: '9' }, none).name, type).toBe('rpm');
+    }
+  });
+
+  it('accepts every OS type that os-release detection produces', () => {
+    const names: Array<[string, string]> = [
+      ['Rocky Linux', 'rpm'],
+      ['AlmaLinux', 'rpm'],
+      ['Red Hat Enterprise Linux', 'rpm'],
+      ['CentOS Stream', 'rpm'],
+      ['Amazon Linux', 'rpm'],
+      ['Oracle Linux Server', 'rpm'],
+      ['Common Base Linux Mariner', 'rpm'],
+      ['Microsoft Azure Linux', 'rpm'],
+      ['SLES', 'rpm'],
+      ['openSUSE Leap', 'rpm'],
+      ['openSUSE Tumbleweed', 'rpm'],
+      ['Alpine Linux', 'apk'],
+      ['Arch Linux', 'pacman'],
+    ];
+    for (const [name, manager] of names) {
+      const os = osFromRelease(`NAME="${name}"\nVERSION_ID="1"\n`);
+      expect(managerFor(os, none).name, name).toBe(manager);
     }
   });
 
