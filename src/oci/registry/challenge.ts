@@ -82,10 +82,9 @@ export function parseWwwAuthenticate(header: string | readonly string[] | undefi
     const challenge: Challenge = { scheme: scheme.toLowerCase(), params: {} };
     out.push(challenge);
     sc.skipSpaces();
-    if (!sc.atParam()) {
-      const t68 = sc.token68();
-      if (t68 !== undefined) challenge.params['token68'] = t68;
-    }
+    // `abc123==` right after the scheme is a token68, not a parameter named abc123
+    const t68 = sc.token68();
+    if (t68 !== undefined) challenge.params['token68'] = t68;
     for (;;) {
       sc.skipSeparators();
       if (sc.done || !sc.atParam()) break;
