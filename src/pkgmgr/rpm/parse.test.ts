@@ -80,6 +80,20 @@ describe('check-update output', () => {
     ]);
   });
 
+  it('[constructed] tdnf versions without an epoch keep the installed epoch', () => {
+    const installed = new Map([['openssl', '1:3.0.13-5.cm2']]);
+    const planned = plannedFromCheckUpdate(
+      parseCheckUpdate(data('tdnf-check-update.constructed.txt')),
+      installed,
+    );
+    expect(planned.find((u) => u.name === 'openssl')).toEqual({
+      name: 'openssl',
+      from: '1:3.0.13-5.cm2',
+      to: '1:3.0.13-6.cm2',
+    });
+    expect(planned.find((u) => u.name === 'curl')?.to).toBe('7.86.0-9.cm2');
+  });
+
   it('plans one update per name (highest version), with the installed version as from', () => {
     const installed = new Map([
       ['copa-hello', '1.0-1'],

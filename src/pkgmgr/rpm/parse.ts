@@ -94,6 +94,15 @@ export function plannedFromAvailable(
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/**
+ * tdnf prints versions without their epoch: an update keeps (or raises) the installed epoch, so a bare
+ * `version-release` takes the installed one. Otherwise validation would compare `1:1.0-1` with `1.1-1` and pass.
+ */
+export function withEpochOf(to: string, from: string | undefined): string {
+  const epoch = from === undefined ? undefined : /^(\d+):/.exec(from)?.[1];
+  return epoch === undefined || to.includes(':') ? to : `${epoch}:${to}`;
+}
+
 /** check-update entries as planned updates (one per name, the highest version; `from` from the rpmdb). */
 export function plannedFromCheckUpdate(
   entries: readonly AvailableUpdate[],
@@ -105,7 +114,7 @@ export function plannedFromCheckUpdate(
     if (current === undefined || rpmVersion.compare(current, e.evr) < 0) available.set(e.name, e.evr);
   }
   return [...available]
-    .map(([name, to]) => ({ name, from: installed.get(name), to }))
+    .map(([name, to]) => ({ name, from: installed.get(name), to: withEpochOf(to, installed.get(name)) }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 

@@ -7,7 +7,7 @@ import { rpmVersion } from '../../version/rpm.js';
 import type { PackageManager, PackageManagerContext, PlannedUpdate } from '../types.js';
 import { TARGET } from './chroot.js';
 import { RPM_EXCLUDES } from './inimage.js';
-import { parseRpmQa, RESULTS_QUERY_FORMAT } from './parse.js';
+import { parseRpmQa, RESULTS_QUERY_FORMAT, withEpochOf } from './parse.js';
 import { zypperToolingImages } from './probe.js';
 import { applyStep, refreshStep, step } from './run.js';
 
@@ -52,7 +52,7 @@ export function plannedFromZypper(
     if (current === undefined || rpmVersion.compare(current, u.edition) < 0) best.set(u.name, u.edition);
   }
   return [...best]
-    .map(([name, to]) => ({ name, from: installed.get(name), to }))
+    .map(([name, to]) => ({ name, from: installed.get(name), to: withEpochOf(to, installed.get(name)) }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
