@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +14,7 @@ import { fetchRemote } from '../../src/oci/registry/remote.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { makeBigImage, makeLayout, run, skopeoCopy } from '../helpers/skopeo.js';
+import { makeTokenKeys } from '../helpers/token-server.js';
 
 const BIG = 3 * 1024 * 1024;
 
@@ -239,38 +242,73 @@ describe('redirects and proxies', () => {
   });
 
   it('reaches a non-loopback registry through HTTP_PROXY, and directly when NO_PROXY names it', async () => {
-    const saved = {
-      HTTP_PROXY: process.env['HTTP_PROXY'],
-      NO_PROXY: process.env['NO_PROXY'],
-      no_proxy: process.env['no_proxy'],
-      http_proxy: process.env['http_proxy'],
-    };
     const name = 'registry.invalid:5000';
     const credentials = { get: () => Promise.resolve({ username: USER, password: PASSWORD }) };
-    try {
-      delete process.env['http_proxy'];
-      delete process.env['no_proxy'];
-      delete process.env['NO_PROXY'];
-      process.env['HTTP_PROXY'] = `http://${proxy.host}`;
+    await withProxyEnv({ HTTP_PROXY: `http://${proxy.host}` }, async () => {
       const viaProxy = new RegistryClient({ insecureRegistries: [name], credentials, retryBaseMs: 5 });
       const tags = await viaProxy.listTags({ registry: name, repository: 'src/app' });
       await viaProxy.close();
       expect(tags).toEqual(['v1']);
       expect(proxy.requests.filter((r) => r.via === 'connect').map((r) => r.url)).toContain(name);
-
-      proxy.requests.length = 0;
-      process.env['NO_PROXY'] = 'registry.invalid';
+    });
+    proxy.requests.length = 0;
+    await withProxyEnv({ HTTP_PROXY: `http://${proxy.host}`, NO_PROXY: 'registry.invalid' }, async () => {
       const direct = new RegistryClient({ insecureRegistries: [name], credentials, retries: 0 });
       const err = await caught(direct.listTags({ registry: name, repository: 'src/app' }));
       await direct.close();
       expect(err.code).toBe('NETWORK');
       expect(err.message).toContain(name);
       expect(proxy.requests).toHaveLength(0);
+    });
+  });
+
+  it('verifies TLS for a registry that is neither loopback nor named insecure', async () => {
+    // an HTTPS server with a self-signed certificate, reached as registry.invalid through a CONNECT tunnel
+    const keys = await makeTokenKeys(dir);
+    let served = 0;
+    const server = createHttpsServer(
+      { key: await readFile(keys.keyPath), cert: await readFile(keys.certPath) },
+      (_req, res) => {
+        served++;
+        res.end('{}');
+      },
+    );
+    const port = await new Promise<number>((resolve) =>
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+    );
+    const tunnel = await startFaultProxy(`127.0.0.1:${port}`);
+    try {
+      await withProxyEnv({ HTTPS_PROXY: `http://${tunnel.host}` }, async () => {
+        const client = new RegistryClient({ retries: 0 });
+        const err = await caught(client.getManifest({ registry: 'registry.invalid', repository: 'a' }, 'v1'));
+        await client.close();
+        expect(err.code).toBe('NETWORK');
+        expect(err.message).toContain('registry registry.invalid: TLS connection failed');
+        expect(err.hint).toContain('NODE_EXTRA_CA_CERTS');
+      });
+      expect(tunnel.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['CONNECT registry.invalid:443']);
+      expect(served).toBe(0);
     } finally {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
+      await tunnel.stop();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 });
+
+const PROXY_VARS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy'];
+
+/** Run `fn` with exactly these proxy variables set (the others unset), then restore the environment. */
+async function withProxyEnv(vars: Record<string, string>, fn: () => Promise<void>): Promise<void> {
+  const saved = Object.fromEntries(PROXY_VARS.map((k) => [k, process.env[k]]));
+  try {
+    for (const k of PROXY_VARS) delete process.env[k];
+    Object.assign(process.env, vars);
+    await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,6 +177,67 @@ describe('registry client against a real registry', () => {
       const child = await index.image(d);
       await expectSameAsSkopeo(`${b.host}/multi@${d.digest}`, child);
     }
+  });
+
+  it('pushes an index that carries an attestation manifest next to the image', async () => {
+    // the shape buildx gives images on Docker Hub: an image plus an in-toto attestation (unknown/unknown)
+    const src = { registry: a.host, repository: 'src/attested' };
+    const { index: multi } = await fetchIndex(client, `${a.host}/src/multi:1`);
+    const amdDesc = (await multi.index()).manifests[0]!;
+    await pushImage(client, await multi.image(amdDesc), { ...src, digest: amdDesc.digest });
+    const empty = Buffer.from('{}');
+    const statement = Buffer.from(
+      JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', subject: [] }),
+    );
+    for (const blob of [empty, statement]) {
+      await client.pushBlob(src, sha256(blob), blob.length, () => Promise.resolve(Readable.from([blob])));
+    }
+    const attestation = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(empty), size: empty.length },
+        layers: [
+          {
+            mediaType: 'application/vnd.in-toto+json',
+            digest: sha256(statement),
+            size: statement.length,
+            annotations: { 'in-toto.io/predicate-type': 'https://spdx.dev/Document' },
+          },
+        ],
+      }),
+    );
+    await client.putManifest(src, sha256(attestation), attestation, MediaType.OciManifest);
+    const indexBytes = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciIndex,
+        manifests: [
+          amdDesc,
+          {
+            mediaType: MediaType.OciManifest,
+            digest: sha256(attestation),
+            size: attestation.length,
+            platform: { architecture: 'unknown', os: 'unknown' },
+            annotations: {
+              'vnd.docker.reference.type': 'attestation-manifest',
+              'vnd.docker.reference.digest': amdDesc.digest,
+            },
+          },
+        ],
+      }),
+    );
+    await client.putManifest(src, '1', indexBytes, MediaType.OciIndex);
+
+    const { index } = await fetchIndex(client, `${a.host}/src/attested:1`);
+    const att = await index.image((await index.index()).manifests[1]!);
+    expect((await att.layers()).map((l) => [l.digest, l.diffID])).toEqual([
+      [sha256(statement), sha256(statement)],
+    ]);
+    await pushIndex(client, index, parseReference(`${b.host}/attested:1`));
+    expect((await inspectRaw(`${b.host}/attested:1`)).equals(indexBytes)).toBe(true);
+    expect((await inspectRaw(`${b.host}/attested@${sha256(attestation)}`)).equals(attestation)).toBe(true);
+    expect(await client.hasBlob({ registry: b.host, repository: 'attested' }, sha256(statement))).toBe(true);
   });
 
   it('reads a Docker manifest list', async () => {

@@ -63,6 +63,8 @@ export class DockerConfigCredentials implements CredentialProvider {
     if (!hit) {
       hit = this.lookup(registry);
       this.cache.set(registry, hit);
+      // a failure (a broken helper) is not remembered: the next call asks again
+      hit.catch(() => this.cache.delete(registry));
     }
     return hit;
   }
