@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CopaError } from '../../src/errors.js';
 import { sha256 } from '../../src/oci/digest.js';
 import { fileLayer } from '../../src/oci/filelayer.js';
-import type { Image, ImageIndex } from '../../src/oci/image.js';
+import type { Image, ImageIndex, Layer } from '../../src/oci/image.js';
 import { readOciLayout } from '../../src/oci/layout/index.js';
 import { loadImage, reencodeImage, resolveLocalStore } from '../../src/oci/load/index.js';
 import { MediaType } from '../../src/oci/mediatypes.js';
@@ -234,6 +235,63 @@ describe('loading into podman', () => {
     const env = { ...podman.env, DOCKER_HOST: `unix://${join(tmp, 'no-such.sock')}` };
     expect((await resolveLocalStore({ loader: '', env })).loader).toBe('podman');
   });
+});
+
+/**
+ * The patched image whose new layer comes in slowly, like a slow registry (16 KiB every 20 ms; its digest is
+ * made up, so it could never load), and a promise that resolves once the loader has started reading it.
+ */
+function slowImage(): { image: Promise<Image>; reading: Promise<void> } {
+  let started: () => void = () => undefined;
+  const reading = new Promise<void>((r) => (started = r));
+  const size = 1 << 20;
+  const layer: Layer = {
+    digest: sha256('slow'),
+    diffID: sha256('slow-tar'),
+    size,
+    mediaType: MediaType.OciLayerGzip,
+    descriptor: { mediaType: MediaType.OciLayerGzip, digest: sha256('slow'), size },
+    compressed: () => {
+      const s = new PassThrough();
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (s.destroyed || sent >= size) {
+          clearInterval(timer);
+          s.end();
+          return;
+        }
+        s.write(Buffer.alloc(16 * 1024));
+        sent += 16 * 1024;
+      }, 20);
+      s.once('data', () => started());
+      return Promise.resolve(s);
+    },
+  };
+  return { image: appendLayer(base, layer, { history: { created_by: 'slow' } }), reading };
+}
+
+describe('cancelling a load', () => {
+  it.each(['docker', 'podman'] as const)(
+    '%s: an abort mid-stream rejects with CANCELLED and tags nothing',
+    async (loader) => {
+      const { image, reading } = slowImage();
+      const controller = new AbortController();
+      const env = loader === 'docker' ? docker.env : podman.env;
+      const loading = loadImage(await image, `copa-test/cancelled:${loader}`, {
+        loader,
+        env,
+        signal: controller.signal,
+      });
+      await reading;
+      controller.abort();
+      const err = await loading.catch((e: unknown) => e);
+      expect((err as CopaError).code).toBe('CANCELLED');
+      const inspect = (args: string[]) => (loader === 'docker' ? docker.docker(args) : podman.podman(args));
+      await expect(inspect(['image', 'inspect', `copa-test/cancelled:${loader}`])).rejects.toThrow(
+        /no such image|image not known/i,
+      );
+    },
+  );
 });
 
 describe('no local store', () => {
