@@ -122,7 +122,7 @@ export function generateCommand(globals: () => { debug: boolean }): Command {
           debug,
           insecureRegistries: flags.insecureRegistry,
           cacheDir: flags.cacheDir,
-          platform: flags.platform,
+          platforms: flags.platform ? [flags.platform] : [],
           vexFormat: flags.format,
           vexOutput: flags.output,
           output: 'path' in where ? { path: where.path } : { stream: () => process.stdout },
@@ -137,7 +137,7 @@ export function generateCommand(globals: () => { debug: boolean }): Command {
           return;
         }
         logger.info(
-          `Patch summary: ${result.plan.updates.length} package(s) updated; build it with: docker build -t <name> - < ${result.output.location === '-' ? '<context tar>' : result.output.location}`,
+          `Patch summary: ${result.plan?.updates.length ?? 0} package(s) updated; build it with: docker build -t <name> - < ${result.output.location === '-' ? '<context tar>' : result.output.location}`,
         );
       } finally {
         process.off('SIGINT', onSigint);

@@ -83,11 +83,6 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
       const early = cliLogger('plain', debug);
       const logger = cliLogger(parseProgress(flags.progress, (m) => early.warn(m)), debug);
       if (!flags.image) throw new CopaError('USAGE', 'no image given', { hint: 'pass the image to patch with -i/--image' });
-      if ((flags.platform?.length ?? 0) > 1) {
-        throw new CopaError('USAGE', 'several --platform values need a multi-platform image', {
-          hint: 'multi-platform patching is not available yet: patch one platform at a time',
-        });
-      }
       const controller = new AbortController();
       let interrupts = 0;
       const onSigint = (): void => {
@@ -114,7 +109,7 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
           insecureRegistries: flags.insecureRegistry,
           dryRun: flags.dryRun,
           cacheDir: flags.cacheDir,
-          platform: flags.platform?.[0],
+          platforms: flags.platform ?? [],
           loader: flags.loader as 'docker' | 'podman' | '',
           compression: flags.compression as 'uncompressed' | 'gzip' | 'zstd' | 'estargz',
           forceCompression: flags.forceCompression,
@@ -137,8 +132,9 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
 
 function report(result: PatchResult, flags: PatchFlags, logger: ReturnType<typeof cliLogger>): void {
   if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  const plans = result.plan ? [result.plan] : (result.platforms ?? []).flatMap((p) => (p.plan ? [p.plan] : []));
   if (result.status === 'DryRun') {
-    const lines = formatPlan(result.plan).join('\n') + '\n';
+    const lines = plans.map((p) => formatPlan(p).join('\n')).join('\n') + '\n';
     if (flags.json) process.stderr.write(lines);
     else process.stdout.write(lines);
     return;
@@ -151,5 +147,6 @@ function report(result: PatchResult, flags: PatchFlags, logger: ReturnType<typeo
     logger.warn(`downloaded package ${f.name} version ${f.installed ?? '(none)'} lower than required ${f.required} for update (ignored: --ignore-errors)`);
   }
   logger.info(`Patched image (${result.platform}): ${result.patchedImage ?? ''}`);
-  logger.info(`Patch summary: ${result.plan.updates.length} package(s) updated, new layer ${result.layer?.digest ?? ''} (${result.layer?.size ?? 0} bytes)`);
+  const updated = plans.reduce((n, p) => n + p.updates.length, 0);
+  logger.info(`Patch summary: ${updated} package(s) updated${result.layer ? `, new layer ${result.layer.digest} (${result.layer.size} bytes)` : ''}`);
 }

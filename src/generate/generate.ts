@@ -83,7 +83,7 @@ export async function generate(opts: GenerateOptions): Promise<PatchResult> {
   return patch({
     ...rest,
     // the context is built by a docker engine FROM the image: its own platform unless told otherwise
-    platform: opts.platform ?? formatPlatform(hostPlatform()),
+    platforms: opts.platforms?.length ? opts.platforms : [formatPlatform(hostPlatform())],
     deliver: hook,
   });
 }

@@ -6,7 +6,7 @@ import type { ImageRoot } from '../engine/native/index.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { Platform } from '../oci/schemas.js';
 import { uniqueLatestUpdates, validateInstalled, validatePackageName } from '../pkgmgr/common/index.js';
-import { managerFor } from '../pkgmgr/index.js';
+import { canonicalFamily, chooseManager } from '../pkgmgr/index.js';
 import type { PackageManager, PackageManagerContext } from '../pkgmgr/types.js';
 import type { UpdateManifest, UpdatePackage } from '../report/types.js';
 import type { ResolvedPatchOptions } from './options.js';
@@ -41,11 +41,10 @@ export interface Probe {
 }
 
 /** Read what the image is (OS, package database layout) and choose its package manager. */
-export async function probeImage(root: ImageRoot, report: UpdateManifest | undefined): Promise<Probe> {
+export async function probeImage(root: ImageRoot, report: UpdateManifest | undefined, ignoreErrors = false): Promise<Probe> {
   const os = await detectOs(root, report);
-  const status = await root.session.readFile('/var/lib/dpkg/status');
-  const statusD = status === undefined ? await root.session.list('/var/lib/dpkg/status.d') : undefined;
-  return { os, pm: managerFor(os, { dpkgStatus: status !== undefined, dpkgStatusD: statusD !== undefined }) };
+  const pm = await chooseManager(os, root.session, { reportMode: report !== undefined, ignoreErrors });
+  return { os, pm };
 }
 
 async function detectOs(root: ImageRoot, report: UpdateManifest | undefined): Promise<OsInfo> {
@@ -59,8 +58,9 @@ async function detectOs(root: ImageRoot, report: UpdateManifest | undefined): Pr
     }
     return fromImage;
   }
-  const fromReport = { type: report.os.type.toLowerCase(), version: report.os.version };
-  if (fromImage && fromImage.type !== fromReport.type) {
+  const fromReport = { type: canonicalFamily(report.os.type), version: report.os.version };
+  const family = (t: string): string => (canonicalFamily(t) === 'alma' ? 'almalinux' : canonicalFamily(t));
+  if (fromImage && family(fromImage.type) !== family(fromReport.type)) {
     throw new CopaError(
       'REPORT',
       `the report is for ${fromReport.type} ${fromReport.version} but the image runs ${fromImage.type} ${fromImage.version}`,

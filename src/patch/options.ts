@@ -18,7 +18,8 @@ export const PatchOptionsSchema = z.object({
   insecureRegistries: z.array(z.string()).default([]),
   dryRun: z.boolean().default(false),
   cacheDir: z.string().optional(),
-  platform: z.string().optional(),
+  /** --platform values (a multi-platform image patches only these; a single image must match the first) */
+  platforms: z.array(z.string()).default([]),
   /** local image store when neither --push nor --oci-dir: docker, podman, or auto */
   loader: z.enum(['docker', 'podman', '']).default(''),
   /** compression of the new layer for local exports (docker/podman load, OCI layout) */

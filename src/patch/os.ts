@@ -53,7 +53,7 @@ export function osFromRelease(text: string): OsInfo {
   const type = canonicalOsType(name);
   if (!type) {
     throw new CopaError('UNSUPPORTED_OS', `unsupported osType ${JSON.stringify(name.toLowerCase())}`, {
-      hint: 'supported: Debian, Ubuntu (more families are coming)',
+      hint: 'supported: Debian, Ubuntu, Alpine, Arch, CentOS, RHEL, Rocky, Alma, Amazon, Oracle, CBL-Mariner, Azure Linux, SLES, openSUSE',
     });
   }
   return { type, version: rel.VERSION_ID ?? '' };

@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { CopaError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { createWorkDir, openImageRoot, requireRoot } from '../engine/native/index.js';
@@ -18,6 +18,13 @@ import { resolveSourceImage } from './source.js';
 import { deliver, prepareDelivery } from './sink.js';
 import type { PatchResult } from './result.js';
 import { patchedReference } from './tag.js';
+import { requireEmulation } from '../engine/native/emulation.js';
+import type { Image } from '../oci/image.js';
+import type { ImageReference } from '../oci/reference.js';
+import type { RegistryClient } from '../oci/registry/client.js';
+import type { Platform } from '../oci/schemas.js';
+import type { LocalStore } from '../oci/load/index.js';
+import { multiPlatformPlan, patchMulti } from './multi.js';
 import { newRegistryClient } from './client.js';
 
 /**
@@ -61,7 +68,7 @@ function abortError(signal: AbortSignal): CopaError {
   return new CopaError('CANCELLED', 'operation canceled', { hint: 'the run was interrupted; nothing was written' });
 }
 
-interface RunContext {
+export interface RunContext {
   logger: Logger;
   signal: AbortSignal;
   onOutput?: PatchOptions['onOutput'];
@@ -69,7 +76,7 @@ interface RunContext {
 }
 
 async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchResult> {
-  const { logger, signal } = ctx;
+  const { logger } = ctx;
   let source = parseReference(opts.image);
   if (!source.tag && !source.digest) {
     logger.warn(`image reference ${opts.image} has no tag: using ${opts.image}:latest`);
@@ -81,13 +88,53 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
     throw new CopaError('USAGE', `unsupported VEX format ${JSON.stringify(opts.vexFormat)}`, { hint: 'use --format openvex' });
   }
   let report: UpdateManifest | undefined;
-  if (opts.report) report = await loadReport(opts.report, { scanner: opts.scanner, logger });
+  const reportDir = opts.report !== undefined && (await stat(opts.report).catch(() => undefined))?.isDirectory() === true;
+  if (opts.report && !reportDir) report = await loadReport(opts.report, { scanner: opts.scanner, logger });
   if (opts.vexOutput && !report) logger.warn('--output needs a report (-r): no VEX document will be produced');
   requireRoot();
 
   const client = newRegistryClient(opts, logger);
-  const { image, platform } = await resolveSourceImage(client, source, report, opts.platform);
   const cache = new LayerCache({ logger, ...(opts.cacheDir ? { dir: opts.cacheDir } : {}) });
+  const env: FlowEnv = { opts, ctx, client, cache, store, source, report };
+  const multi = await multiPlatformPlan(env, reportDir);
+  if (multi) return patchMulti(env, multi, target);
+  const { image, platform } = await resolveSourceImage(client, source, report, opts.platforms[0]);
+  await requireEmulation(platform, formatPlatform(platform));
+  const one = await patchOne(env, image, platform, target, { deliver: true });
+  return one.result;
+}
+
+/** Everything a per-image patch needs from the run. */
+export interface FlowEnv {
+  opts: ResolvedPatchOptions;
+  ctx: RunContext;
+  client: RegistryClient;
+  cache: LayerCache;
+  store: LocalStore | undefined;
+  source: ImageReference;
+  report: UpdateManifest | undefined;
+}
+
+export interface PatchedOne {
+  result: PatchResult;
+  /** the patched image (Patched only); its new layer lives in the work dir until `cleanup` */
+  image?: Image;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Patch one single-platform image: layers → sandbox → package manager → one layer → output. With
+ * `deliverTo: 'none'` the patched image is returned undelivered (multi-platform runs assemble an index).
+ */
+export async function patchOne(
+  env: FlowEnv,
+  image: Image,
+  platform: Platform,
+  target: ImageReference,
+  mode: { deliver: boolean },
+): Promise<PatchedOne> {
+  const { opts, ctx, client, cache, store, source, report } = env;
+  const { logger, signal } = ctx;
   const layers = await image.layers();
   logger.info(`Pulling ${formatReference(source)} (${formatPlatform(platform)}, ${layers.length} layers)`);
   const allDirs = await timed(logger, 'layers ready', () => mapLimit(layers, 3, (l) => cache.ensure(l)));
@@ -99,6 +146,11 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
   const seedDirs = allDirs.slice(keep);
 
   const workDir = await createWorkDir(opts.workingFolder ?? cache.tempRoot(), logger);
+  const cleanup = async (): Promise<void> => {
+    if (opts.debug) logger.warn(`--debug: keeping the work dir ${workDir}; remove it when done`);
+    else await rm(workDir, { recursive: true, force: true });
+  };
+  let keepDir = false;
   try {
     const open = (tooling?: { layerDirs: string[]; targetPath: string }) =>
       openImageRoot({ layerDirs, seedDirs, workDir, logger, signal, ...(tooling ? { tooling } : {}) });
@@ -106,7 +158,7 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
     let probe: Probe;
     const probeCreated: string[] = [];
     try {
-      probe = await probeImage(root, report);
+      probe = await probeImage(root, report, opts.ignoreErrors);
       if (!report) await endOfLife(probe.os, opts, logger, signal);
       probeCreated.push(...root.session.created);
       if (probe.pm.tooling) {
@@ -144,7 +196,7 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
       plan: applied.plan,
       output: { kind: 'none' },
     };
-    if (base.status !== 'Patched') return base;
+    if (base.status !== 'Patched') return { result: base, cleanup: () => Promise.resolve() };
     const built = await timed(logger, 'layer written', () =>
       buildPatchedImage(image, root, [...probeCreated, ...applied.excluded], {
         workDir,
@@ -155,6 +207,14 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
       }),
     );
     signal.throwIfAborted();
+    if (!mode.deliver) {
+      keepDir = true;
+      return {
+        result: { ...base, digest: await built.image.digest(), layer: built.layer, installed: applied.installed, failed: applied.failed },
+        image: built.image,
+        cleanup,
+      };
+    }
     const delivered = await timed(logger, 'image delivered', () =>
       deliver(built.image, { opts, client, target, logger, signal, workDir, layer: built.layer, store, hook: ctx.deliver }),
     );
@@ -169,7 +229,7 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
       await writeVex(opts.vexOutput, doc);
       logger.info(`Wrote VEX document ${opts.vexOutput} (${doc.statements.length} statement(s))`);
     }
-    return {
+    const result: PatchResult = {
       ...base,
       patchedImage: delivered.location,
       digest: delivered.digest,
@@ -178,9 +238,9 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
       failed: applied.failed,
       output: { kind: delivered.kind, location: delivered.location },
     };
+    return { result, cleanup: () => Promise.resolve() };
   } finally {
-    if (opts.debug) logger.warn(`--debug: keeping the work dir ${workDir}; remove it when done`);
-    else await rm(workDir, { recursive: true, force: true });
+    if (!keepDir) await cleanup();
   }
 }
 
@@ -192,14 +252,14 @@ async function endOfLife(os: { type: string; version: string }, opts: ResolvedPa
   logger.warn(eolWarning(os, result));
 }
 
-async function timed<T>(logger: Logger, what: string, fn: () => Promise<T>): Promise<T> {
+export async function timed<T>(logger: Logger, what: string, fn: () => Promise<T>): Promise<T> {
   const start = performance.now();
   const value = await fn();
   logger.debug(`${what} in ${((performance.now() - start) / 1000).toFixed(2)}s`);
   return value;
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {

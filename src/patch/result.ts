@@ -2,6 +2,16 @@ import type { PatchPlan } from './plan.js';
 
 export type PatchStatus = 'Patched' | 'Up-to-date' | 'DryRun';
 
+/** One platform of a multi-platform run. */
+export interface PlatformResult {
+  platform: string;
+  status: 'Patched' | 'Up-to-date' | 'DryRun' | 'Preserved' | 'Error';
+  reason?: string | undefined;
+  plan?: PatchPlan | undefined;
+  digest?: string | undefined;
+  layer?: PatchResult['layer'];
+}
+
 /** What a run did; printed as JSON by --json. Stable field order. */
 export interface PatchResult {
   status: PatchStatus;
@@ -10,8 +20,12 @@ export interface PatchResult {
   patchedImage?: string | undefined;
   /** manifest digest of the patched image */
   digest?: string | undefined;
+  /** `os/arch[/variant]`, or `multi` for a multi-platform run (see `platforms`) */
   platform: string;
-  plan: PatchPlan;
+  /** single-platform runs */
+  plan?: PatchPlan | undefined;
+  /** multi-platform runs: one entry per platform of the index */
+  platforms?: PlatformResult[] | undefined;
   /** the new layer */
   layer?: { digest: string; diffID: string; size: number; uncompressedSize: number; mediaType: string } | undefined;
   /** installed versions after patching, for the packages the plan named */

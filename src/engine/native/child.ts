@@ -22,7 +22,7 @@ async function mount(args: string[], cwd?: string): Promise<void> {
     await run('mount', args, cwd === undefined ? {} : { cwd });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`mount ${args.join(' ')}: ${(err.stderr ?? err.message).trim()}`);
+    throw new Error(`mount ${args.join(' ')}: ${(err.stderr ?? err.message).trim()}`, { cause: e });
   }
 }
 

@@ -1,0 +1,247 @@
+import { availableParallelism } from 'node:os';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CopaError } from '../errors.js';
+import { emulationEnabled, emulationHint } from '../engine/native/emulation.js';
+import type { Image, ImageIndex } from '../oci/image.js';
+import { writeOciLayout } from '../oci/layout/write.js';
+import { formatPlatform, isAttestation, normalizePlatform, parsePlatform, platformEquals } from '../oci/platform.js';
+import { formatReference, type ImageReference } from '../oci/reference.js';
+import { pushImage, pushIndex } from '../oci/registry/push.js';
+import { fetchRemote } from '../oci/registry/remote.js';
+import { sha256 } from '../oci/digest.js';
+import type { Descriptor, Index, Platform } from '../oci/schemas.js';
+import { loadReport } from '../report/index.js';
+import type { UpdateManifest } from '../report/types.js';
+import { ANNOTATION_CREATED, timestamp } from './image.js';
+import { patchOne, type FlowEnv, type PatchedOne } from './patch.js';
+import type { PatchResult, PlatformResult } from './result.js';
+import { deliver } from './sink.js';
+
+/** The eight architectures Copa patches; other entries (windows, unknown archs) are preserved untouched. */
+const SUPPORTED = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/arm/v6', 'linux/386', 'linux/ppc64le', 'linux/s390x', 'linux/riscv64'];
+
+export interface PlatformEntry {
+  desc: Descriptor;
+  platform: Platform;
+  action: 'patch' | 'preserve';
+  reason?: string;
+  report?: UpdateManifest;
+}
+
+export interface MultiPlan {
+  index: ImageIndex;
+  raw: Index;
+  entries: PlatformEntry[];
+}
+
+const label = (p: Platform): string => formatPlatform(normalizePlatform(p));
+const supported = (p: Platform): boolean => SUPPORTED.some((s) => platformEquals(parsePlatform(s), p));
+
+/**
+ * Decide the mode (Copa §1.8): a report directory, or no report with an index of ≥ 2 platforms, is a
+ * multi-platform run; otherwise undefined (single platform).
+ */
+export async function multiPlatformPlan(env: FlowEnv, reportDir: boolean): Promise<MultiPlan | undefined> {
+  const { opts, client, source, ctx } = env;
+  if (opts.report && !reportDir) return undefined;
+  const fetched = await fetchRemote(client, source);
+  if (fetched.kind !== 'index') {
+    if (reportDir) {
+      throw new CopaError('USAGE', `${formatReference(source)} is a single-platform image but --report is a directory`, {
+        hint: 'pass the report file of that image',
+      });
+    }
+    return undefined;
+  }
+  const raw = await fetched.index.index();
+  const children = raw.manifests.filter((d) => d.platform && !isAttestation(d));
+  if (!reportDir && children.length < 2) return undefined;
+
+  let reports: UpdateManifest[] = [];
+  if (reportDir && opts.report) {
+    const files = (await readdir(opts.report, { withFileTypes: true })).filter((f) => f.isFile()).map((f) => join(opts.report as string, f.name)).sort();
+    reports = await Promise.all(files.map((f) => loadReport(f, { scanner: opts.scanner, logger: ctx.logger })));
+  }
+  const wanted = opts.platforms.map((p) => normalizePlatform(parsePlatform(p)));
+  const entries: PlatformEntry[] = children.map((desc) => {
+    const platform = normalizePlatform(desc.platform as Platform);
+    if (!supported(platform)) return { desc, platform, action: 'preserve', reason: 'platform not supported for patching' };
+    if (reportDir) {
+      const report = reports.find((r) => platformEquals(normalizePlatform({ os: 'linux', architecture: r.arch, ...(r.variant ? { variant: r.variant } : {}) }), platform));
+      return report ? { desc, platform, action: 'patch', report } : { desc, platform, action: 'preserve', reason: 'no scan report for platform' };
+    }
+    if (wanted.length > 0 && !wanted.some((w) => platformEquals(w, platform))) {
+      return { desc, platform, action: 'preserve', reason: 'not in --platform list' };
+    }
+    return { desc, platform, action: 'patch' };
+  });
+  if (wanted.length > 0 && !entries.some((e) => e.action === 'patch')) {
+    throw new CopaError('PLATFORM', `none of --platform ${opts.platforms.join(',')} is in ${formatReference(source)}`, {
+      hint: `available: ${children.map((d) => label(d.platform as Platform)).join(', ')}`,
+    });
+  }
+  return { index: fetched.index, raw, entries };
+}
+
+/** `<tag>-<arch>[-<variant>]` */
+export function platformTag(tag: string, p: Platform): string {
+  return `${tag}-${p.architecture}${p.variant ? `-${p.variant}` : ''}`;
+}
+
+async function mapBounded<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i] as T);
+      }
+    }),
+  );
+  return out;
+}
+
+/** Patch the chosen platforms concurrently, then write one index (patched + preserved descriptors). */
+export async function patchMulti(env: FlowEnv, plan: MultiPlan, target: ImageReference): Promise<PatchResult> {
+  const { opts, ctx } = env;
+  const { logger } = ctx;
+  const toPatch = plan.entries.filter((e) => e.action === 'patch');
+  // emulation is checked before any work
+  const missing: PlatformEntry[] = [];
+  for (const e of toPatch) if (!(await emulationEnabled(e.platform))) missing.push(e);
+  if (missing.length > 0 && !opts.ignoreErrors) {
+    const first = missing[0] as PlatformEntry;
+    throw new CopaError('PLATFORM', `emulation is not enabled for platform ${missing.map((m) => label(m.platform)).join(', ')}`, {
+      hint: emulationHint(first.platform.architecture),
+    });
+  }
+  logger.info(
+    `Patching ${formatReference(env.source)}: ${toPatch.map((e) => label(e.platform)).join(', ')}` +
+      (plan.entries.length > toPatch.length ? `; preserving ${plan.entries.filter((e) => e.action === 'preserve').map((e) => label(e.platform)).join(', ')}` : ''),
+  );
+  const outcomes = await mapBounded(toPatch, availableParallelism(), async (e): Promise<{ entry: PlatformEntry; one?: PatchedOne; error?: Error }> => {
+    if (missing.includes(e)) return { entry: e, error: new CopaError('PLATFORM', `emulation is not enabled for platform ${label(e.platform)}`) };
+    try {
+      const image = await plan.index.image(e.desc);
+      const tag = platformTag(target.tag ?? 'latest', e.platform);
+      const one = await patchOne({ ...env, report: e.report }, image, e.platform, { ...target, tag }, { deliver: false });
+      return { entry: e, one };
+    } catch (err) {
+      logger.warn(`${label(e.platform)}: ${(err as Error).message}`);
+      return { entry: e, error: err as Error };
+    }
+  });
+  try {
+    return await assemble(env, plan, target, outcomes);
+  } finally {
+    for (const o of outcomes) await o.one?.cleanup();
+  }
+}
+
+async function assemble(
+  env: FlowEnv,
+  plan: MultiPlan,
+  target: ImageReference,
+  outcomes: Array<{ entry: PlatformEntry; one?: PatchedOne; error?: Error }>,
+): Promise<PatchResult> {
+  const { opts, ctx, client } = env;
+  const { logger } = ctx;
+  const results: PlatformResult[] = plan.entries.map((e) => {
+    const o = outcomes.find((x) => x.entry === e);
+    if (!o) return { platform: label(e.platform), status: 'Preserved', reason: e.reason };
+    if (o.error) return { platform: label(e.platform), status: 'Error', reason: o.error.message };
+    const r = o.one?.result;
+    return { platform: label(e.platform), status: r?.status === 'Patched' ? 'Patched' : r?.status === 'DryRun' ? 'DryRun' : 'Up-to-date', plan: r?.plan, digest: r?.digest, layer: r?.layer };
+  });
+  const attempted = outcomes.length;
+  const errors = outcomes.filter((o) => o.error);
+  const patched = outcomes.filter((o) => o.one?.image);
+  const base: PatchResult = { status: patched.length > 0 ? 'Patched' : opts.dryRun ? 'DryRun' : 'Up-to-date', image: formatReference(env.source), platform: 'multi', platforms: results, output: { kind: 'none' } };
+  if (errors.length > 0 && (!opts.ignoreErrors || errors.length === attempted)) {
+    printTable(results, logger);
+    throw new CopaError('PACKAGE_MANAGER', errors.length === attempted ? 'all platform patches failed' : 'one or more platform patches failed', {
+      hint: errors.map((e) => `${label(e.entry.platform)}: ${e.error?.message ?? ''}`).join('; '),
+    });
+  }
+  if (patched.length === 0 || opts.dryRun) return base;
+
+  const index = buildIndex(plan, patched.map((o) => ({ desc: o.entry.desc, image: o.one?.image as Image })));
+  const indexRaw = await index.rawManifest();
+  let out: PatchResult['output'] = { kind: 'none' };
+  let digest: string | undefined;
+  if (opts.ociDir) {
+    const refName = target.tag ?? 'latest';
+    await writeOciLayout(opts.ociDir, [{ index, refName }]);
+    out = { kind: 'oci-layout', location: `${opts.ociDir}:${refName}` };
+    digest = sha256(indexRaw);
+  }
+  if (opts.push) {
+    for (const o of patched) {
+      const tag = platformTag(target.tag ?? 'latest', o.entry.platform);
+      await pushImage(client, o.one?.image as Image, { ...target, tag }, { logger });
+      logger.info(`Pushed ${formatReference({ ...target, tag })}`);
+    }
+    digest = (await pushIndex(client, index, target, { logger })).digest;
+    out = { kind: 'registry', location: formatReference(target) };
+  }
+  if (!opts.ociDir && !opts.push) {
+    // local stores hold images, not indexes: each patched platform under its own tag
+    for (const o of patched) {
+      const tag = platformTag(target.tag ?? 'latest', o.entry.platform);
+      await deliver(o.one?.image as Image, { opts, client, target: { ...target, tag }, logger, store: env.store });
+    }
+    out = { kind: 'none' };
+  }
+  printTable(results, logger);
+  return { ...base, patchedImage: out.location, digest, output: out };
+}
+
+function printTable(results: PlatformResult[], logger: FlowEnv['ctx']['logger']): void {
+  const w = Math.max(8, ...results.map((r) => r.platform.length));
+  logger.info(`${'PLATFORM'.padEnd(w)}  STATUS      DETAILS`);
+  for (const r of results) logger.info(`${r.platform.padEnd(w)}  ${r.status.padEnd(10)}  ${r.reason ?? r.digest ?? ''}`);
+}
+
+/**
+ * The new index: patched descriptors replace their originals (platform and annotations kept, `created`
+ * refreshed), preserved platforms keep theirs byte for byte; attestation manifests of patched platforms are
+ * dropped (they describe the old image), those of preserved platforms kept.
+ */
+export function buildIndex(plan: MultiPlan, patched: Array<{ desc: Descriptor; image: Image }>): ImageIndex {
+  const now = timestamp();
+  const byOld = new Map(patched.map((p) => [p.desc.digest, p.image]));
+  const built = (async () => {
+    const manifests: Descriptor[] = [];
+    const images = new Map<string, Image>();
+    for (const d of plan.raw.manifests) {
+      const img = byOld.get(d.digest);
+      if (img) {
+        const raw = await img.rawManifest();
+        const digest = sha256(raw);
+        images.set(digest, img);
+        manifests.push({ ...d, mediaType: img.mediaType, digest, size: raw.length, annotations: { ...(d.annotations ?? {}), ...(d.annotations ? { [ANNOTATION_CREATED]: now } : {}) } });
+        if (!d.annotations) delete manifests[manifests.length - 1]?.annotations;
+        continue;
+      }
+      const subject = d.annotations?.['vnd.docker.reference.digest'];
+      if (isAttestation(d) && subject && byOld.has(subject)) continue;
+      manifests.push(d);
+    }
+    const index: Index = {
+      ...plan.raw,
+      manifests,
+      annotations: { ...(plan.raw.annotations ?? {}), [ANNOTATION_CREATED]: now, 'sh.copa.patched': now },
+    };
+    const raw = Buffer.from(JSON.stringify(index));
+    return { index, raw, images };
+  })();
+  return {
+    mediaType: plan.index.mediaType,
+    rawManifest: async () => (await built).raw,
+    index: async () => (await built).index,
+    digest: async () => sha256((await built).raw),
+    image: async (desc) => (await built).images.get(desc.digest) ?? plan.index.image(desc),
+  };
+}
