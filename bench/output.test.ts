@@ -38,10 +38,10 @@ const results: ContenderResult[] = [
 describe('rows', () => {
   it('shows medians and ratios to the peers of the same temperature, for the small image only', () => {
     const [w1, big, buildah, floor, missing, failed] = rows(results);
-    expect(w1).toEqual(['copa-w1-warm', '5.00', '2.00', '120', '10.0 / 30.0', '1.00', '3.00', '0.25×', '1.25×']);
+    expect(w1).toEqual(['copa-w1-warm', '5.00', '2.00', '120', '10.0 / 30.0', '1.00', '3.00', '0.25× / 1.00×', '1.25× / 1.00×']);
     expect(big?.slice(7)).toEqual(['–', '–']);
-    expect(buildah?.slice(7)).toEqual(['–', '5.00×']);
-    expect(floor?.slice(7)).toEqual(['0.20×', '–']);
+    expect(buildah?.slice(7)).toEqual(['–', '5.00× / 1.00×']);
+    expect(floor?.slice(7)).toEqual(['0.20× / 1.00×', '–']);
     expect(missing?.slice(0, 2)).toEqual(['buildah-cold', 'n/a (buildah not installed)']);
     expect(failed?.[1]).toMatch(/^failed/);
   });
@@ -80,8 +80,8 @@ describe('renderings', () => {
     expect(text).toContain('10x image: 3 layers, 660 MiB compressed / 1724 MiB uncompressed');
     expect(text).toMatch(/W3 distroless\s+n\/a \(distroless support pending\)/);
     expect(text).toContain('floor-cold: apt failed\n    second line');
-    expect(text).toContain('met   W1 warm ≤ 0.3× buildah (warm): 0.25×');
-    expect(text).toContain('met   W1 10x warm ≤ 1.2× W1 warm: 1.20×');
+    expect(text).toContain('met   W1 warm ≤ 0.3× buildah (warm): 0.25× wall (1.00× CPU)');
+    expect(text).toContain('met   W1 10x warm ≤ 1.2× W1 warm: 1.20× wall (1.00× CPU)');
   });
 
   it('renders Markdown for the README and replaces only the text between the markers', () => {

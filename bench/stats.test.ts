@@ -78,9 +78,9 @@ describe('evaluateTargets', () => {
       result('floor-warm', 'floor', 'warm', [3, 3, 3]),
     ]);
     expect(targets.map((t) => [t.measured, t.met])).toEqual([
-      ['0.25×', true],
-      ['1.67×', false],
-      ['1.20×', true],
+      ['0.25× wall (0.25× CPU)', true],
+      ['1.67× wall (1.67× CPU)', false],
+      ['1.20× wall (1.20× CPU)', true],
       ['103 MiB', true],
       ['n/a', undefined],
     ]);

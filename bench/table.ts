@@ -21,8 +21,8 @@ export const COLUMNS = [
   'layer gz / tar MiB',
   'pulled MiB',
   'pushed MiB',
-  '÷ buildah',
-  '÷ floor',
+  '÷ buildah wall / CPU',
+  '÷ floor wall / CPU',
 ] as const;
 
 /** One row of cells per contender (medians over the rounds); ratios against the peer of the same cache temperature. */
@@ -35,7 +35,8 @@ export function rows(results: readonly ContenderResult[]): string[][] {
       const peer = peerOf(results, family, r.temperature);
       // the peers run on the small image only
       if (!peer || peer.id === r.id || r.image !== 'small') return '–';
-      return times(ratio(s.wallS, summarize(peer.rounds)?.wallS));
+      const p = summarize(peer.rounds);
+      return `${times(ratio(s.wallS, p?.wallS))} / ${times(ratio(s.cpuS, p?.cpuS))}`;
     };
     const layer = s.layer ? `${mib(s.layer.compressed)} / ${mib(s.layer.uncompressed)}` : '–';
     return [
