@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { pipeline as streamPipeline, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CopaError, withContext } from '../errors.js';
@@ -51,6 +51,15 @@ export async function generate(opts: GenerateOptions): Promise<PatchResult> {
       `--tag ${JSON.stringify(opts.tag)}: copa generate takes a plain tag, not a full reference`,
       {
         hint: 'give a tag such as 1.2-patched; name the built image with docker build -t',
+      },
+    );
+  }
+  if (opts.report && (await stat(opts.report).catch(() => undefined))?.isDirectory()) {
+    throw new CopaError(
+      'USAGE',
+      `--report ${opts.report} is a directory: copa generate takes one report file`,
+      {
+        hint: 'pass the report file of the platform to patch (and --platform to choose it)',
       },
     );
   }

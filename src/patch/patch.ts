@@ -96,7 +96,8 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
   const client = newRegistryClient(opts, logger);
   const cache = new LayerCache({ logger, ...(opts.cacheDir ? { dir: opts.cacheDir } : {}) });
   const env: FlowEnv = { opts, ctx, client, cache, store, source, report };
-  const multi = await multiPlatformPlan(env, reportDir);
+  // a deliver hook (copa generate) takes exactly one image: the platform asked for, or the host's
+  const multi = ctx.deliver ? undefined : await multiPlatformPlan(env, reportDir);
   if (multi) return patchMulti(env, multi, target);
   const { image, platform } = await resolveSourceImage(client, source, report, opts.platforms[0]);
   await requireEmulation(platform, formatPlatform(platform));

@@ -166,6 +166,87 @@ describe('copa generate', () => {
     expect(df).toContain(`"${label.stdout.trim()}"`);
   });
 
+  it('update-all on a multi-platform index: the host platform is patched into one context, which docker builds', async () => {
+    // an index whose linux/amd64 entry is the fixture; a windows entry (same manifest) makes it multi-platform
+    const digest = execFileSync(
+      'skopeo',
+      ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${source}`],
+      { encoding: 'utf8' },
+    ).trim();
+    const res = await fetch(`http://${registry.host}/v2/debian/manifests/${digest}`, {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    const size = (await res.arrayBuffer()).byteLength;
+    const entry = (platform: Record<string, string>) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest,
+      size,
+      platform,
+    });
+    const index = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        entry({ os: 'linux', architecture: 'amd64' }),
+        entry({ os: 'windows', architecture: 'amd64' }),
+      ],
+    };
+    const put = await fetch(`http://${registry.host}/v2/debian/manifests/12-multi`, {
+      method: 'PUT',
+      body: JSON.stringify(index),
+      headers: { 'content-type': index.mediaType },
+    });
+    expect(put.status).toBe(201);
+    const multi = `${registry.host}/debian:12-multi`;
+
+    const ctx = join(work, 'multi.tar');
+    const r = await copa([
+      'generate',
+      '-i',
+      multi,
+      '--output-context',
+      ctx,
+      '--cache-dir',
+      cacheDir,
+      '-w',
+      work,
+    ]);
+    expect(r.stderr).not.toMatch(/^Error/m);
+    expect(r.code).toBe(0);
+    expect(execFileSync('tar', ['-xOf', ctx, 'Dockerfile'], { encoding: 'utf8' })).toMatch(
+      new RegExp(`^FROM ${multi.replace(/[.]/g, '\\.')}\\n`),
+    );
+    expect(tarList(ctx)).toContain('patch/var/lib/dpkg/status');
+    const built = await runWithFile(
+      dockerCli(),
+      ['build', '-t', 'copa-test/generated:multi', '-'],
+      { stdin: ctx },
+      docker.env,
+    );
+    expect(built.code, built.stderr).toBe(0);
+    const q = await docker.docker([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      'copa-test/generated:multi',
+      'dpkg-query',
+      '-W',
+      ...upgradable.map((u) => u.name),
+    ]);
+    const versions = dpkgQuery(q.stdout);
+    for (const u of upgradable)
+      expect(dpkgGe(versions.get(u.name) ?? '0', u.to), `${u.name} ${versions.get(u.name)} >= ${u.to}`).toBe(
+        true,
+      );
+  });
+
+  it('a report directory is refused (generate patches one platform)', async () => {
+    const r = await copa(['generate', '-i', source, '-r', work, '--output-context', join(work, 'dir.tar')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/report file/);
+  });
+
   it('stdout (not a terminal): the same context as a stream', async () => {
     const out = join(work, 'stdout.tar');
     const r = await runWithFile(
