@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copa } from '../helpers/cli.js';
+import { dpkgGe, imageConfig, layerEntries, pullToLayout, rawManifest, tagExists } from '../helpers/inspect.js';
 import { ensureDebianFixture, pushFixture, type DebianFixture } from '../helpers/fixtures.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { trivyReport } from '../helpers/trivy.js';
@@ -21,38 +22,6 @@ let work: string;
 let cacheDir: string;
 let source: string;
 
-function skopeoRaw(ref: string): { layers: Array<{ digest: string; mediaType: string }>; annotations?: Record<string, string>; config: { digest: string } } {
-  return JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as never;
-}
-function skopeoConfig(ref: string): { rootfs: { diff_ids: string[] }; config?: { Labels?: Record<string, string> }; history?: unknown[] } {
-  return JSON.parse(execFileSync('skopeo', ['inspect', '--config', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as never;
-}
-function tagExists(ref: string): boolean {
-  try {
-    execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-function dpkgGe(a: string, b: string): boolean {
-  try {
-    execFileSync('dpkg', ['--compare-versions', a, 'ge', b]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-/** Copy a registry image into a fresh OCI layout (skopeo verifies every digest on the way). */
-async function pullToLayout(ref: string): Promise<string> {
-  const dir = await mkdtemp(join(work, 'pulled-'));
-  execFileSync('skopeo', ['copy', '--insecure-policy', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}/oci:x`], { stdio: 'ignore' });
-  return join(dir, 'oci');
-}
-function layerEntries(layoutDir: string, digest: string): string[] {
-  const blob = join(layoutDir, 'blobs/sha256', digest.slice(7));
-  return execFileSync('tar', ['-tzf', blob], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n').filter(Boolean);
-}
 function leftovers(dir: string): Promise<string[]> {
   return readdir(dir).then((names) => names.filter((n) => n.startsWith('copa-run-')), () => []);
 }
@@ -95,17 +64,17 @@ describe('copa patch on a real Debian 12 image', () => {
     expect(result.status).toBe('Patched');
     expect(result.patchedImage).toBe(`${registry.host}/debian:12-patched`);
 
-    const before = skopeoRaw(source);
-    const after = skopeoRaw(`${registry.host}/debian:12-patched`);
+    const before = rawManifest(source);
+    const after = rawManifest(`${registry.host}/debian:12-patched`);
     expect(after.layers).toHaveLength(before.layers.length + 1);
     expect(after.layers.slice(0, -1).map((l) => l.digest)).toEqual(before.layers.map((l) => l.digest));
     expect(after.annotations?.['sh.copa.image.patched']).toBeTruthy();
     expect(after.annotations?.['org.opencontainers.image.created']).toBeTruthy();
-    const cfg = skopeoConfig(`${registry.host}/debian:12-patched`);
+    const cfg = imageConfig(`${registry.host}/debian:12-patched`);
     expect(cfg.config?.Labels?.BaseImage).toBe(source);
     expect(cfg.rootfs.diff_ids).toHaveLength(before.layers.length + 1);
 
-    const layout = await pullToLayout(`${registry.host}/debian:12-patched`);
+    const layout = await pullToLayout(`${registry.host}/debian:12-patched`, work);
     const newLayer = after.layers[after.layers.length - 1]!.digest;
     const entries = layerEntries(layout, newLayer);
     expect(entries.some((e) => e.includes('var/lib/apt/lists/') && !e.endsWith('lists/'))).toBe(false);
@@ -133,7 +102,7 @@ describe('copa patch on a real Debian 12 image', () => {
     expect(r.stderr).not.toMatch(/^Error/m);
     expect(r.code).toBe(0);
     const inspect = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${out}:12-all`], { encoding: 'utf8' })) as { Layers: string[] };
-    expect(inspect.Layers).toHaveLength(skopeoRaw(source).layers.length + 1);
+    expect(inspect.Layers).toHaveLength(rawManifest(source).layers.length + 1);
     await withUnpackedImage(out, '12-all', async (root) => {
       const versions = await installedVersions(root);
       for (const u of upgradable) expect(dpkgGe(versions.get(u.name) ?? '0', u.to), `${u.name} >= ${u.to}`).toBe(true);
@@ -192,12 +161,12 @@ describe('copa patch on a real Debian 12 image', () => {
     const p2 = await copa(['patch', '-i', `${registry.host}/debian:p1`, '-r', r2, '--push', '-t', 'p2', '--cache-dir', cacheDir, '-w', work]);
     expect(p2.code, p2.stderr).toBe(0);
     expect(p2.stderr).toContain('Re-patching');
-    const base = skopeoRaw(source);
-    const after = skopeoRaw(`${registry.host}/debian:p2`);
+    const base = rawManifest(source);
+    const after = rawManifest(`${registry.host}/debian:p2`);
     expect(after.layers).toHaveLength(base.layers.length + 1);
     expect(after.layers.slice(0, -1).map((l) => l.digest)).toEqual(base.layers.map((l) => l.digest));
-    expect(skopeoConfig(`${registry.host}/debian:p2`).config?.Labels?.BaseImage).toBe(source);
-    const layout = await pullToLayout(`${registry.host}/debian:p2`);
+    expect(imageConfig(`${registry.host}/debian:p2`).config?.Labels?.BaseImage).toBe(source);
+    const layout = await pullToLayout(`${registry.host}/debian:p2`, work);
     await withUnpackedImage(layout, 'x', async (root) => {
       const versions = await installedVersions(root);
       for (const u of [first!, second!]) expect(dpkgGe(versions.get(u.name) ?? '0', u.to), `${u.name} >= ${u.to}`).toBe(true);
@@ -216,8 +185,8 @@ describe('copa patch on a real Debian 12 image', () => {
     const all = await copa(['patch', '-i', `${registry.host}/gone:g1`, '--push', '-t', 'g2', '--cache-dir', cacheDir, '-w', work]);
     expect(all.code, all.stderr).toBe(0);
     expect(all.stderr).toMatch(/cannot be pulled.*patching it as a new base/);
-    expect(skopeoRaw(`${registry.host}/gone:g2`).layers).toHaveLength(skopeoRaw(`${registry.host}/gone:g1`).layers.length + 1);
-    expect(skopeoConfig(`${registry.host}/gone:g2`).config?.Labels?.BaseImage).toBe(`${registry.host}/gone:g1`);
+    expect(rawManifest(`${registry.host}/gone:g2`).layers).toHaveLength(rawManifest(`${registry.host}/gone:g1`).layers.length + 1);
+    expect(imageConfig(`${registry.host}/gone:g2`).config?.Labels?.BaseImage).toBe(`${registry.host}/gone:g1`);
   });
 });
 

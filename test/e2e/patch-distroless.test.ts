@@ -6,6 +6,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copa } from '../helpers/cli.js';
+import { dpkgGe, layerEntries, pullToLayout, rawManifest, tagExists } from '../helpers/inspect.js';
 import { distrolessUpdates, ensureDistrolessFixture } from '../helpers/distroless.js';
 import { releaseBody, startEolApiStub } from '../helpers/eol-stub.js';
 import { ensureDebianFixture, pushFixture } from '../helpers/fixtures.js';
@@ -25,31 +26,6 @@ let target: string;
 let tooling: string;
 let updates: Upgradable[];
 
-const raw = (ref: string) =>
-  JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as { layers: Array<{ digest: string }> };
-const exists = (ref: string): boolean => {
-  try {
-    raw(ref);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const dpkgGe = (a: string, b: string): boolean => {
-  try {
-    execFileSync('dpkg', ['--compare-versions', a, 'ge', b]);
-    return true;
-  } catch {
-    return false;
-  }
-};
-async function pull(ref: string): Promise<string> {
-  const dir = await mkdtemp(join(work, 'pulled-'));
-  execFileSync('skopeo', ['copy', '--insecure-policy', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}/oci:x`], { stdio: 'ignore' });
-  return join(dir, 'oci');
-}
-const entriesOf = (layout: string, digest: string): string[] =>
-  execFileSync('tar', ['-tzf', join(layout, 'blobs/sha256', digest.slice(7))], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n').filter(Boolean);
 const args = (...a: string[]) => [...a, '--cache-dir', cacheDir, '-w', work];
 
 beforeAll(async () => {
@@ -79,11 +55,11 @@ describe('distroless Debian images', () => {
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as { digest: string };
 
-    const before = raw(target);
-    const after = raw(`${registry.host}/distroless/base:12-patched`);
+    const before = rawManifest(target);
+    const after = rawManifest(`${registry.host}/distroless/base:12-patched`);
     expect(after.layers).toHaveLength(before.layers.length + 1);
-    const layout = await pull(`${registry.host}/distroless/base:12-patched`);
-    const entries = entriesOf(layout, after.layers[after.layers.length - 1]!.digest);
+    const layout = await pullToLayout(`${registry.host}/distroless/base:12-patched`, work);
+    const entries = layerEntries(layout, after.layers[after.layers.length - 1]!.digest);
     for (const u of chosen) {
       expect(entries).toContain(`var/lib/dpkg/status.d/${u.name}`);
       expect(entries).toContain(`var/lib/dpkg/status.d/${u.name}.md5sums`);
@@ -123,7 +99,7 @@ describe('distroless Debian images', () => {
       const fatal = await copa(args('patch', '-i', target, '--push', '-t', 'eol', '--eol-api-url', stub.apiUrl, '--exit-on-eol'), env);
       expect(fatal.code).toBe(1);
       expect(fatal.stderr).toContain('exiting due to EOL operating system: debian 12');
-      expect(exists(`${registry.host}/distroless/base:eol`)).toBe(false);
+      expect(tagExists(`${registry.host}/distroless/base:eol`)).toBe(false);
 
       const r = await copa(args('patch', '-i', target, '--push', '-t', 'all', '--eol-api-url', stub.apiUrl), env);
       expect(r.code, r.stderr).toBe(0);
@@ -133,7 +109,7 @@ describe('distroless Debian images', () => {
     } finally {
       await stub.stop();
     }
-    const layout = await pull(`${registry.host}/distroless/base:all`);
+    const layout = await pullToLayout(`${registry.host}/distroless/base:all`, work);
     await withUnpackedImage(layout, 'x', async (root) => {
       const versions = await installedVersions(root);
       for (const u of updates) expect(dpkgGe(versions.get(u.name) ?? '0', u.to), `${u.name} >= ${u.to}`).toBe(true);

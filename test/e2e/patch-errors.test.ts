@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copa, startCli } from '../helpers/cli.js';
+import { tagExists } from '../helpers/inspect.js';
 import { ensureDebianFixture, pushFixture } from '../helpers/fixtures.js';
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { trivyReport } from '../helpers/trivy.js';
@@ -15,14 +16,6 @@ let work: string;
 let cacheDir: string;
 let source: string;
 
-function tagExists(ref: string): boolean {
-  try {
-    execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 async function noLeftovers(): Promise<void> {
   const names = await readdir(work);
   expect(names.filter((n) => n.startsWith('copa-run-'))).toEqual([]);
