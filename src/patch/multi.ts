@@ -190,7 +190,8 @@ async function assemble(
     // local stores hold images, not indexes: each patched platform under its own tag
     for (const o of patched) {
       const tag = platformTag(target.tag ?? 'latest', o.entry.platform);
-      await deliver(o.one?.image as Image, { opts, client, target: { ...target, tag }, logger, store: env.store });
+      const layer = o.one?.result.layer;
+      await deliver(o.one?.image as Image, { opts, client, target: { ...target, tag }, logger, store: env.store, signal: ctx.signal, ...(layer ? { layer } : {}) });
     }
     out = { kind: 'none' };
   }
