@@ -212,12 +212,14 @@ function printTable(results: PlatformResult[], logger: FlowEnv['ctx']['logger'])
  */
 export function buildIndex(plan: MultiPlan, patched: Array<{ desc: Descriptor; image: Image }>): ImageIndex {
   const now = timestamp();
-  const byOld = new Map(patched.map((p) => [p.desc.digest, p.image]));
+  // keyed by the descriptor itself: two entries may share a digest (e.g. an attestation and its subject)
+  const byDesc = new Map(patched.map((p) => [p.desc, p.image]));
+  const patchedDigests = new Set(patched.map((p) => p.desc.digest));
   const built = (async () => {
     const manifests: Descriptor[] = [];
     const images = new Map<string, Image>();
     for (const d of plan.raw.manifests) {
-      const img = byOld.get(d.digest);
+      const img = byDesc.get(d);
       if (img) {
         const raw = await img.rawManifest();
         const digest = sha256(raw);
@@ -227,7 +229,7 @@ export function buildIndex(plan: MultiPlan, patched: Array<{ desc: Descriptor; i
         continue;
       }
       const subject = d.annotations?.['vnd.docker.reference.digest'];
-      if (isAttestation(d) && subject && byOld.has(subject)) continue;
+      if (isAttestation(d) && subject && patchedDigests.has(subject)) continue;
       manifests.push(d);
     }
     const index: Index = {
