@@ -21,11 +21,21 @@ try {
   if (r.status !== 0) process.exitCode = r.status ?? 1;
   else {
     const show = (ref: string): string[] =>
-      (JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as { Layers: string[] }).Layers;
+      (
+        JSON.parse(
+          execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' }),
+        ) as { Layers: string[] }
+      ).Layers;
     const before = show(reference);
     const after = show(`${registry.host}/debian:12-patched`);
-    console.log(`\n${reference}: ${before.length} layers\n${registry.host}/debian:12-patched: ${after.length} layers`);
-    after.forEach((l, i) => console.log(`  ${l}${i < before.length ? (l === before[i] ? '  (unchanged)' : '  (CHANGED)') : '  (new patch layer)'}`));
+    console.log(
+      `\n${reference}: ${before.length} layers\n${registry.host}/debian:12-patched: ${after.length} layers`,
+    );
+    after.forEach((l, i) =>
+      console.log(
+        `  ${l}${i < before.length ? (l === before[i] ? '  (unchanged)' : '  (CHANGED)') : '  (new patch layer)'}`,
+      ),
+    );
   }
 } finally {
   await registry.stop();

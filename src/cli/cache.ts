@@ -23,7 +23,10 @@ export function cacheCommand(): Command {
     .action(async (o: { cacheDir?: string }) => {
       const cache = new LayerCache(o.cacheDir ? { dir: o.cacheDir } : {});
       const r = await cache.report();
-      for (const e of r.entries) process.stdout.write(`${e.diffID}  ${human(e.bytes)}  last used ${new Date(e.lastUsed).toISOString()}\n`);
+      for (const e of r.entries)
+        process.stdout.write(
+          `${e.diffID}  ${human(e.bytes)}  last used ${new Date(e.lastUsed).toISOString()}\n`,
+        );
       process.stdout.write(`${r.entries.length} layer(s), ${human(r.totalBytes)} in ${cache.dir}\n`);
     });
   cmd

@@ -9,5 +9,7 @@ describe('parseDuration', () => {
     ['1.5h', 5_400_000],
     ['300ms', 300],
   ])('%s', (s, ms) => expect(parseDuration(s)).toBe(ms));
-  it.each(['', '5', 'abc', '5x', '0s', '-1m'])('rejects %j', (s) => expect(() => parseDuration(s)).toThrow(/invalid duration/));
+  it.each(['', '5', 'abc', '5x', '0s', '-1m'])('rejects %j', (s) =>
+    expect(() => parseDuration(s)).toThrow(/invalid duration/),
+  );
 });

@@ -1,12 +1,22 @@
 import { CopaError } from '../errors.js';
 
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 /** Go-style durations as Copa's --timeout takes them: `5m`, `90s`, `1h30m`, `1.5h`, `300ms`. */
 export function parseDuration(input: string): number {
   const s = input.trim();
   if (/^\d+$/.test(s) && s !== '0') {
-    throw new CopaError('USAGE', `invalid duration ${JSON.stringify(input)}: missing unit`, { hint: 'e.g. --timeout 10m' });
+    throw new CopaError('USAGE', `invalid duration ${JSON.stringify(input)}: missing unit`, {
+      hint: 'e.g. --timeout 10m',
+    });
   }
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
   let total = 0;
@@ -16,7 +26,9 @@ export function parseDuration(input: string): number {
     pos = re.lastIndex;
   }
   if (s === '' || pos !== s.length || total <= 0) {
-    throw new CopaError('USAGE', `invalid duration ${JSON.stringify(input)}`, { hint: 'e.g. --timeout 10m, 90s or 1h30m' });
+    throw new CopaError('USAGE', `invalid duration ${JSON.stringify(input)}`, {
+      hint: 'e.g. --timeout 10m, 90s or 1h30m',
+    });
   }
   return Math.round(total);
 }

@@ -21,5 +21,7 @@ export function formatError(err: unknown, debug: boolean): string {
     return lines.join('\n');
   }
   const e = err instanceof Error ? err : new Error(String(err));
-  return debug && e.stack ? `Error: ${e.stack}` : `Error: ${e.message} (internal error; rerun with --debug and report it)`;
+  return debug && e.stack
+    ? `Error: ${e.stack}`
+    : `Error: ${e.message} (internal error; rerun with --debug and report it)`;
 }

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { CopaError } from '../errors.js';
 import { generate } from '../generate/generate.js';
 import { parseDuration } from './duration.js';
+import { withInterrupts } from './interrupt.js';
 import { cliLogger, parseProgress } from './logger.js';
 
 interface GenerateFlags {
@@ -99,17 +100,7 @@ export function generateCommand(globals: () => { debug: boolean }): Command {
         debug,
       );
       const where = contextOutput(flags.outputContext, process.stdout.isTTY === true);
-      const controller = new AbortController();
-      let interrupts = 0;
-      const onSigint = (): void => {
-        interrupts++;
-        if (interrupts > 1) process.exit(130);
-        logger.warn('interrupted: cleaning up (press Ctrl-C again to force quit)');
-        controller.abort();
-      };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
-      try {
+      await withInterrupts(logger, async (signal) => {
         const result = await generate({
           image: flags.image,
           report: flags.report,
@@ -127,7 +118,7 @@ export function generateCommand(globals: () => { debug: boolean }): Command {
           vexOutput: flags.output,
           output: 'path' in where ? { path: where.path } : { stream: () => process.stdout },
           logger,
-          signal: controller.signal,
+          signal,
           ...(debug
             ? { onOutput: (_s: 'stdout' | 'stderr', d: string) => void process.stderr.write(d) }
             : {}),
@@ -139,9 +130,6 @@ export function generateCommand(globals: () => { debug: boolean }): Command {
         logger.info(
           `Patch summary: ${result.plan?.updates.length ?? 0} package(s) updated; build it with: docker build -t <name> - < ${result.output.location === '-' ? '<context tar>' : result.output.location}`,
         );
-      } finally {
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigint);
-      }
+      });
     });
 }

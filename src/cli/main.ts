@@ -8,13 +8,17 @@ import { generateCommand } from './generate.js';
 import { patchCommand } from './patch.js';
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('copa')
-    .description('Patch vulnerable OS packages in container images without rebuilding them (no daemon needed)')
+    .description(
+      'Patch vulnerable OS packages in container images without rebuilding them (no daemon needed)',
+    )
     .version(version(), '-v, --version')
     .option('--debug', 'debug output (keeps the work dir)', false)
     .showHelpAfterError()

@@ -4,6 +4,7 @@ import { patch } from '../patch/patch.js';
 import { formatPlan } from '../patch/plan.js';
 import type { PatchResult } from '../patch/result.js';
 import { parseDuration } from './duration.js';
+import { withInterrupts } from './interrupt.js';
 import { cliLogger, parseProgress } from './logger.js';
 
 interface PatchFlags {
@@ -54,7 +55,10 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
   return new Command('patch')
     .description('Patch a container image: update vulnerable OS packages and append one layer')
     .option('-i, --image <ref>', 'image reference to patch')
-    .option('-r, --report <file>', 'vulnerability report file (Trivy JSON, or --scanner native / plugin format)')
+    .option(
+      '-r, --report <file>',
+      'vulnerability report file (Trivy JSON, or --scanner native / plugin format)',
+    )
     .option('-t, --tag <tag>', 'tag for the patched image, or a full reference registry/repo:tag')
     .option('--tag-suffix <suffix>', 'suffix of the patched tag when --tag is not given', 'patched')
     .option('-s, --scanner <name>', 'report format: trivy, native, or a copa-<name> plugin on PATH', 'trivy')
@@ -63,39 +67,65 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
     .option('-w, --working-folder <dir>', 'scratch directory (default: under the copa cache)')
     .option('-p, --push', 'push the patched image to the registry', false)
     .option('--oci-dir <dir>', 'write the patched image into this OCI layout directory')
-    .option('--platform <platforms>', 'platform to patch, e.g. linux/arm64 (default: the report’s, else the host’s)', collect, [])
+    .option(
+      '--platform <platforms>',
+      'platform to patch, e.g. linux/arm64 (default: the report’s, else the host’s)',
+      collect,
+      [],
+    )
     .addOption(new Option('--progress <mode>', 'progress output: auto, plain, tty, quiet').default('auto'))
-    .option('--insecure-registry <host>', 'use plain HTTP for this registry (repeatable; loopback is always plain HTTP)', collect, [])
+    .option(
+      '--insecure-registry <host>',
+      'use plain HTTP for this registry (repeatable; loopback is always plain HTTP)',
+      collect,
+      [],
+    )
     .option('--dry-run', 'print the plan (packages, from -> to, target tag) and write nothing', false)
     .option('--json', 'print a machine-readable result on stdout', false)
     .option('--cache-dir <dir>', 'layer and package cache (default: $XDG_CACHE_HOME/copa or ~/.cache/copa)')
-    .addOption(new Option('-l, --loader <name>', 'local image store to load into without --push/--oci-dir: docker or podman (default: auto)').choices(['docker', 'podman', '']).default(''))
-    .addOption(new Option('--compression <type>', 'compression of the new layer for local exports').choices(['uncompressed', 'gzip', 'zstd', 'estargz']).default('uncompressed'))
+    .addOption(
+      new Option(
+        '-l, --loader <name>',
+        'local image store to load into without --push/--oci-dir: docker or podman (default: auto)',
+      )
+        .choices(['docker', 'podman', ''])
+        .default(''),
+    )
+    .addOption(
+      new Option('--compression <type>', 'compression of the new layer for local exports')
+        .choices(['uncompressed', 'gzip', 'zstd', 'estargz'])
+        .default('uncompressed'),
+    )
     .option('--force-compression', 'recompress every layer of a local export to --compression', false)
     .option('-f, --format <format>', 'VEX document format (only openvex)', 'openvex')
-    .option('-o, --output <file>', 'write a VEX document of the fixed vulnerabilities to this file (needs a report)')
-    .option('--eol-api-url <url>', 'end-of-life API base URL (update-all mode; default $COPA_EOL_API_URL or endoflife.date)', process.env.COPA_EOL_API_URL || 'https://endoflife.date/api/v1/products')
-    .option('--exit-on-eol', 'fail when the image\'s OS release is end-of-life', false)
-    .option('--tooling-image <ref>', 'image that supplies the package manager for distroless or tool-less images')
+    .option(
+      '-o, --output <file>',
+      'write a VEX document of the fixed vulnerabilities to this file (needs a report)',
+    )
+    .option(
+      '--eol-api-url <url>',
+      'end-of-life API base URL (update-all mode; default $COPA_EOL_API_URL or endoflife.date)',
+      process.env.COPA_EOL_API_URL || 'https://endoflife.date/api/v1/products',
+    )
+    .option('--exit-on-eol', "fail when the image's OS release is end-of-life", false)
+    .option(
+      '--tooling-image <ref>',
+      'image that supplies the package manager for distroless or tool-less images',
+    )
     .addHelpText('after', EXAMPLES)
     .action(async (flags: PatchFlags) => {
       const { debug } = globals();
       const early = cliLogger('plain', debug);
-      const logger = cliLogger(parseProgress(flags.progress, (m) => early.warn(m)), debug);
-      if (!flags.image) throw new CopaError('USAGE', 'no image given', { hint: 'pass the image to patch with -i/--image' });
-      const controller = new AbortController();
-      let interrupts = 0;
-      const onSigint = (): void => {
-        interrupts++;
-        if (interrupts > 1) process.exit(130);
-        logger.warn('interrupted: cleaning up (press Ctrl-C again to force quit)');
-        controller.abort();
-      };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
-      try {
+      const logger = cliLogger(
+        parseProgress(flags.progress, (m) => early.warn(m)),
+        debug,
+      );
+      const image = flags.image;
+      if (!image)
+        throw new CopaError('USAGE', 'no image given', { hint: 'pass the image to patch with -i/--image' });
+      await withInterrupts(logger, async (signal) => {
         const result = await patch({
-          image: flags.image,
+          image,
           report: flags.report,
           tag: flags.tag,
           tagSuffix: flags.tagSuffix,
@@ -119,20 +149,21 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
           exitOnEol: flags.exitOnEol,
           toolingImage: flags.toolingImage,
           logger,
-          signal: controller.signal,
-          ...(debug ? { onOutput: (_s: 'stdout' | 'stderr', d: string) => void process.stderr.write(d) } : {}),
+          signal,
+          ...(debug
+            ? { onOutput: (_s: 'stdout' | 'stderr', d: string) => void process.stderr.write(d) }
+            : {}),
         });
         report(result, flags, logger);
-      } finally {
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigint);
-      }
+      });
     });
 }
 
 function report(result: PatchResult, flags: PatchFlags, logger: ReturnType<typeof cliLogger>): void {
   if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-  const plans = result.plan ? [result.plan] : (result.platforms ?? []).flatMap((p) => (p.plan ? [p.plan] : []));
+  const plans = result.plan
+    ? [result.plan]
+    : (result.platforms ?? []).flatMap((p) => (p.plan ? [p.plan] : []));
   if (result.status === 'DryRun') {
     const lines = plans.map((p) => formatPlan(p).join('\n')).join('\n') + '\n';
     if (flags.json) process.stderr.write(lines);
@@ -144,9 +175,13 @@ function report(result: PatchResult, flags: PatchFlags, logger: ReturnType<typeo
     return;
   }
   for (const f of result.failed ?? []) {
-    logger.warn(`downloaded package ${f.name} version ${f.installed ?? '(none)'} lower than required ${f.required} for update (ignored: --ignore-errors)`);
+    logger.warn(
+      `downloaded package ${f.name} version ${f.installed ?? '(none)'} lower than required ${f.required} for update (ignored: --ignore-errors)`,
+    );
   }
   logger.info(`Patched image (${result.platform}): ${result.patchedImage ?? ''}`);
   const updated = plans.reduce((n, p) => n + p.updates.length, 0);
-  logger.info(`Patch summary: ${updated} package(s) updated${result.layer ? `, new layer ${result.layer.digest} (${result.layer.size} bytes)` : ''}`);
+  logger.info(
+    `Patch summary: ${updated} package(s) updated${result.layer ? `, new layer ${result.layer.digest} (${result.layer.size} bytes)` : ''}`,
+  );
 }

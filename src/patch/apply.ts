@@ -41,14 +41,19 @@ export interface Probe {
 }
 
 /** Read what the image is (OS, package database layout) and choose its package manager. */
-export async function probeImage(root: ImageRoot, report: UpdateManifest | undefined, ignoreErrors = false): Promise<Probe> {
+export async function probeImage(
+  root: ImageRoot,
+  report: UpdateManifest | undefined,
+  ignoreErrors = false,
+): Promise<Probe> {
   const os = await detectOs(root, report);
   const pm = await chooseManager(os, root.session, { reportMode: report !== undefined, ignoreErrors });
   return { os, pm };
 }
 
 async function detectOs(root: ImageRoot, report: UpdateManifest | undefined): Promise<OsInfo> {
-  const rel = (await root.session.readFile('/etc/os-release')) ?? (await root.session.readFile('/usr/lib/os-release'));
+  const rel =
+    (await root.session.readFile('/etc/os-release')) ?? (await root.session.readFile('/usr/lib/os-release'));
   const fromImage = rel ? osFromRelease(rel.toString('utf8')) : undefined;
   if (!report) {
     if (!fromImage) {
@@ -93,7 +98,9 @@ export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyCont
     const before = await pm.installed(pmCtx);
 
     let names: string[] | null = null;
-    let required = report ? uniqueLatestUpdates(report.osUpdates, pm.scheme, { ignoreErrors: opts.ignoreErrors, logger }) : [];
+    let required = report
+      ? uniqueLatestUpdates(report.osUpdates, pm.scheme, { ignoreErrors: opts.ignoreErrors, logger })
+      : [];
     const plan: PatchPlan = {
       mode: report ? 'report' : 'update-all',
       image: ctx.imageRef,
@@ -135,7 +142,12 @@ export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyCont
     const after = await pm.installed(pmCtx);
     const wanted = report
       ? required
-      : plan.updates.map((u) => ({ name: u.name, installedVersion: u.from ?? '', fixedVersion: u.to, vulnerabilityID: '' }));
+      : plan.updates.map((u) => ({
+          name: u.name,
+          installedVersion: u.from ?? '',
+          fixedVersion: u.to,
+          vulnerabilityID: '',
+        }));
     const check = validateInstalled(wanted, after, pm.scheme, { ignoreErrors: opts.ignoreErrors, logger });
     const installed: Record<string, string> = {};
     for (const u of plan.updates) {
@@ -144,13 +156,23 @@ export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyCont
     }
     return {
       plan,
-      excluded: [...root.session.created, ...(pm.cacheRoot === 'tooling' ? [] : pm.cachePaths), ...pm.excludePaths],
+      excluded: [
+        ...root.session.created,
+        ...(pm.cacheRoot === 'tooling' ? [] : pm.cachePaths),
+        ...pm.excludePaths,
+      ],
       installed,
       validated: (report?.osUpdates ?? []).filter((u) => {
         const v = after.get(u.name);
-        return v !== undefined && pm.scheme.isValid(u.fixedVersion) && pm.scheme.compare(v, u.fixedVersion) >= 0;
+        return (
+          v !== undefined && pm.scheme.isValid(u.fixedVersion) && pm.scheme.compare(v, u.fixedVersion) >= 0
+        );
       }),
-      failed: check.failed.map((f) => ({ name: f.name, installed: f.installed ?? null, required: f.required })),
+      failed: check.failed.map((f) => ({
+        name: f.name,
+        installed: f.installed ?? null,
+        required: f.required,
+      })),
     };
   } finally {
     await root.session.close();

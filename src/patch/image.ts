@@ -41,10 +41,19 @@ export async function buildPatchedImage(
   });
   const family = isDockerMediaType(base.mediaType) ? 'docker' : 'oci';
   const mediaType = layerMediaType(family, 'gzip');
-  const layer = fileLayer({ path: written.path, digest: written.digest, diffID: written.diffID, size: written.size, mediaType });
+  const layer = fileLayer({
+    path: written.path,
+    digest: written.digest,
+    diffID: written.diffID,
+    size: written.size,
+    mediaType,
+  });
   const created = timestamp();
   const manifest = await base.manifest();
-  const annotations: Record<string, string> = { [ANNOTATION_CREATED]: created, [ANNOTATION_PATCHED]: created };
+  const annotations: Record<string, string> = {
+    [ANNOTATION_CREATED]: created,
+    [ANNOTATION_PATCHED]: created,
+  };
   const oldVersion = manifest.annotations?.[ANNOTATION_VERSION];
   if (oldVersion) annotations[ANNOTATION_VERSION] = patchedVersion(oldVersion, opts.targetTag);
   const mutation = {

@@ -5,7 +5,13 @@ import { CopaError } from '../errors.js';
 import { emulationEnabled, emulationHint } from '../engine/native/emulation.js';
 import type { Image, ImageIndex } from '../oci/image.js';
 import { writeOciLayout } from '../oci/layout/write.js';
-import { formatPlatform, isAttestation, normalizePlatform, parsePlatform, platformEquals } from '../oci/platform.js';
+import {
+  formatPlatform,
+  isAttestation,
+  normalizePlatform,
+  parsePlatform,
+  platformEquals,
+} from '../oci/platform.js';
 import { formatReference, type ImageReference } from '../oci/reference.js';
 import { pushImage, pushIndex } from '../oci/registry/push.js';
 import { fetchRemote } from '../oci/registry/remote.js';
@@ -19,7 +25,16 @@ import type { PatchResult, PlatformResult } from './result.js';
 import { deliver } from './sink.js';
 
 /** The eight architectures Copa patches; other entries (windows, unknown archs) are preserved untouched. */
-const SUPPORTED = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/arm/v6', 'linux/386', 'linux/ppc64le', 'linux/s390x', 'linux/riscv64'];
+const SUPPORTED = [
+  'linux/amd64',
+  'linux/arm64',
+  'linux/arm/v7',
+  'linux/arm/v6',
+  'linux/386',
+  'linux/ppc64le',
+  'linux/s390x',
+  'linux/riscv64',
+];
 
 export interface PlatformEntry {
   desc: Descriptor;
@@ -48,9 +63,13 @@ export async function multiPlatformPlan(env: FlowEnv, reportDir: boolean): Promi
   const fetched = await fetchRemote(client, source);
   if (fetched.kind !== 'index') {
     if (reportDir) {
-      throw new CopaError('USAGE', `${formatReference(source)} is a single-platform image but --report is a directory`, {
-        hint: 'pass the report file of that image',
-      });
+      throw new CopaError(
+        'USAGE',
+        `${formatReference(source)} is a single-platform image but --report is a directory`,
+        {
+          hint: 'pass the report file of that image',
+        },
+      );
     }
     return undefined;
   }
@@ -60,16 +79,33 @@ export async function multiPlatformPlan(env: FlowEnv, reportDir: boolean): Promi
 
   let reports: UpdateManifest[] = [];
   if (reportDir && opts.report) {
-    const files = (await readdir(opts.report, { withFileTypes: true })).filter((f) => f.isFile()).map((f) => join(opts.report as string, f.name)).sort();
-    reports = await Promise.all(files.map((f) => loadReport(f, { scanner: opts.scanner, logger: ctx.logger })));
+    const files = (await readdir(opts.report, { withFileTypes: true }))
+      .filter((f) => f.isFile())
+      .map((f) => join(opts.report as string, f.name))
+      .sort();
+    reports = await Promise.all(
+      files.map((f) => loadReport(f, { scanner: opts.scanner, logger: ctx.logger })),
+    );
   }
   const wanted = opts.platforms.map((p) => normalizePlatform(parsePlatform(p)));
   const entries: PlatformEntry[] = children.map((desc) => {
     const platform = normalizePlatform(desc.platform as Platform);
-    if (!supported(platform)) return { desc, platform, action: 'preserve', reason: 'platform not supported for patching' };
+    if (!supported(platform))
+      return { desc, platform, action: 'preserve', reason: 'platform not supported for patching' };
     if (reportDir) {
-      const report = reports.find((r) => platformEquals(normalizePlatform({ os: 'linux', architecture: r.arch, ...(r.variant ? { variant: r.variant } : {}) }), platform));
-      return report ? { desc, platform, action: 'patch', report } : { desc, platform, action: 'preserve', reason: 'no scan report for platform' };
+      const report = reports.find((r) =>
+        platformEquals(
+          normalizePlatform({
+            os: 'linux',
+            architecture: r.arch,
+            ...(r.variant ? { variant: r.variant } : {}),
+          }),
+          platform,
+        ),
+      );
+      return report
+        ? { desc, platform, action: 'patch', report }
+        : { desc, platform, action: 'preserve', reason: 'no scan report for platform' };
     }
     if (wanted.length > 0 && !wanted.some((w) => platformEquals(w, platform))) {
       return { desc, platform, action: 'preserve', reason: 'not in --platform list' };
@@ -77,9 +113,13 @@ export async function multiPlatformPlan(env: FlowEnv, reportDir: boolean): Promi
     return { desc, platform, action: 'patch' };
   });
   if (wanted.length > 0 && !entries.some((e) => e.action === 'patch')) {
-    throw new CopaError('PLATFORM', `none of --platform ${opts.platforms.join(',')} is in ${formatReference(source)}`, {
-      hint: `available: ${children.map((d) => label(d.platform as Platform)).join(', ')}`,
-    });
+    throw new CopaError(
+      'PLATFORM',
+      `none of --platform ${opts.platforms.join(',')} is in ${formatReference(source)}`,
+      {
+        hint: `available: ${children.map((d) => label(d.platform as Platform)).join(', ')}`,
+      },
+    );
   }
   return { index: fetched.index, raw, entries };
 }
@@ -104,7 +144,11 @@ async function mapBounded<T, R>(items: T[], limit: number, fn: (t: T) => Promise
 }
 
 /** Patch the chosen platforms concurrently, then write one index (patched + preserved descriptors). */
-export async function patchMulti(env: FlowEnv, plan: MultiPlan, target: ImageReference): Promise<PatchResult> {
+export async function patchMulti(
+  env: FlowEnv,
+  plan: MultiPlan,
+  target: ImageReference,
+): Promise<PatchResult> {
   const { opts, ctx } = env;
   const { logger } = ctx;
   const toPatch = plan.entries.filter((e) => e.action === 'patch');
@@ -113,26 +157,49 @@ export async function patchMulti(env: FlowEnv, plan: MultiPlan, target: ImageRef
   for (const e of toPatch) if (!(await emulationEnabled(e.platform))) missing.push(e);
   if (missing.length > 0 && !opts.ignoreErrors) {
     const first = missing[0] as PlatformEntry;
-    throw new CopaError('PLATFORM', `emulation is not enabled for platform ${missing.map((m) => label(m.platform)).join(', ')}`, {
-      hint: emulationHint(first.platform.architecture),
-    });
+    throw new CopaError(
+      'PLATFORM',
+      `emulation is not enabled for platform ${missing.map((m) => label(m.platform)).join(', ')}`,
+      {
+        hint: emulationHint(first.platform.architecture),
+      },
+    );
   }
   logger.info(
     `Patching ${formatReference(env.source)}: ${toPatch.map((e) => label(e.platform)).join(', ')}` +
-      (plan.entries.length > toPatch.length ? `; preserving ${plan.entries.filter((e) => e.action === 'preserve').map((e) => label(e.platform)).join(', ')}` : ''),
+      (plan.entries.length > toPatch.length
+        ? `; preserving ${plan.entries
+            .filter((e) => e.action === 'preserve')
+            .map((e) => label(e.platform))
+            .join(', ')}`
+        : ''),
   );
-  const outcomes = await mapBounded(toPatch, availableParallelism(), async (e): Promise<{ entry: PlatformEntry; one?: PatchedOne; error?: Error }> => {
-    if (missing.includes(e)) return { entry: e, error: new CopaError('PLATFORM', `emulation is not enabled for platform ${label(e.platform)}`) };
-    try {
-      const image = await plan.index.image(e.desc);
-      const tag = platformTag(target.tag ?? 'latest', e.platform);
-      const one = await patchOne({ ...env, report: e.report }, image, e.platform, { ...target, tag }, { deliver: false });
-      return { entry: e, one };
-    } catch (err) {
-      logger.warn(`${label(e.platform)}: ${(err as Error).message}`);
-      return { entry: e, error: err as Error };
-    }
-  });
+  const outcomes = await mapBounded(
+    toPatch,
+    availableParallelism(),
+    async (e): Promise<{ entry: PlatformEntry; one?: PatchedOne; error?: Error }> => {
+      if (missing.includes(e))
+        return {
+          entry: e,
+          error: new CopaError('PLATFORM', `emulation is not enabled for platform ${label(e.platform)}`),
+        };
+      try {
+        const image = await plan.index.image(e.desc);
+        const tag = platformTag(target.tag ?? 'latest', e.platform);
+        const one = await patchOne(
+          { ...env, report: e.report },
+          image,
+          e.platform,
+          { ...target, tag },
+          { deliver: false },
+        );
+        return { entry: e, one };
+      } catch (err) {
+        logger.warn(`${label(e.platform)}: ${(err as Error).message}`);
+        return { entry: e, error: err as Error };
+      }
+    },
+  );
   try {
     return await assemble(env, plan, target, outcomes);
   } finally {
@@ -153,21 +220,40 @@ async function assemble(
     if (!o) return { platform: label(e.platform), status: 'Preserved', reason: e.reason };
     if (o.error) return { platform: label(e.platform), status: 'Error', reason: o.error.message };
     const r = o.one?.result;
-    return { platform: label(e.platform), status: r?.status === 'Patched' ? 'Patched' : r?.status === 'DryRun' ? 'DryRun' : 'Up-to-date', plan: r?.plan, digest: r?.digest, layer: r?.layer };
+    return {
+      platform: label(e.platform),
+      status: r?.status === 'Patched' ? 'Patched' : r?.status === 'DryRun' ? 'DryRun' : 'Up-to-date',
+      plan: r?.plan,
+      digest: r?.digest,
+      layer: r?.layer,
+    };
   });
   const attempted = outcomes.length;
   const errors = outcomes.filter((o) => o.error);
   const patched = outcomes.filter((o) => o.one?.image);
-  const base: PatchResult = { status: patched.length > 0 ? 'Patched' : opts.dryRun ? 'DryRun' : 'Up-to-date', image: formatReference(env.source), platform: 'multi', platforms: results, output: { kind: 'none' } };
+  const base: PatchResult = {
+    status: patched.length > 0 ? 'Patched' : opts.dryRun ? 'DryRun' : 'Up-to-date',
+    image: formatReference(env.source),
+    platform: 'multi',
+    platforms: results,
+    output: { kind: 'none' },
+  };
   if (errors.length > 0 && (!opts.ignoreErrors || errors.length === attempted)) {
     printTable(results, logger);
-    throw new CopaError('PACKAGE_MANAGER', errors.length === attempted ? 'all platform patches failed' : 'one or more platform patches failed', {
-      hint: errors.map((e) => `${label(e.entry.platform)}: ${e.error?.message ?? ''}`).join('; '),
-    });
+    throw new CopaError(
+      'PACKAGE_MANAGER',
+      errors.length === attempted ? 'all platform patches failed' : 'one or more platform patches failed',
+      {
+        hint: errors.map((e) => `${label(e.entry.platform)}: ${e.error?.message ?? ''}`).join('; '),
+      },
+    );
   }
   if (patched.length === 0 || opts.dryRun) return base;
 
-  const index = buildIndex(plan, patched.map((o) => ({ desc: o.entry.desc, image: o.one?.image as Image })));
+  const index = buildIndex(
+    plan,
+    patched.map((o) => ({ desc: o.entry.desc, image: o.one?.image as Image })),
+  );
   const indexRaw = await index.rawManifest();
   let out: PatchResult['output'] = { kind: 'none' };
   let digest: string | undefined;
@@ -191,7 +277,15 @@ async function assemble(
     for (const o of patched) {
       const tag = platformTag(target.tag ?? 'latest', o.entry.platform);
       const layer = o.one?.result.layer;
-      await deliver(o.one?.image as Image, { opts, client, target: { ...target, tag }, logger, store: env.store, signal: ctx.signal, ...(layer ? { layer } : {}) });
+      await deliver(o.one?.image as Image, {
+        opts,
+        client,
+        target: { ...target, tag },
+        logger,
+        store: env.store,
+        signal: ctx.signal,
+        ...(layer ? { layer } : {}),
+      });
     }
     out = { kind: 'none' };
   }
@@ -202,7 +296,8 @@ async function assemble(
 function printTable(results: PlatformResult[], logger: FlowEnv['ctx']['logger']): void {
   const w = Math.max(8, ...results.map((r) => r.platform.length));
   logger.info(`${'PLATFORM'.padEnd(w)}  STATUS      DETAILS`);
-  for (const r of results) logger.info(`${r.platform.padEnd(w)}  ${r.status.padEnd(10)}  ${r.reason ?? r.digest ?? ''}`);
+  for (const r of results)
+    logger.info(`${r.platform.padEnd(w)}  ${r.status.padEnd(10)}  ${r.reason ?? r.digest ?? ''}`);
 }
 
 /**
@@ -224,7 +319,13 @@ export function buildIndex(plan: MultiPlan, patched: Array<{ desc: Descriptor; i
         const raw = await img.rawManifest();
         const digest = sha256(raw);
         images.set(digest, img);
-        manifests.push({ ...d, mediaType: img.mediaType, digest, size: raw.length, annotations: { ...(d.annotations ?? {}), ...(d.annotations ? { [ANNOTATION_CREATED]: now } : {}) } });
+        manifests.push({
+          ...d,
+          mediaType: img.mediaType,
+          digest,
+          size: raw.length,
+          annotations: { ...(d.annotations ?? {}), ...(d.annotations ? { [ANNOTATION_CREATED]: now } : {}) },
+        });
         if (!d.annotations) delete manifests[manifests.length - 1]?.annotations;
         continue;
       }

@@ -8,9 +8,16 @@ export const PatchOptionsSchema = z.object({
   report: z.string().optional(),
   tag: z.string().optional(),
   tagSuffix: z.string().default('patched'),
-  scanner: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/, 'scanner names are letters, digits, _ and -').default('trivy'),
+  scanner: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/, 'scanner names are letters, digits, _ and -')
+    .default('trivy'),
   ignoreErrors: z.boolean().default(false),
-  timeoutMs: z.number().int().positive().default(5 * 60_000),
+  timeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(5 * 60_000),
   workingFolder: z.string().optional(),
   debug: z.boolean().default(false),
   push: z.boolean().default(false),

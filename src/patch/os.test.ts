@@ -23,7 +23,8 @@ describe('OS identification', () => {
   });
 
   it('parses os-release quoting and maps to type/version', () => {
-    const text = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n';
+    const text =
+      'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n';
     expect(parseOsRelease(text).PRETTY_NAME).toBe('Debian GNU/Linux 12 (bookworm)');
     expect(osFromRelease(text)).toEqual({ type: 'debian', version: '12' });
     expect(() => osFromRelease('NAME="Wolfi"\n')).toThrow(/unsupported osType "wolfi"/);

@@ -37,9 +37,15 @@ export async function patch(input: PatchOptions): Promise<PatchResult> {
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(input.signal?.reason);
   input.signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => controller.abort(new CopaError('TIMEOUT', `patch exceeded timeout ${opts.timeoutMs / 1000}s`)), opts.timeoutMs);
+  const timer = setTimeout(
+    () => controller.abort(new CopaError('TIMEOUT', `patch exceeded timeout ${opts.timeoutMs / 1000}s`)),
+    opts.timeoutMs,
+  );
   try {
-    return await raceAbort(run(opts, { logger, signal: controller.signal, onOutput: input.onOutput, deliver: input.deliver }), controller.signal);
+    return await raceAbort(
+      run(opts, { logger, signal: controller.signal, onOutput: input.onOutput, deliver: input.deliver }),
+      controller.signal,
+    );
   } finally {
     clearTimeout(timer);
     input.signal?.removeEventListener('abort', onAbort);
@@ -65,7 +71,9 @@ async function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 function abortError(signal: AbortSignal): CopaError {
   const r: unknown = signal.reason;
   if (r instanceof CopaError) return r;
-  return new CopaError('CANCELLED', 'operation canceled', { hint: 'the run was interrupted; nothing was written' });
+  return new CopaError('CANCELLED', 'operation canceled', {
+    hint: 'the run was interrupted; nothing was written',
+  });
 }
 
 export interface RunContext {
@@ -85,12 +93,16 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
   const target = patchedReference(source, opts.tag, opts.tagSuffix);
   const store = await prepareDelivery(opts, { hook: ctx.deliver, logger });
   if (opts.vexOutput && opts.vexFormat !== 'openvex') {
-    throw new CopaError('USAGE', `unsupported VEX format ${JSON.stringify(opts.vexFormat)}`, { hint: 'use --format openvex' });
+    throw new CopaError('USAGE', `unsupported VEX format ${JSON.stringify(opts.vexFormat)}`, {
+      hint: 'use --format openvex',
+    });
   }
   let report: UpdateManifest | undefined;
-  const reportDir = opts.report !== undefined && (await stat(opts.report).catch(() => undefined))?.isDirectory() === true;
+  const reportDir =
+    opts.report !== undefined && (await stat(opts.report).catch(() => undefined))?.isDirectory() === true;
   if (opts.report && !reportDir) report = await loadReport(opts.report, { scanner: opts.scanner, logger });
-  if (opts.vexOutput && !report) logger.warn('--output needs a report (-r): no VEX document will be produced');
+  if (opts.vexOutput && !report)
+    logger.warn('--output needs a report (-r): no VEX document will be produced');
   requireRoot();
 
   const client = newRegistryClient(opts, logger);
@@ -211,13 +223,29 @@ export async function patchOne(
     if (!mode.deliver) {
       keepDir = true;
       return {
-        result: { ...base, digest: await built.image.digest(), layer: built.layer, installed: applied.installed, failed: applied.failed },
+        result: {
+          ...base,
+          digest: await built.image.digest(),
+          layer: built.layer,
+          installed: applied.installed,
+          failed: applied.failed,
+        },
         image: built.image,
         cleanup,
       };
     }
     const delivered = await timed(logger, 'image delivered', () =>
-      deliver(built.image, { opts, client, target, logger, signal, workDir, layer: built.layer, store, hook: ctx.deliver }),
+      deliver(built.image, {
+        opts,
+        client,
+        target,
+        logger,
+        signal,
+        workDir,
+        layer: built.layer,
+        store,
+        hook: ctx.deliver,
+      }),
     );
     if (opts.vexOutput && report && delivered.digest && (applied.validated?.length ?? 0) > 0) {
       const doc = buildOpenVex({
@@ -246,7 +274,12 @@ export async function patchOne(
 }
 
 /** Update-all mode only (Copa §2.8): warn about an end-of-life OS release; fatal with --exit-on-eol. */
-async function endOfLife(os: { type: string; version: string }, opts: ResolvedPatchOptions, logger: Logger, signal: AbortSignal) {
+async function endOfLife(
+  os: { type: string; version: string },
+  opts: ResolvedPatchOptions,
+  logger: Logger,
+  signal: AbortSignal,
+) {
   const result = await checkEol(os, { apiUrl: opts.eolApiUrl, logger, signal });
   if (!result.isEol) return;
   if (opts.exitOnEol) throw eolError(os);

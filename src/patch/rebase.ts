@@ -17,18 +17,28 @@ export type Lineage =
   | { kind: 'rebase'; baseRef: string; keep: number }
   | { kind: 'lost-base'; baseRef: string; reason: string };
 
-export async function findLineage(client: RegistryClient, image: Image, platform: Platform, logger: Logger): Promise<Lineage> {
+export async function findLineage(
+  client: RegistryClient,
+  image: Image,
+  platform: Platform,
+  logger: Logger,
+): Promise<Lineage> {
   const cfg = await image.config();
   const baseRef = cfg.config?.Labels?.[LABEL_BASE_IMAGE];
   if (!baseRef) return { kind: 'fresh' };
   const lost = (reason: string): Lineage => {
-    logger.warn(`this image was patched before, but its base ${baseRef} ${reason}: patching it as a new base`);
+    logger.warn(
+      `this image was patched before, but its base ${baseRef} ${reason}: patching it as a new base`,
+    );
     return { kind: 'lost-base', baseRef, reason };
   };
   let base: Image;
   try {
     const fetched = await fetchRemote(client, parseReference(baseRef));
-    base = fetched.kind === 'image' ? fetched.image : await fetched.index.image(selectManifest(await fetched.index.index(), platform, baseRef));
+    base =
+      fetched.kind === 'image'
+        ? fetched.image
+        : await fetched.index.image(selectManifest(await fetched.index.index(), platform, baseRef));
   } catch (e) {
     return lost(`cannot be pulled (${(e as Error).message})`);
   }

@@ -27,11 +27,15 @@ export interface PatchResult {
   /** multi-platform runs: one entry per platform of the index */
   platforms?: PlatformResult[] | undefined;
   /** the new layer */
-  layer?: { digest: string; diffID: string; size: number; uncompressedSize: number; mediaType: string } | undefined;
+  layer?:
+    { digest: string; diffID: string; size: number; uncompressedSize: number; mediaType: string } | undefined;
   /** installed versions after patching, for the packages the plan named */
   installed?: Record<string, string> | undefined;
   /** validation failures tolerated by --ignore-errors */
   failed?: Array<{ name: string; installed: string | null; required: string }> | undefined;
   /** registry push, OCI layout, local load (docker/podman), or a build context (`copa generate`) */
-  output: { kind: 'registry' | 'oci-layout' | 'docker' | 'podman' | 'build-context' | 'none'; location?: string | undefined };
+  output: {
+    kind: 'registry' | 'oci-layout' | 'docker' | 'podman' | 'build-context' | 'none';
+    location?: string | undefined;
+  };
 }

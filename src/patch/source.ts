@@ -1,6 +1,13 @@
 import { CopaError } from '../errors.js';
 import type { Image } from '../oci/image.js';
-import { formatPlatform, hostPlatform, normalizePlatform, parsePlatform, platformEquals, selectManifest } from '../oci/platform.js';
+import {
+  formatPlatform,
+  hostPlatform,
+  normalizePlatform,
+  parsePlatform,
+  platformEquals,
+  selectManifest,
+} from '../oci/platform.js';
 import { formatReference, type ImageReference } from '../oci/reference.js';
 import type { RegistryClient } from '../oci/registry/client.js';
 import { fetchRemote } from '../oci/registry/remote.js';
@@ -14,7 +21,11 @@ import type { UpdateManifest } from '../report/types.js';
 export function wantedPlatform(report: UpdateManifest | undefined, platform: string | undefined): Platform {
   if (platform) return normalizePlatform(parsePlatform(platform));
   if (report?.arch) {
-    return normalizePlatform({ os: 'linux', architecture: report.arch, ...(report.variant ? { variant: report.variant } : {}) });
+    return normalizePlatform({
+      os: 'linux',
+      architecture: report.arch,
+      ...(report.variant ? { variant: report.variant } : {}),
+    });
   }
   return hostPlatform();
 }
@@ -35,7 +46,11 @@ export async function resolveSourceImage(
     image = fetched.image;
   }
   const cfg = await image.config();
-  const have = normalizePlatform({ os: cfg.os, architecture: cfg.architecture, ...(cfg.variant ? { variant: cfg.variant } : {}) });
+  const have = normalizePlatform({
+    os: cfg.os,
+    architecture: cfg.architecture,
+    ...(cfg.variant ? { variant: cfg.variant } : {}),
+  });
   if ((report || platformFlag) && !platformEquals(have, want)) {
     throw new CopaError(
       'PLATFORM',

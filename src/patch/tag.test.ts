@@ -24,7 +24,9 @@ describe('patched tag rules', () => {
     });
   });
   it('rejects a full reference without a tag, a source without a tag, and bad tags', () => {
-    expect(() => patchedReference(src, 'ghcr.io/acme/debian@sha256:' + 'a'.repeat(64), 'p')).toThrow(/without a tag/);
+    expect(() => patchedReference(src, 'ghcr.io/acme/debian@sha256:' + 'a'.repeat(64), 'p')).toThrow(
+      /without a tag/,
+    );
     const digestOnly = parseReference('debian@sha256:' + 'b'.repeat(64));
     expect(() => patchedReference(digestOnly, undefined, 'patched')).toThrow(/no tag/);
     expect(() => patchedReference(src, '-bad', 'patched')).toThrow(/not a valid tag/);

@@ -5,7 +5,11 @@ import { parseReference, type ImageReference } from '../oci/reference.js';
  * Copa's tag rules (COPA-BEHAVIOUR §4.1): no `-t` → `<repo>:<sourceTag>-<suffix>`; `-t foo` → `<repo>:foo`;
  * `-t reg/repo:foo` (contains `:` or `@`) → that reference, which must carry a tag.
  */
-export function patchedReference(source: ImageReference, tag: string | undefined, suffix: string): ImageReference {
+export function patchedReference(
+  source: ImageReference,
+  tag: string | undefined,
+  suffix: string,
+): ImageReference {
   const repo = { registry: source.registry, repository: source.repository };
   if (tag === undefined || tag === '') {
     if (!source.tag) {

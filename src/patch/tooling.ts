@@ -35,7 +35,10 @@ export function toolingMap(env: NodeJS.ProcessEnv = process.env): Array<[string,
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
-      throw new CopaError('USAGE', `cannot read COPA_TOOLING_IMAGE_MAP_FILE ${file}: ${(e as Error).message}`);
+      throw new CopaError(
+        'USAGE',
+        `cannot read COPA_TOOLING_IMAGE_MAP_FILE ${file}: ${(e as Error).message}`,
+      );
     }
     if (text.trim().startsWith('{')) {
       for (const [k, v] of Object.entries(JSON.parse(text) as Record<string, unknown>)) {
@@ -55,7 +58,8 @@ export function mapToolingImage(ref: string, map: Array<[string, string]>): stri
   for (const [from, to] of map) {
     if (from.endsWith('/')) {
       if (n.startsWith(from)) return n.replace(from, to);
-      const nf = from.includes('.') || from.includes(':') || from.startsWith('localhost') ? from : `docker.io/${from}`;
+      const nf =
+        from.includes('.') || from.includes(':') || from.startsWith('localhost') ? from : `docker.io/${from}`;
       if (n.startsWith(nf)) return n.replace(nf, to);
     } else if (normal(from) === n) return normal(to);
   }
@@ -75,7 +79,9 @@ export async function resolveToolingImage(
     try {
       const fetched = await fetchRemote(client, parseReference(ref));
       const image =
-        fetched.kind === 'image' ? fetched.image : await fetched.index.image(selectManifest(await fetched.index.index(), opts.platform, ref));
+        fetched.kind === 'image'
+          ? fetched.image
+          : await fetched.index.image(selectManifest(await fetched.index.index(), opts.platform, ref));
       opts.logger.info(`Using tooling image ${ref}`);
       return { ref, image };
     } catch (e) {

@@ -8,7 +8,12 @@ import { copa } from '../helpers/cli.js';
 import { ensureDebianFixture, pushFixture, type DebianFixture } from '../helpers/fixtures.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { trivyReport } from '../helpers/trivy.js';
-import { installedVersions, upgradablePackages, withUnpackedImage, type Upgradable } from '../helpers/upgradable.js';
+import {
+  installedVersions,
+  upgradablePackages,
+  withUnpackedImage,
+  type Upgradable,
+} from '../helpers/upgradable.js';
 
 /**
  * Multi-platform: an index of linux/amd64 + linux/arm64 images built from the Debian mirror (arm64 under
@@ -34,10 +39,16 @@ interface Desc {
   annotations?: Record<string, string>;
 }
 const rawIndex = (ref: string): { manifests: Desc[]; annotations?: Record<string, string> } =>
-  JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as never;
+  JSON.parse(
+    execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], {
+      encoding: 'utf8',
+    }),
+  ) as never;
 const exists = (ref: string): boolean => {
   try {
-    execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { stdio: 'ignore' });
+    execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], {
+      stdio: 'ignore',
+    });
     return true;
   } catch {
     return false;
@@ -52,14 +63,26 @@ const dpkgGe = (a: string, b: string): boolean => {
   }
 };
 const args = (...a: string[]) => [...a, '--cache-dir', cacheDir, '-w', work];
-const findPlatform = (m: Desc[], arch: string) => m.find((d) => d.platform?.os === 'linux' && d.platform.architecture === arch && !d.annotations?.['vnd.docker.reference.type']);
+const findPlatform = (m: Desc[], arch: string) =>
+  m.find(
+    (d) =>
+      d.platform?.os === 'linux' &&
+      d.platform.architecture === arch &&
+      !d.annotations?.['vnd.docker.reference.type'],
+  );
 
 async function put(path: string, body: Buffer, type: string): Promise<void> {
-  const res = await fetch(`http://${registry.host}/v2/${path}`, { method: 'PUT', body, headers: { 'content-type': type } });
+  const res = await fetch(`http://${registry.host}/v2/${path}`, {
+    method: 'PUT',
+    body,
+    headers: { 'content-type': type },
+  });
   if (!res.ok) throw new Error(`PUT ${path}: ${res.status} ${await res.text()}`);
 }
 async function manifestSize(repo: string, digest: string): Promise<{ size: number; type: string }> {
-  const res = await fetch(`http://${registry.host}/v2/${repo}/manifests/${digest}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  const res = await fetch(`http://${registry.host}/v2/${repo}/manifests/${digest}`, {
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+  });
   const body = Buffer.from(await res.arrayBuffer());
   return { size: body.length, type: res.headers.get('content-type') ?? '' };
 }
@@ -89,21 +112,43 @@ beforeAll(async () => {
     digest: amd.digest,
     size: a.size,
     platform: { os: 'unknown', architecture: 'unknown' },
-    annotations: { 'vnd.docker.reference.digest': subject, 'vnd.docker.reference.type': 'attestation-manifest' },
+    annotations: {
+      'vnd.docker.reference.digest': subject,
+      'vnd.docker.reference.type': 'attestation-manifest',
+    },
   });
   const index = {
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.index.v1+json',
     manifests: [
-      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: amd.digest, size: a.size, platform: { os: 'linux', architecture: 'amd64' } },
-      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: arm.digest, size: b.size, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
-      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: amd.digest, size: a.size, platform: { os: 'windows', architecture: 'amd64', 'os.version': '10.0.17763.1' } },
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: amd.digest,
+        size: a.size,
+        platform: { os: 'linux', architecture: 'amd64' },
+      },
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: arm.digest,
+        size: b.size,
+        platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+      },
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: amd.digest,
+        size: a.size,
+        platform: { os: 'windows', architecture: 'amd64', 'os.version': '10.0.17763.1' },
+      },
       att(amd.digest),
       att(arm.digest),
     ],
     annotations: { 'org.opencontainers.image.version': '1' },
   };
-  await put('multi/manifests/1', Buffer.from(JSON.stringify(index)), 'application/vnd.oci.image.index.v1+json');
+  await put(
+    'multi/manifests/1',
+    Buffer.from(JSON.stringify(index)),
+    'application/vnd.oci.image.index.v1+json',
+  );
   source = `${registry.host}/multi:1`;
 }, 1_800_000);
 
@@ -118,13 +163,19 @@ describe('multi-platform images', () => {
     const r = await copa(args('patch', '-i', source, '--push', '--json'));
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as { platforms: Array<{ platform: string; status: string }> };
-    expect(result.platforms.map((p) => `${p.platform}=${p.status}`).sort()).toEqual(['linux/amd64=Patched', 'linux/arm64=Patched', 'windows/amd64=Preserved']);
+    expect(result.platforms.map((p) => `${p.platform}=${p.status}`).sort()).toEqual([
+      'linux/amd64=Patched',
+      'linux/arm64=Patched',
+      'windows/amd64=Preserved',
+    ]);
     const before = rawIndex(source);
     const after = rawIndex(`${registry.host}/multi:1-patched`);
     expect(findPlatform(after.manifests, 'amd64')?.digest).not.toBe(amd.digest);
     expect(findPlatform(after.manifests, 'arm64')?.digest).not.toBe(arm.digest);
     expect(findPlatform(after.manifests, 'arm64')?.platform?.variant).toBe('v8');
-    expect(after.manifests.find((d) => d.platform?.os === 'windows')).toEqual(before.manifests.find((d) => d.platform?.os === 'windows'));
+    expect(after.manifests.find((d) => d.platform?.os === 'windows')).toEqual(
+      before.manifests.find((d) => d.platform?.os === 'windows'),
+    );
     expect(after.manifests.filter((d) => d.platform?.os === 'unknown')).toEqual([]);
     expect(after.annotations?.['sh.copa.patched']).toBeTruthy();
     expect(after.annotations?.['org.opencontainers.image.version']).toBe('1');
@@ -133,11 +184,24 @@ describe('multi-platform images', () => {
 
     // the arm64 image: fixed versions in its dpkg status, and an arm64 binary of it runs (under qemu)
     const dir = await mkdtemp(join(work, 'arm-'));
-    execFileSync('skopeo', ['copy', '--insecure-policy', '--src-tls-verify=false', `docker://${registry.host}/multi:1-patched-arm64`, `oci:${dir}/oci:x`], { stdio: 'ignore' });
+    execFileSync(
+      'skopeo',
+      [
+        'copy',
+        '--insecure-policy',
+        '--src-tls-verify=false',
+        `docker://${registry.host}/multi:1-patched-arm64`,
+        `oci:${dir}/oci:x`,
+      ],
+      { stdio: 'ignore' },
+    );
     await withUnpackedImage(join(dir, 'oci'), 'x', async (root) => {
       const versions = await installedVersions(root);
-      for (const u of arm.up) expect(dpkgGe(versions.get(u.name) ?? '0', u.to), `${u.name} >= ${u.to}`).toBe(true);
-      expect(execFileSync('file', ['-L', join(root, 'usr/bin/openssl')], { encoding: 'utf8' })).toMatch(/aarch64|ARM aarch64/);
+      for (const u of arm.up)
+        expect(dpkgGe(versions.get(u.name) ?? '0', u.to), `${u.name} >= ${u.to}`).toBe(true);
+      expect(execFileSync('file', ['-L', join(root, 'usr/bin/openssl')], { encoding: 'utf8' })).toMatch(
+        /aarch64|ARM aarch64/,
+      );
       const out = execFileSync('chroot', [root, 'openssl', 'version'], { encoding: 'utf8' });
       const ssl = arm.up.find((u) => u.name === 'openssl');
       if (ssl) expect(out).toContain(`OpenSSL ${ssl.to.split('-')[0]}`);
@@ -146,15 +210,23 @@ describe('multi-platform images', () => {
 
   it('--platform linux/amd64 with --oci-dir: arm64 and windows preserved with their attestation; one OCI layout holds the index', async () => {
     const out = join(work, 'layout');
-    const r = await copa(args('patch', '-i', source, '--platform', 'linux/amd64', '--oci-dir', out, '-t', 'amd-only'));
+    const r = await copa(
+      args('patch', '-i', source, '--platform', 'linux/amd64', '--oci-dir', out, '-t', 'amd-only'),
+    );
     expect(r.code, r.stderr).toBe(0);
-    const idx = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', `oci:${out}:amd-only`], { encoding: 'utf8' })) as { manifests: Desc[] };
+    const idx = JSON.parse(
+      execFileSync('skopeo', ['inspect', '--raw', `oci:${out}:amd-only`], { encoding: 'utf8' }),
+    ) as { manifests: Desc[] };
     expect(findPlatform(idx.manifests, 'arm64')?.digest).toBe(arm.digest);
     expect(findPlatform(idx.manifests, 'amd64')?.digest).not.toBe(amd.digest);
     const atts = idx.manifests.filter((d) => d.platform?.os === 'unknown');
     expect(atts.map((d) => d.annotations?.['vnd.docker.reference.digest'])).toEqual([arm.digest]);
     // every platform's image is complete in the layout: skopeo copies all of them (it verifies digests)
-    execFileSync('skopeo', ['copy', '--all', '--insecure-policy', `oci:${out}:amd-only`, `dir:${join(work, 'copied')}`], { stdio: 'ignore' });
+    execFileSync(
+      'skopeo',
+      ['copy', '--all', '--insecure-policy', `oci:${out}:amd-only`, `dir:${join(work, 'copied')}`],
+      { stdio: 'ignore' },
+    );
     expect(exists(`${registry.host}/multi:amd-only`)).toBe(false);
   });
 
@@ -163,7 +235,16 @@ describe('multi-platform images', () => {
     await mkdir(dir, { recursive: true });
     const u = arm.up.find((x) => x.name === 'libexpat1') ?? arm.up[0]!;
     // a misleading file name on purpose
-    await writeFile(join(dir, 'amd64.json'), trivyReport({ family: 'debian', version: '12', arch: 'arm64', image: source, vulns: [{ pkg: u.name, installed: u.from, fixed: u.to }] }));
+    await writeFile(
+      join(dir, 'amd64.json'),
+      trivyReport({
+        family: 'debian',
+        version: '12',
+        arch: 'arm64',
+        image: source,
+        vulns: [{ pkg: u.name, installed: u.from, fixed: u.to }],
+      }),
+    );
     const r = await copa(args('patch', '-i', source, '-r', dir, '--push', '-t', 'rep', '--json'));
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as { platforms: Array<{ platform: string; status: string }> };

@@ -47,7 +47,9 @@ afterAll(async () => {
 
 describe('copa patch failures', () => {
   it('malformed report', async () => {
-    const r = await copa(args('patch', '-i', source, '-r', await report('bad.json', '{"not": "a report"'), '--push', '-t', 'x1'));
+    const r = await copa(
+      args('patch', '-i', source, '-r', await report('bad.json', '{"not": "a report"'), '--push', '-t', 'x1'),
+    );
     expect(r.code).toBe(1);
     expect(errorLine(r.stderr)).toMatch(/bad\.json/);
     expect(tagExists(`${registry.host}/debian:x1`)).toBe(false);
@@ -55,7 +57,25 @@ describe('copa patch failures', () => {
 
   it('report for another architecture', async () => {
     const r = await copa(
-      args('patch', '-i', source, '-r', await report('arm.json', trivyReport({ family: 'debian', version: '12', arch: 'arm64', image: source, vulns: [{ pkg: 'openssl', installed: '1', fixed: '2' }] })), '--push', '-t', 'x2'),
+      args(
+        'patch',
+        '-i',
+        source,
+        '-r',
+        await report(
+          'arm.json',
+          trivyReport({
+            family: 'debian',
+            version: '12',
+            arch: 'arm64',
+            image: source,
+            vulns: [{ pkg: 'openssl', installed: '1', fixed: '2' }],
+          }),
+        ),
+        '--push',
+        '-t',
+        'x2',
+      ),
     );
     expect(r.code).toBe(1);
     expect(errorLine(r.stderr)).toMatch(/linux\/arm64/);
@@ -65,7 +85,25 @@ describe('copa patch failures', () => {
 
   it('report for another OS', async () => {
     const r = await copa(
-      args('patch', '-i', source, '-r', await report('alpine.json', trivyReport({ family: 'alpine', version: '3.19.1', arch: 'amd64', image: source, vulns: [{ pkg: 'openssl', installed: '1', fixed: '2' }] })), '--push', '-t', 'x3'),
+      args(
+        'patch',
+        '-i',
+        source,
+        '-r',
+        await report(
+          'alpine.json',
+          trivyReport({
+            family: 'alpine',
+            version: '3.19.1',
+            arch: 'amd64',
+            image: source,
+            vulns: [{ pkg: 'openssl', installed: '1', fixed: '2' }],
+          }),
+        ),
+        '--push',
+        '-t',
+        'x3',
+      ),
     );
     expect(r.code).toBe(1);
     expect(errorLine(r.stderr)).toMatch(/alpine.*debian/);
@@ -75,7 +113,25 @@ describe('copa patch failures', () => {
   it('package name with shell metacharacters never reaches a shell', async () => {
     const marker = join(work, 'pwned');
     const r = await copa(
-      args('patch', '-i', source, '-r', await report('evil.json', trivyReport({ family: 'debian', version: '12', arch: 'amd64', image: source, vulns: [{ pkg: `openssl;touch ${marker}`, installed: '1', fixed: '2' }] })), '--push', '-t', 'x4'),
+      args(
+        'patch',
+        '-i',
+        source,
+        '-r',
+        await report(
+          'evil.json',
+          trivyReport({
+            family: 'debian',
+            version: '12',
+            arch: 'amd64',
+            image: source,
+            vulns: [{ pkg: `openssl;touch ${marker}`, installed: '1', fixed: '2' }],
+          }),
+        ),
+        '--push',
+        '-t',
+        'x4',
+      ),
     );
     expect(r.code).toBe(1);
     expect(errorLine(r.stderr)).toMatch(/not allowed/);
@@ -97,7 +153,11 @@ describe('copa patch failures', () => {
   });
 
   it('no output chosen and no local image store (no docker engine, no podman)', async () => {
-    const r = await copa(args('patch', '-i', source), { ...process.env, PATH: '/nonexistent', DOCKER_HOST: `unix://${join(work, 'no-docker.sock')}` });
+    const r = await copa(args('patch', '-i', source), {
+      ...process.env,
+      PATH: '/nonexistent',
+      DOCKER_HOST: `unix://${join(work, 'no-docker.sock')}`,
+    });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/--push|--oci-dir/);
   });
@@ -106,13 +166,30 @@ describe('copa patch failures', () => {
     // a derived image whose sources point at a closed loopback port, like an EOL release whose repository is gone
     const port = await freePort();
     const dir = await mkdtemp(join(work, 'eol-'));
-    execFileSync('skopeo', ['copy', '--insecure-policy', '--src-tls-verify=false', `docker://${source}`, `oci:${dir}/oci:eol`], { stdio: 'ignore' });
+    execFileSync(
+      'skopeo',
+      ['copy', '--insecure-policy', '--src-tls-verify=false', `docker://${source}`, `oci:${dir}/oci:eol`],
+      { stdio: 'ignore' },
+    );
     const layer = join(dir, 'rootfs');
     execFileSync('mkdir', ['-p', join(layer, 'etc/apt/sources.list.d')]);
-    await writeFile(join(layer, 'etc/apt/sources.list.d/debian.sources'), `Types: deb\nURIs: http://127.0.0.1:${port}/debian\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`);
+    await writeFile(
+      join(layer, 'etc/apt/sources.list.d/debian.sources'),
+      `Types: deb\nURIs: http://127.0.0.1:${port}/debian\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`,
+    );
     execFileSync('tar', ['-C', layer, '-cf', join(dir, 'l.tar'), 'etc']);
     execFileSync('umoci', ['raw', 'add-layer', '--image', `${dir}/oci:eol`, join(dir, 'l.tar')]);
-    execFileSync('skopeo', ['copy', '--insecure-policy', '--dest-tls-verify=false', `oci:${dir}/oci:eol`, `docker://${registry.host}/debian:eol`], { stdio: 'ignore' });
+    execFileSync(
+      'skopeo',
+      [
+        'copy',
+        '--insecure-policy',
+        '--dest-tls-verify=false',
+        `oci:${dir}/oci:eol`,
+        `docker://${registry.host}/debian:eol`,
+      ],
+      { stdio: 'ignore' },
+    );
     const r = await copa(args('patch', '-i', `${registry.host}/debian:eol`, '--push'));
     expect(r.code).toBe(1);
     expect(errorLine(r.stderr)).toMatch(/apt-get update failed/);

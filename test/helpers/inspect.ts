@@ -22,16 +22,27 @@ export interface RawManifest {
 /** `skopeo inspect --raw` of a registry reference (plain HTTP), or of `oci:<dir>:<ref>`. */
 export function rawManifest(ref: string): RawManifest {
   const target = ref.startsWith('oci:') ? ref : `docker://${ref}`;
-  return JSON.parse(execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', target], { encoding: 'utf8' })) as RawManifest;
+  return JSON.parse(
+    execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', target], { encoding: 'utf8' }),
+  ) as RawManifest;
 }
 
-export function imageConfig(ref: string): { rootfs: { diff_ids: string[] }; config?: { Labels?: Record<string, string> } } {
-  return JSON.parse(execFileSync('skopeo', ['inspect', '--config', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' })) as never;
+export function imageConfig(ref: string): {
+  rootfs: { diff_ids: string[] };
+  config?: { Labels?: Record<string, string> };
+} {
+  return JSON.parse(
+    execFileSync('skopeo', ['inspect', '--config', '--tls-verify=false', `docker://${ref}`], {
+      encoding: 'utf8',
+    }),
+  ) as never;
 }
 
 export function tagExists(ref: string): boolean {
   try {
-    execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { stdio: 'ignore' });
+    execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], {
+      stdio: 'ignore',
+    });
     return true;
   } catch {
     return false;
@@ -51,12 +62,18 @@ export function dpkgGe(a: string, b: string): boolean {
 /** Copy a registry image into a fresh OCI layout under `parent` (skopeo verifies every digest); ref name `x`. */
 export async function pullToLayout(ref: string, parent: string): Promise<string> {
   const dir = await mkdtemp(join(parent, 'pulled-'));
-  execFileSync('skopeo', ['copy', '--insecure-policy', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}/oci:x`], { stdio: 'ignore' });
+  execFileSync(
+    'skopeo',
+    ['copy', '--insecure-policy', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}/oci:x`],
+    { stdio: 'ignore' },
+  );
   return join(dir, 'oci');
 }
 
 /** Entry names of a gzip layer blob of an OCI layout, listed by GNU tar. */
 export function layerEntries(layoutDir: string, digest: string): string[] {
   const blob = join(layoutDir, 'blobs/sha256', digest.slice('sha256:'.length));
-  return execFileSync('tar', ['-tzf', blob], { encoding: 'utf8', maxBuffer: 64 << 20 }).split('\n').filter(Boolean);
+  return execFileSync('tar', ['-tzf', blob], { encoding: 'utf8', maxBuffer: 64 << 20 })
+    .split('\n')
+    .filter(Boolean);
 }

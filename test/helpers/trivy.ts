@@ -6,7 +6,13 @@ export interface Vuln {
   id?: string;
 }
 
-export function trivyReport(opts: { family: string; version: string; arch: string; image: string; vulns: Vuln[] }): string {
+export function trivyReport(opts: {
+  family: string;
+  version: string;
+  arch: string;
+  image: string;
+  vulns: Vuln[];
+}): string {
   return JSON.stringify(
     {
       SchemaVersion: 2,

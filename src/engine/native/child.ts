@@ -42,7 +42,12 @@ async function ensureTarget(root: string, target: string, kind: 'dir' | 'file', 
   return host;
 }
 
-async function mountOverlay(lowerdirs: string[], upperdir: string, workdir: string, target: string): Promise<void> {
+async function mountOverlay(
+  lowerdirs: string[],
+  upperdir: string,
+  workdir: string,
+  target: string,
+): Promise<void> {
   // relative lowerdirs keep the option string short (the kernel limits it to one page)
   const parent = dirname(lowerdirs[0] ?? '/');
   const sameParent = lowerdirs.every((d) => dirname(d) === parent);
@@ -65,14 +70,22 @@ async function setUp(spec: SandboxSpec): Promise<string[]> {
   const t = spec.tooling;
   if (t) {
     await mountOverlay(t.lowerdirs, t.upperdir, t.workdir, t.merged);
-    await setUpRoot(t.merged, { ...spec, binds: spec.binds.filter((b) => b.target === '/etc/resolv.conf') }, []);
+    await setUpRoot(
+      t.merged,
+      { ...spec, binds: spec.binds.filter((b) => b.target === '/etc/resolv.conf') },
+      [],
+    );
     // the image root, without its run-time mounts (non-recursive bind)
     await mount(['--bind', spec.merged, await ensureTarget(t.merged, t.targetPath, 'dir', [])]);
   }
   return created;
 }
 
-async function setUpRoot(root: string, spec: Pick<SandboxSpec, 'tmpfs' | 'binds'>, created: string[]): Promise<void> {
+async function setUpRoot(
+  root: string,
+  spec: Pick<SandboxSpec, 'tmpfs' | 'binds'>,
+  created: string[],
+): Promise<void> {
   const proc = await ensureTarget(root, '/proc', 'dir', created);
   await mount(['-t', 'proc', '-o', 'nosuid,nodev,noexec', 'proc', proc]);
   const dev = await ensureTarget(root, '/dev', 'dir', created);
@@ -115,8 +128,12 @@ function runCommand(root: string, req: Extract<Request, { op: 'run' }>): void {
     stdio: [req.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   if (req.stdin !== undefined) child.stdin?.end(req.stdin);
-  child.stdout?.on('data', (d: Buffer) => send({ op: 'output', id: req.id, stream: 'stdout', data: d.toString() }));
-  child.stderr?.on('data', (d: Buffer) => send({ op: 'output', id: req.id, stream: 'stderr', data: d.toString() }));
+  child.stdout?.on('data', (d: Buffer) =>
+    send({ op: 'output', id: req.id, stream: 'stdout', data: d.toString() }),
+  );
+  child.stderr?.on('data', (d: Buffer) =>
+    send({ op: 'output', id: req.id, stream: 'stderr', data: d.toString() }),
+  );
   child.on('error', (e) => send({ op: 'error', id: req.id, message: e.message }));
   child.on('close', (code, signal) => send({ op: 'exit', id: req.id, code: code ?? 128, signal }));
 }
@@ -142,7 +159,8 @@ async function main(): Promise<void> {
     send({ op: 'failed', message: (e as Error).message });
     process.exit(1);
   }
-  const rootOf = (name: RootName | undefined): string => (name === 'tooling' && spec.tooling ? spec.tooling.merged : spec.merged);
+  const rootOf = (name: RootName | undefined): string =>
+    name === 'tooling' && spec.tooling ? spec.tooling.merged : spec.merged;
   process.on('message', (req: Request) => {
     if (req.op === 'run') runCommand(rootOf(req.in), req);
     else if (req.op === 'read') {

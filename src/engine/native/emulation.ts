@@ -61,5 +61,7 @@ export async function emulationEnabled(p: Platform): Promise<boolean> {
 
 export async function requireEmulation(p: Platform, label: string): Promise<void> {
   if (await emulationEnabled(p)) return;
-  throw new CopaError('PLATFORM', `emulation is not enabled for platform ${label}`, { hint: emulationHint(p.architecture) });
+  throw new CopaError('PLATFORM', `emulation is not enabled for platform ${label}`, {
+    hint: emulationHint(p.architecture),
+  });
 }

@@ -52,6 +52,9 @@ export async function copyTree(dir: string, dest: string): Promise<void> {
   try {
     await run('cp', ['-a', '--remove-destination', `${dir}/.`, `${dest}/`]);
   } catch (e) {
-    throw new CopaError('ENVIRONMENT', `copying layer ${dir} into ${dest} failed: ${(e as { stderr?: string }).stderr ?? String(e)}`);
+    throw new CopaError(
+      'ENVIRONMENT',
+      `copying layer ${dir} into ${dest} failed: ${(e as { stderr?: string }).stderr ?? String(e)}`,
+    );
   }
 }

@@ -46,7 +46,10 @@ export interface ImageRoot {
  * commands, then closes the session; the upperdir then holds exactly the changes. Without overlayfs (or with
  * COPA_NO_OVERLAY=1) the layers are copied into a plain tree and the changes found by a before/after walk.
  */
-async function toolingSpec(workDir: string, t: { layerDirs: string[]; targetPath: string }): Promise<ToolingSpec> {
+async function toolingSpec(
+  workDir: string,
+  t: { layerDirs: string[]; targetPath: string },
+): Promise<ToolingSpec> {
   const dir = join(workDir, 'tooling');
   const spec = {
     lowerdirs: [...t.layerDirs].reverse(),

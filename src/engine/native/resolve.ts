@@ -19,7 +19,8 @@ export async function resolveInRoot(root: string, path: string, maxLinks = 40): 
     }
     const host = posix.join(root, ...done, part);
     const st = missing ? undefined : await lstat(host).catch(() => undefined);
-    if (st === undefined) missing = true; // the rest is taken literally (callers create it)
+    if (st === undefined)
+      missing = true; // the rest is taken literally (callers create it)
     else if (st.isSymbolicLink()) {
       if (++links > maxLinks) throw new Error(`too many symbolic links resolving ${path}`);
       const target = await readlink(host);

@@ -116,7 +116,10 @@ export async function openSandbox(
     throw e;
   }
 
-  const request = <T>(req: Request, onMsg: (msg: Response, done: (v: T) => void, fail: (e: Error) => void) => void) =>
+  const request = <T>(
+    req: Request,
+    onMsg: (msg: Response, done: (v: T) => void, fail: (e: Error) => void) => void,
+  ) =>
     new Promise<T>((resolve, reject) => {
       if (dead) {
         reject(dead);
@@ -140,17 +143,26 @@ export async function openSandbox(
   return {
     created,
     bind(mount, root) {
-      return request<void>({ op: 'bind', id: nextId++, bind: mount, ...(root ? { in: root } : {}) }, (msg, done) => {
-        if (msg.op === 'bound') {
-          created.push(...msg.created);
-          done();
-        }
-      });
+      return request<void>(
+        { op: 'bind', id: nextId++, bind: mount, ...(root ? { in: root } : {}) },
+        (msg, done) => {
+          if (msg.op === 'bound') {
+            created.push(...msg.created);
+            done();
+          }
+        },
+      );
     },
     run(cmd, ro = {}) {
       let out = '';
       let err = '';
-      const req: Request = { op: 'run', id: nextId++, argv: cmd, env: ro.env ?? sandboxEnv(), ...(ro.in ? { in: ro.in } : {}) };
+      const req: Request = {
+        op: 'run',
+        id: nextId++,
+        argv: cmd,
+        env: ro.env ?? sandboxEnv(),
+        ...(ro.in ? { in: ro.in } : {}),
+      };
       if (ro.stdin !== undefined) req.stdin = ro.stdin;
       return request<RunResult>(req, (msg, done) => {
         if (msg.op === 'output') {
@@ -161,14 +173,20 @@ export async function openSandbox(
       });
     },
     readFile(path, root) {
-      return request<Buffer | undefined>({ op: 'read', id: nextId++, path, ...(root ? { in: root } : {}) }, (msg, done) => {
-        if (msg.op === 'file') done(msg.data === null ? undefined : Buffer.from(msg.data, 'base64'));
-      });
+      return request<Buffer | undefined>(
+        { op: 'read', id: nextId++, path, ...(root ? { in: root } : {}) },
+        (msg, done) => {
+          if (msg.op === 'file') done(msg.data === null ? undefined : Buffer.from(msg.data, 'base64'));
+        },
+      );
     },
     list(path, root) {
-      return request<string[] | undefined>({ op: 'list', id: nextId++, path, ...(root ? { in: root } : {}) }, (msg, done) => {
-        if (msg.op === 'names') done(msg.names ?? undefined);
-      });
+      return request<string[] | undefined>(
+        { op: 'list', id: nextId++, path, ...(root ? { in: root } : {}) },
+        (msg, done) => {
+          if (msg.op === 'names') done(msg.names ?? undefined);
+        },
+      );
     },
     async close() {
       if (!dead && child.connected) child.send({ op: 'close', id: 0 });

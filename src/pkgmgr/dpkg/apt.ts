@@ -23,9 +23,13 @@ function env(): Record<string, string> {
 async function apt(ctx: PackageManagerContext, argv: string[], what: string, hint: string): Promise<string> {
   const r = await ctx.session.run(argv, { env: env(), onOutput: ctx.onOutput });
   if (r.code !== 0) {
-    throw new CopaError('PACKAGE_MANAGER', `${what} failed (exit ${r.code}): ${aptErrorLine(r.stderr, r.stdout)}`, {
-      hint,
-    });
+    throw new CopaError(
+      'PACKAGE_MANAGER',
+      `${what} failed (exit ${r.code}): ${aptErrorLine(r.stderr, r.stdout)}`,
+      {
+        hint,
+      },
+    );
   }
   return r.stdout;
 }
@@ -50,12 +54,19 @@ export const aptManager: PackageManager = {
   async refresh(ctx) {
     const hint =
       "check the image's apt sources and that its release is still served (an end-of-life release moves to the archive)";
-    const r = await ctx.session.run(['apt-get', 'update', ...APT_OPTS], { env: env(), onOutput: ctx.onOutput });
+    const r = await ctx.session.run(['apt-get', 'update', ...APT_OPTS], {
+      env: env(),
+      onOutput: ctx.onOutput,
+    });
     // apt-get update exits 0 when an index could not be fetched ("W: Failed to fetch"): patching from stale or
     // missing indexes would silently miss fixes, so that is an error too
     const fetchFailure = updateFailure(`${r.stdout}\n${r.stderr}`);
     if (r.code !== 0 || fetchFailure) {
-      throw new CopaError('PACKAGE_MANAGER', `apt-get update failed: ${fetchFailure ?? aptErrorLine(r.stderr, r.stdout)}`, { hint });
+      throw new CopaError(
+        'PACKAGE_MANAGER',
+        `apt-get update failed: ${fetchFailure ?? aptErrorLine(r.stderr, r.stdout)}`,
+        { hint },
+      );
     }
   },
 

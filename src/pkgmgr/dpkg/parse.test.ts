@@ -48,6 +48,8 @@ describe('dpkg/apt parsers', () => {
     ].join('\n');
     expect(updateFailure(out)).toMatch(/^W: Failed to fetch/);
     expect(updateFailure('Hit:1 http://x bookworm InRelease\nReading package lists...')).toBeUndefined();
-    expect(updateFailure("E: The repository 'http://x buster Release' does not have a Release file.")).toMatch(/Release file/);
+    expect(
+      updateFailure("E: The repository 'http://x buster Release' does not have a Release file."),
+    ).toMatch(/Release file/);
   });
 });

@@ -57,13 +57,22 @@ export function parseHeld(text: string): string[] {
 
 /** The most useful line of a failed apt run: its last `E:` line, else its last non-empty line. */
 export function aptErrorLine(stderr: string, stdout = ''): string {
-  const lines = `${stdout}\n${stderr}`.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = `${stdout}\n${stderr}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const errs = lines.filter((l) => l.startsWith('E:'));
   return (errs.length > 0 ? errs.join(' ') : lines[lines.length - 1]) ?? 'no output';
 }
 
 /** The first "could not fetch an index" line of `apt-get update` output, if any. */
 export function updateFailure(output: string): string | undefined {
-  const line = output.split('\n').find((l) => /^(W|E|Err): (Failed to fetch|Some index files failed|The repository .* (does not have|no longer has) a Release file)/.test(l.trim()));
+  const line = output
+    .split('\n')
+    .find((l) =>
+      /^(W|E|Err): (Failed to fetch|Some index files failed|The repository .* (does not have|no longer has) a Release file)/.test(
+        l.trim(),
+      ),
+    );
   return line?.trim();
 }
