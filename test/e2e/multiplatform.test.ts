@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copa } from '../helpers/cli.js';
+import { dpkgGe, rawManifest, tagExists, type RawDescriptor } from '../helpers/inspect.js';
 import { ensureDebianFixture, pushFixture, type DebianFixture } from '../helpers/fixtures.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { trivyReport } from '../helpers/trivy.js';
@@ -31,37 +32,7 @@ let amd: { fixture: DebianFixture; up: Upgradable[]; digest: string };
 let arm: { fixture: DebianFixture; up: Upgradable[]; digest: string };
 let source: string;
 
-interface Desc {
-  mediaType: string;
-  digest: string;
-  size: number;
-  platform?: { os: string; architecture: string; variant?: string };
-  annotations?: Record<string, string>;
-}
-const rawIndex = (ref: string): { manifests: Desc[]; annotations?: Record<string, string> } =>
-  JSON.parse(
-    execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], {
-      encoding: 'utf8',
-    }),
-  ) as never;
-const exists = (ref: string): boolean => {
-  try {
-    execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], {
-      stdio: 'ignore',
-    });
-    return true;
-  } catch {
-    return false;
-  }
-};
-const dpkgGe = (a: string, b: string): boolean => {
-  try {
-    execFileSync('dpkg', ['--compare-versions', a, 'ge', b]);
-    return true;
-  } catch {
-    return false;
-  }
-};
+type Desc = RawDescriptor;
 const args = (...a: string[]) => [...a, '--cache-dir', cacheDir, '-w', work];
 const findPlatform = (m: Desc[], arch: string) =>
   m.find(
@@ -168,8 +139,8 @@ describe('multi-platform images', () => {
       'linux/arm64=Patched',
       'windows/amd64=Preserved',
     ]);
-    const before = rawIndex(source);
-    const after = rawIndex(`${registry.host}/multi:1-patched`);
+    const before = rawManifest(source);
+    const after = rawManifest(`${registry.host}/multi:1-patched`);
     expect(findPlatform(after.manifests, 'amd64')?.digest).not.toBe(amd.digest);
     expect(findPlatform(after.manifests, 'arm64')?.digest).not.toBe(arm.digest);
     expect(findPlatform(after.manifests, 'arm64')?.platform?.variant).toBe('v8');
@@ -179,8 +150,8 @@ describe('multi-platform images', () => {
     expect(after.manifests.filter((d) => d.platform?.os === 'unknown')).toEqual([]);
     expect(after.annotations?.['sh.copa.patched']).toBeTruthy();
     expect(after.annotations?.['org.opencontainers.image.version']).toBe('1');
-    expect(exists(`${registry.host}/multi:1-patched-amd64`)).toBe(true);
-    expect(exists(`${registry.host}/multi:1-patched-arm64`)).toBe(true);
+    expect(tagExists(`${registry.host}/multi:1-patched-amd64`)).toBe(true);
+    expect(tagExists(`${registry.host}/multi:1-patched-arm64`)).toBe(true);
 
     // the arm64 image: fixed versions in its dpkg status, and an arm64 binary of it runs (under qemu)
     const dir = await mkdtemp(join(work, 'arm-'));
@@ -227,7 +198,7 @@ describe('multi-platform images', () => {
       ['copy', '--all', '--insecure-policy', `oci:${out}:amd-only`, `dir:${join(work, 'copied')}`],
       { stdio: 'ignore' },
     );
-    expect(exists(`${registry.host}/multi:amd-only`)).toBe(false);
+    expect(tagExists(`${registry.host}/multi:amd-only`)).toBe(false);
   });
 
   it('--report DIR: reports matched by their architecture (not file names); platforms without a report preserved', async () => {
@@ -250,7 +221,7 @@ describe('multi-platform images', () => {
     const result = JSON.parse(r.stdout) as { platforms: Array<{ platform: string; status: string }> };
     expect(result.platforms.find((p) => p.platform === 'linux/amd64')?.status).toBe('Preserved');
     expect(result.platforms.find((p) => p.platform === 'linux/arm64')?.status).toBe('Patched');
-    const idx = rawIndex(`${registry.host}/multi:rep`);
+    const idx = rawManifest(`${registry.host}/multi:rep`);
     expect(findPlatform(idx.manifests, 'amd64')?.digest).toBe(amd.digest);
     expect(findPlatform(idx.manifests, 'arm64')?.digest).not.toBe(arm.digest);
   });
@@ -262,8 +233,8 @@ describe('multi-platform images', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('emulation is not enabled for platform linux/arm64');
       expect(r.stderr).toContain('update-binfmts --enable qemu-aarch64');
-      expect(exists(`${registry.host}/multi:noemu`)).toBe(false);
-      expect(exists(`${registry.host}/multi:noemu-amd64`)).toBe(false);
+      expect(tagExists(`${registry.host}/multi:noemu`)).toBe(false);
+      expect(tagExists(`${registry.host}/multi:noemu-amd64`)).toBe(false);
     } finally {
       await writeFile(ARM_HANDLER, '1');
     }
