@@ -14,7 +14,11 @@ describe('startCountingProxy', () => {
       let body = 0;
       req.on('data', (d: Buffer) => (body += d.length));
       req.on('end', () => {
-        if (req.method === 'GET' && req.url === '/v2/repo/blobs/x') {
+        if (req.method === 'GET' && req.url === '/v2/repo/blobs/broken') {
+          // headers and part of the body, then the connection dies
+          res.writeHead(200, { 'content-length': '1000' });
+          res.write(Buffer.alloc(100), () => res.destroy());
+        } else if (req.method === 'GET' && req.url === '/v2/repo/blobs/x') {
           res.writeHead(200, { 'content-length': String(blob.length) });
           res.end(blob);
         } else if (req.method === 'HEAD') {
@@ -57,6 +61,12 @@ describe('startCountingProxy', () => {
     expect(proxy.traffic()).toEqual({ pulled: 0, pushed: 0, requests: 0 });
     await (await fetch(`http://${proxy.host}/v2/repo/blobs/x`)).arrayBuffer();
     expect(proxy.traffic().pulled).toBe(blob.length);
+  });
+
+  it('breaks the client connection when the upstream body breaks (never a clean short body)', async () => {
+    const res = await fetch(`http://${proxy.host}/v2/repo/blobs/broken`);
+    expect(res.status).toBe(200);
+    await expect(res.arrayBuffer()).rejects.toThrow();
   });
 
   it('answers 502 when the upstream is gone', async () => {

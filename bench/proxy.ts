@@ -1,5 +1,6 @@
 import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
 
 /**
  * A counting reverse proxy on 127.0.0.1 in front of the registry: every contender talks to the registry
@@ -47,15 +48,20 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.statusMessage, up.rawHeaders);
         if (method === 'GET') up.on('data', (d: Buffer) => (tally.pulled += d.length));
-        up.pipe(res);
+        // a body broken upstream breaks the client's connection too (never a clean, short body)
+        pipeline(up, res).catch(() => res.destroy());
       },
     );
     upstream.on('error', (e) => {
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+      if (res.headersSent) {
+        res.destroy(e);
+        return;
+      }
+      res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(`bench proxy: ${e.message}`);
     });
     if (PUSH_METHODS.has(method)) req.on('data', (d: Buffer) => (tally.pushed += d.length));
-    req.pipe(upstream);
+    pipeline(req, upstream).catch((e: unknown) => upstream.destroy(e instanceof Error ? e : undefined));
   };
 
   const server = createServer(forward);
