@@ -67,7 +67,10 @@ export function buildahContender(temperature: Temperature, source: string, ctx: 
       try {
         const m = await measure(argv, { scratch: ctx.workDir });
         const traffic = ctx.proxy.traffic();
-        if (m.code !== 0) throw new Error(`${id}: buildah failed (exit ${m.code}):\n${tail(m.stderr || m.stdout)}`);
+        if (m.code !== 0) {
+          const saved = await ctx.keepLog(`${id}-r${n}`, `${m.stdout}\n${m.stderr}`);
+          throw new Error(`${id}: buildah failed (exit ${m.code}, full output: ${saved}):\n${tail(m.stderr || m.stdout)}`);
+        }
         const digest = (await readFile(digestFile, 'utf8')).trim();
         const res = await fetch(`http://${ctx.registryHost}/v2/${repository}/manifests/${digest}`, {
           headers: { accept: MANIFEST_ACCEPT },

@@ -17,9 +17,13 @@ export interface BenchContext {
   /** package names the fixture can upgrade today (for the layer's Installed-Size check) */
   upgradable: string[];
   log: (message: string) => void;
+  /** keep the full output of a failed command (in bench/results/); returns the file's path */
+  keepLog: (name: string, text: string) => Promise<string>;
 }
 
 export interface RoundOutcome extends RoundResult {
+  /** phase timings of this round, when the contender can tell them without an extra run */
+  phases?: Record<string, number>;
   /** read the new layer's content (called for the first round only) */
   inspect?: () => Promise<LayerContent>;
 }

@@ -73,7 +73,10 @@ export function copaContender(spec: CopaSpec, ctx: BenchContext): Contender {
   const patchOnce = async (cacheDir: string, target: string, extra: string[] = []) => {
     await mkdir(scratch, { recursive: true });
     const m = await measure(argv(cacheDir, target, extra), { scratch });
-    if (m.code !== 0) throw new Error(`${spec.label}: copa exited ${m.code}:\n${tail(m.stderr)}`);
+    if (m.code !== 0) {
+      const saved = await ctx.keepLog(`${spec.id}-${target.replace(/[^\w.-]+/g, '_')}`, m.stderr);
+      throw new Error(`${spec.label}: copa exited ${m.code} (full output: ${saved}):\n${tail(m.stderr)}`);
+    }
     let out: PatchJson;
     try {
       out = PatchJson.parse(JSON.parse(m.stdout));

@@ -23,6 +23,7 @@ const CHROOT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 /** $1 lower, $2 upper, $3 overlay work, $4 merged, $5 output prefix, $6 command, [$7 apt lists dir, $8 apt cache dir] */
 const SCRIPT = `set -euo pipefail
 lower=$1 upper=$2 work=$3 r=$4 out=$5 cmd=$6
+t0=$(date +%s.%N)
 mount -t overlay overlay -o "lowerdir=$lower,upperdir=$upper,workdir=$work,redirect_dir=off,metacopy=off,index=off" "$r"
 mount -t tmpfs -o mode=0755,nosuid dev "$r/dev"
 for d in null zero full random urandom tty; do : > "$r/dev/$d"; mount --bind "/dev/$d" "$r/dev/$d"; done
@@ -35,7 +36,19 @@ if [ $# -ge 8 ]; then
   mount --bind "$8" "$r/var/cache/apt"
 fi
 chroot "$r" /usr/bin/env -i ${CHROOT_PATH} HOME=/root LC_ALL=C DEBIAN_FRONTEND=noninteractive sh -c "$cmd"
-tar --create --sort=name --numeric-owner --totals -C "$upper" . 2>"$out.totals" | gzip > "$out.tar.gz"`;
+t1=$(date +%s.%N)
+tar --create --sort=name --numeric-owner --totals -C "$upper" . 2>"$out.totals" | gzip > "$out.tar.gz"
+echo "$t0 $t1 $(date +%s.%N)" > "$out.times"`;
+
+/** The three timestamps the script writes -> its phases, in seconds. */
+export function parseFloorTimes(text: string): Record<string, number> {
+  const [t0, t1, t2] = text.trim().split(/\s+/).map(Number);
+  if (t0 === undefined || t1 === undefined || t2 === undefined || [t0, t1, t2].some((t) => !Number.isFinite(t))) {
+    throw new Error(`bad floor timestamps: ${JSON.stringify(text)}`);
+  }
+  const r2 = (n: number): number => Math.round(n * 100) / 100;
+  return { 'apt-get (mounts, update, upgrade)': r2(t1 - t0), 'layer (tar | gzip)': r2(t2 - t1) };
+}
 
 /** GNU tar's `--totals` line -> bytes. */
 export function parseTarTotals(text: string): number {
@@ -61,11 +74,16 @@ export function floorContender(temperature: Temperature, layout: { layoutDir: st
     const argv = [...PRIVATE_NAMESPACE, 'bash', '-c', SCRIPT, 'bash', lower, upper, work, merged, out, cmd, ...cache];
     try {
       const m = await measure(argv, { scratch: ctx.workDir });
-      if (m.code !== 0) throw new Error(`${id}: the apt command failed (exit ${m.code}):\n${tail(m.stderr || m.stdout)}`);
+      if (m.code !== 0) {
+        const saved = await ctx.keepLog(`${id}-${name}`, `${m.stdout}\n${m.stderr}`);
+        throw new Error(`${id}: the apt command failed (exit ${m.code}, full output: ${saved}):\n${tail(m.stderr || m.stdout)}`);
+      }
       const uncompressed = parseTarTotals(await readFile(`${out}.totals`, 'utf8'));
       const compressed = (await stat(`${out}.tar.gz`)).size;
       const content = await analyzeLayerFile(`${out}.tar.gz`, ctx.upgradable);
+      const phases = parseFloorTimes(await readFile(`${out}.times`, 'utf8'));
       return {
+        phases,
         round: 0,
         sample: m.sample,
         traffic: { pulled: 0, pushed: 0, requests: 0 },

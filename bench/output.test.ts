@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePhases } from './copa.js';
-import { parseTarTotals } from './floor.js';
+import { parseFloorTimes, parseTarTotals } from './floor.js';
 import { finishRun, README_END, README_START, readResults, renderMarkdown, renderText, replaceBetweenMarkers, W3_NOTE, writeResults, type BenchRun } from './output.js';
 import type { ContenderResult } from './stats.js';
 import { markdownTable, phaseRows, rows, textTable } from './table.js';
@@ -111,6 +111,10 @@ describe('parsers of tool output', () => {
   it('reads the phase timings of a --debug run (other debug lines ignored, repeats added)', () => {
     const stderr = ['debug: GET http://x/v2/ -> 200', 'debug: layers ready in 0.02s', 'debug: simulation in 0.70s', 'debug: simulation in 0.30s', 'Pushed x'].join('\n');
     expect(parsePhases(stderr)).toEqual({ 'layers ready': 0.02, simulation: 1 });
+  });
+  it('turns the floor script’s timestamps into phases', () => {
+    expect(parseFloorTimes('100.000 112.504 115.004\n')).toEqual({ 'apt-get (mounts, update, upgrade)': 12.5, 'layer (tar | gzip)': 2.5 });
+    expect(() => parseFloorTimes('100 x')).toThrow(/bad floor timestamps/);
   });
   it('reads GNU tar --totals', () => {
     expect(parseTarTotals('Total bytes written: 80015360 (77MiB, 95MiB/s)\n')).toBe(80015360);

@@ -39,6 +39,7 @@ function fakeContender(id: string, calls: string[], opts: { failRound?: number; 
         round: n,
         sample: { wallS: n, userS: 0, sysS: 0, cpuS: 0, rssMiB: 1 },
         traffic: { pulled: 0, pushed: 0, requests: 0 },
+        phases: { [`round ${n}`]: n },
         inspect: () => {
           calls.push(`inspect ${id}#${n}`);
           return Promise.resolve(fakeContent);
@@ -76,6 +77,7 @@ describe('executeRounds (fake contenders)', () => {
     expect(a?.rounds.map((r) => r.round)).toEqual([2, 3]);
     expect(a?.errors).toEqual(['boom 1']);
     expect(a?.content).toEqual(fakeContent);
+    // the profile run's phases win over those a round reported
     expect(a?.phases).toEqual({ 'layers ready': 0.5 });
     expect(a?.rounds[0]).not.toHaveProperty('inspect');
   });
@@ -85,6 +87,9 @@ describe('executeRounds (fake contenders)', () => {
     const results = await executeRounds([fakeContender('a', calls, { failPrepare: true }), fakeContender('b', calls)], { ...opts, rounds: 1, profile: false });
     expect(calls).toEqual(['prepare a', 'prepare b', 'b#1', 'inspect b#1']);
     expect(results.find((r) => r.id === 'a')).toMatchObject({ rounds: [], errors: ['preparation: no tool'] });
+    // without a profile run, the first round's own phases are kept, and rounds do not carry them
+    expect(results.find((r) => r.id === 'b')?.phases).toEqual({ 'round 1': 1 });
+    expect(results.find((r) => r.id === 'b')?.rounds[0]).not.toHaveProperty('phases');
   });
 
   it('stops when aborted', async () => {

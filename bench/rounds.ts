@@ -47,8 +47,9 @@ export async function executeRounds(contenders: readonly Contender[], opts: Roun
       const r = results.get(c.id);
       if (!r) continue;
       try {
-        const { inspect, ...outcome } = await c.round(round);
+        const { inspect, phases, ...outcome } = await c.round(round);
         r.rounds.push(outcome);
+        if (phases && !r.phases) r.phases = phases;
         if (!r.content && inspect) r.content = await inspect();
         const s = outcome.sample;
         opts.log(`round ${round}/${opts.rounds} ${c.id}: ${s.wallS.toFixed(2)} s wall, ${s.cpuS.toFixed(2)} s CPU, ${s.rssMiB.toFixed(0)} MiB`);

@@ -3,7 +3,7 @@
  * with the rebuild users do today (buildah) and the physical floor (apt in an extracted chroot + gzip).
  * See bench/README.md. Needs root (like the CLI) and a Debian mirror in the host's apt sources.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ import { installHint, installTools, missingTools, type Tool } from './tools.js';
 import { cliAtRef, givenCli, workingTreeCli, type BenchCli } from './cli.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS = join(REPO, 'bench/results');
 const FACTOR = 10;
 
 interface Flags {
@@ -138,6 +139,12 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
       registryHost: registry.host,
       upgradable: upgradable.map((u) => u.name),
       log,
+      keepLog: async (name, text) => {
+        const path = join(RESULTS, `${startedAt.replaceAll(':', '-').replace(/\.\d+Z$/, 'Z')}-${name}.log`);
+        await mkdir(RESULTS, { recursive: true });
+        await writeFile(path, text);
+        return path;
+      },
     };
     const n = upgradable.length;
     const small = 'bench/debian:12';
@@ -182,7 +189,7 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
       w3: W3_NOTE,
       results: [...results, ...skipped],
     });
-    const jsonPath = await writeResults(join(REPO, 'bench/results'), run);
+    const jsonPath = await writeResults(RESULTS, run);
     log(`results written to ${jsonPath}`);
     await publish(run, jsonPath);
   } finally {
