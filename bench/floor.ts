@@ -2,7 +2,6 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PRIVATE_NAMESPACE, unpackLayout } from '../test/helpers/fixtures.js';
 import { removeTree } from '../test/helpers/upgradable.js';
-import { APT_UPGRADE } from './buildah.js';
 import type { BenchContext, Contender, RoundOutcome } from './contender.js';
 import { analyzeLayerFile } from './layer.js';
 import { measure, tail } from './measure.js';
@@ -10,13 +9,19 @@ import type { Temperature } from './stats.js';
 
 /**
  * The physical floor of a patch: the same apt command in an image tree that is already extracted (done once,
- * untimed), plus `tar | gzip` of what it changed. The changes are caught with an overlay: the extracted
+ * untimed), plus `tar | gzip` of what it changed. dpkg runs with --force-unsafe-io, as in copa (a floor
+ * that waits for fsync would flatter copa by 1–2 s). The changes are caught with an overlay: the extracted
  * tree is the lowerdir, each round gets a fresh upperdir, and the upperdir is the layer (tarred as is by GNU
  * tar: whiteouts stay 0/0 character devices). Everything runs in a private mount + pid namespace.
- * Cold = the literal command (apt lists and .debs downloaded, lists removed after); warm = /var/lib/apt/lists
+ * Cold = the whole command (apt lists and .debs downloaded, lists removed after); warm = /var/lib/apt/lists
  * and /var/cache/apt bind-mounted from a cache filled by an untimed run (what copa does), so only
  * `apt-get update && apt-get upgrade -y` runs and the bound directories never reach the upperdir.
  */
+
+/** buildah's command, with dpkg's --force-unsafe-io as copa uses it: the floor is the work, not fsync */
+const UPGRADE = 'apt-get upgrade -y -o Dpkg::Options::=--force-unsafe-io';
+export const FLOOR_COLD = `apt-get update && ${UPGRADE} && rm -rf /var/lib/apt/lists/*`;
+export const FLOOR_WARM = `apt-get update && ${UPGRADE}`;
 
 const CHROOT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -70,7 +75,7 @@ export function floorContender(temperature: Temperature, layout: { layoutDir: st
     for (const d of [upper, work, merged]) await mkdir(d, { recursive: true });
     const out = join(dir, 'layer');
     const cache = temperature === 'warm' ? [lists, aptCache] : [];
-    const cmd = temperature === 'warm' ? 'apt-get update && apt-get upgrade -y' : APT_UPGRADE;
+    const cmd = temperature === 'warm' ? FLOOR_WARM : FLOOR_COLD;
     const argv = [...PRIVATE_NAMESPACE, 'bash', '-c', SCRIPT, 'bash', lower, upper, work, merged, out, cmd, ...cache];
     try {
       const m = await measure(argv, { scratch: ctx.workDir });
