@@ -1,1 +1,47 @@
-export { CopaError, type ErrorCode } from './errors.js';
+/** Public library API (named exports only). The CLI in src/cli is a thin layer over these. */
+export { CopaError, withContext, type ErrorCode } from './errors.js';
+export { silentLogger, type Logger } from './log.js';
+
+// patching
+export { patch } from './patch/patch.js';
+export type { PatchOptions } from './patch/options.js';
+export type { PatchResult, PlatformResult, PatchStatus } from './patch/result.js';
+export type { PatchPlan } from './patch/plan.js';
+export { generate, type GenerateOptions } from './generate/generate.js';
+
+// images
+export {
+  parseReference,
+  formatReference,
+  repositoryName,
+  familiarString,
+  withDefaultTag,
+  type ImageReference,
+} from './oci/reference.js';
+export { parsePlatform, formatPlatform, normalizePlatform, hostPlatform, selectManifest } from './oci/platform.js';
+export type { Image, ImageIndex, Layer } from './oci/image.js';
+export { appendLayer, replaceLayers } from './oci/mutate.js';
+export { fileLayer } from './oci/filelayer.js';
+export { RegistryClient } from './oci/registry/client.js';
+export { DockerConfigCredentials } from './oci/registry/credentials.js';
+export { fetchRemote } from './oci/registry/remote.js';
+export { pushImage, pushIndex } from './oci/registry/push.js';
+export { readOciLayout, writeOciLayout } from './oci/layout/index.js';
+export { writeDockerArchive } from './oci/archive/index.js';
+export { loadImage } from './oci/load/index.js';
+
+// layers
+export { LayerCache } from './layers/cache.js';
+export { extractLayer } from './layers/extract.js';
+export { writeLayer } from './layers/writer.js';
+
+// reports, versions, VEX, EOL
+export { loadReport } from './report/index.js';
+export type { UpdateManifest, UpdatePackage } from './report/types.js';
+export { debVersion } from './version/deb.js';
+export { rpmVersion } from './version/rpm.js';
+export { apkVersion } from './version/apk.js';
+export { pacmanVersion } from './version/pacman.js';
+export type { VersionScheme } from './version/types.js';
+export { buildOpenVex, writeVex } from './vex/index.js';
+export { checkEol } from './eol/index.js';
