@@ -40,5 +40,4 @@ export interface Contender {
   round(n: number): Promise<RoundOutcome>;
   /** phase timings from one extra, untimed run */
   profile?(): Promise<Record<string, number>>;
-  cleanup?(): Promise<void>;
 }

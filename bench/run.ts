@@ -103,7 +103,6 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), `copa-bench-${process.pid}-`));
   const registry = await startRegistry();
   const proxy = await startCountingProxy(registry.host);
-  let contenders: Contender[] = [];
   let aborted = false;
   const onSignal = (sig: NodeJS.Signals): void => {
     log(`${sig}: stopping`);
@@ -162,7 +161,7 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
     ];
     const unknown = (flags.only ?? []).filter((id) => !all.some((c) => c.id === id));
     if (unknown.length > 0) throw new Error(`unknown contender(s) ${unknown.join(', ')}; known: ${all.map((c) => c.id).join(', ')}`);
-    contenders = flags.only ? all.filter((c) => flags.only?.includes(c.id)) : all;
+    let contenders = flags.only ? all.filter((c) => flags.only?.includes(c.id)) : all;
     const skipped: ContenderResult[] = [];
     if (missing.some((t) => t.command === 'buildah')) {
       for (const c of contenders.filter((x) => x.family === 'buildah')) {
@@ -193,7 +192,6 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
     log(`results written to ${jsonPath}`);
     await publish(run, jsonPath);
   } finally {
-    for (const c of contenders) await c.cleanup?.().catch((e: unknown) => log(`cleanup of ${c.id}: ${String(e)}`));
     await proxy.close();
     await registry.stop();
     await removeTree(workDir);
