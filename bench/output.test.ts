@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePhases } from './copa.js';
 import { parseFloorTimes, parseTarTotals } from './floor.js';
 import { finishRun, README_END, README_START, readResults, renderMarkdown, renderText, replaceBetweenMarkers, W3_NOTE, writeResults, type BenchRun } from './output.js';
+import type { LayerContent } from './layer.js';
 import type { ContenderResult } from './stats.js';
 import { markdownTable, phaseRows, rows, textTable } from './table.js';
 
@@ -26,11 +27,20 @@ function result(id: string, family: ContenderResult['family'], temperature: Cont
   };
 }
 
+const content = (logs: number): LayerContent => ({
+  compressed: 1,
+  uncompressed: 2,
+  entries: 10,
+  bytes: { 'package files': 3 * 2 ** 20, 'dpkg db': 2 ** 20, 'apt lists': 0, 'apt cache': 0, logs, whiteouts: 2 },
+  upgradedInstalledSize: 4 * 2 ** 20,
+  unwanted: logs > 0 ? ['var/log/apt/term.log'] : [],
+});
+
 const results: ContenderResult[] = [
-  { ...result('copa-w1-warm', 'copa', 'warm', 5), phases: { 'layers ready': 0.01, 'layer written': 1.5 } },
-  result('copa-w1-10x-warm', 'copa', 'warm', 6, '10x'),
+  { ...result('copa-w1-warm', 'copa', 'warm', 5), phases: { 'layers ready': 0.01, 'layer written': 1.5 }, content: content(0) },
+  { ...result('copa-w1-10x-warm', 'copa', 'warm', 6, '10x'), content: content(0) },
   result('buildah-warm', 'buildah', 'warm', 20),
-  result('floor-warm', 'floor', 'warm', 4),
+  { ...result('floor-warm', 'floor', 'warm', 4), content: content(3000) },
   { ...result('buildah-cold', 'buildah', 'cold', 0), rounds: [], unavailable: 'n/a (buildah not installed)' },
   { ...result('floor-cold', 'floor', 'cold', 0), rounds: [], errors: ['apt failed\nsecond line'] },
 ];
@@ -80,6 +90,11 @@ describe('renderings', () => {
     expect(text).toContain('10x image: 3 layers, 660 MiB compressed / 1724 MiB uncompressed');
     expect(text).toMatch(/W3 distroless\s+n\/a \(distroless support pending\)/);
     expect(text).toContain('floor-cold: apt failed\n    second line');
+    // identical layers are one line naming every workload; small amounts in KiB
+    expect(text).toContain(
+      'copa-w1-warm; copa-w1-10x-warm: 10 entries: package files 3.0 MiB, dpkg db 1.0 MiB, 2 whiteouts (Σ Installed-Size of the upgraded packages: 4.0 MiB)\n',
+    );
+    expect(text).toContain('floor-warm: 10 entries: package files 3.0 MiB, dpkg db 1.0 MiB, logs 3 KiB, 2 whiteouts');
     expect(text).toContain('met   W1 warm ≤ 0.3× buildah (warm): 0.25× wall (1.00× CPU)');
     expect(text).toContain('met   W1 10x warm ≤ 1.2× W1 warm: 1.20× wall (1.00× CPU)');
   });

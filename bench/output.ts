@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import type { LayerContent } from './layer.js';
 import type { Machine } from './machine.js';
 import { evaluateTargets, type ContenderResult, type Target } from './stats.js';
 import { COLUMNS, machineLine, markdownTable, phaseRows, rows, targetLines, textTable } from './table.js';
@@ -39,20 +40,28 @@ function imageLine(name: string, i: ImageFacts): string {
   return `${name}: ${i.layers} layers, ${mib(i.compressed)} compressed / ${mib(i.uncompressed)} uncompressed`;
 }
 
+function size(n: number): string {
+  return n >= 0.1 * 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`;
+}
+
+function describeContent(c: LayerContent): string {
+  const parts = Object.entries(c.bytes)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => (k === 'whiteouts' ? `${n} whiteouts` : `${k} ${size(n)}`));
+  const limit = c.upgradedInstalledSize === undefined ? '' : ` (Σ Installed-Size of the upgraded packages: ${size(c.upgradedInstalledSize)})`;
+  const stray = c.unwanted.length > 0 ? `; e.g. ${c.unwanted.slice(0, 3).join(', ')}` : '';
+  return `${c.entries} entries: ${parts.join(', ')}${limit}${stray}`;
+}
+
+/** One line per distinct layer content, naming the workloads that produced it. */
 function contentLines(results: readonly ContenderResult[]): string[] {
-  return results
-    .filter((r) => r.content)
-    .map((r) => {
-      const c = r.content;
-      if (!c) return '';
-      const parts = Object.entries(c.bytes)
-        .filter(([, n]) => n > 0)
-        .map(([k, n]) => (k === 'whiteouts' ? `${n} whiteouts` : `${k} ${(n / 2 ** 20).toFixed(1)} MiB`));
-      const limit =
-        c.upgradedInstalledSize === undefined ? '' : ` (Σ Installed-Size of the upgraded packages: ${(c.upgradedInstalledSize / 2 ** 20).toFixed(1)} MiB)`;
-      const stray = c.unwanted.length > 0 ? `; e.g. ${c.unwanted.slice(0, 3).join(', ')}` : '';
-      return `${r.label}: ${c.entries} entries: ${parts.join(', ')}${limit}${stray}`;
-    });
+  const groups = new Map<string, string[]>();
+  for (const r of results) {
+    if (!r.content) continue;
+    const d = describeContent(r.content);
+    groups.set(d, [...(groups.get(d) ?? []), r.label]);
+  }
+  return [...groups].map(([d, labels]) => `${labels.join('; ')}: ${d}`);
 }
 
 function errorLines(results: readonly ContenderResult[]): string[] {
