@@ -31,7 +31,12 @@ $B rmi bench-patched >/dev/null`;
 export function buildahContender(temperature: Temperature, source: string, ctx: BenchContext): Contender {
   const id = `buildah-${temperature}`;
   const warmRoot = join(ctx.workDir, 'buildah-warm');
-  const storage = (root: string): string[] => ['--root', join(root, 'storage'), '--runroot', join(root, 'run')];
+  const storage = (root: string): string[] => [
+    '--root',
+    join(root, 'storage'),
+    '--runroot',
+    join(root, 'run'),
+  ];
 
   return {
     id,
@@ -44,7 +49,15 @@ export function buildahContender(temperature: Temperature, source: string, ctx: 
       if (temperature !== 'warm') return;
       await mkdir(warmRoot, { recursive: true });
       const src = `${ctx.proxyHost}/${source}`;
-      await run('buildah', [...storage(warmRoot), '--storage-driver', 'vfs', 'pull', '--quiet', '--tls-verify=false', src]);
+      await run('buildah', [
+        ...storage(warmRoot),
+        '--storage-driver',
+        'vfs',
+        'pull',
+        '--quiet',
+        '--tls-verify=false',
+        src,
+      ]);
     },
 
     async round(n): Promise<RoundOutcome> {
@@ -69,13 +82,19 @@ export function buildahContender(temperature: Temperature, source: string, ctx: 
         const traffic = ctx.proxy.traffic();
         if (m.code !== 0) {
           const saved = await ctx.keepLog(`${id}-r${n}`, `${m.stdout}\n${m.stderr}`);
-          throw new Error(`${id}: buildah failed (exit ${m.code}, full output: ${saved}):\n${tail(m.stderr || m.stdout)}`);
+          throw new Error(
+            `${id}: buildah failed (exit ${m.code}, full output: ${saved}):\n${tail(m.stderr || m.stdout)}`,
+          );
         }
         const digest = (await readFile(digestFile, 'utf8')).trim();
         const res = await fetch(`http://${ctx.registryHost}/v2/${repository}/manifests/${digest}`, {
           headers: { accept: MANIFEST_ACCEPT },
         });
-        const manifest = parseJson(ManifestSchema, Buffer.from(await res.arrayBuffer()), `manifest ${repository}@${digest}`);
+        const manifest = parseJson(
+          ManifestSchema,
+          Buffer.from(await res.arrayBuffer()),
+          `manifest ${repository}@${digest}`,
+        );
         const last = manifest.layers.at(-1);
         if (!last) throw new Error(`${id}: pushed image has no layers`);
         // the uncompressed size is not in the manifest: read the blob (untimed)

@@ -30,7 +30,12 @@ const PatchJson = z.looseObject({
   status: z.string(),
   digest: z.string().optional(),
   layer: z
-    .looseObject({ digest: z.string(), size: z.number(), uncompressedSize: z.number(), mediaType: z.string() })
+    .looseObject({
+      digest: z.string(),
+      size: z.number(),
+      uncompressedSize: z.number(),
+      mediaType: z.string(),
+    })
     .optional(),
   installed: z.record(z.string(), z.string()).optional(),
 });
@@ -81,9 +86,13 @@ export function copaContender(spec: CopaSpec, ctx: BenchContext): Contender {
     try {
       out = PatchJson.parse(JSON.parse(m.stdout));
     } catch (e) {
-      throw new Error(`${spec.label}: unreadable --json output (${(e as Error).message}): ${m.stdout.slice(0, 300)}`, { cause: e });
+      throw new Error(
+        `${spec.label}: unreadable --json output (${(e as Error).message}): ${m.stdout.slice(0, 300)}`,
+        { cause: e },
+      );
     }
-    if (out.status !== 'Patched' || !out.layer) throw new Error(`${spec.label}: expected a patched image, got status ${out.status}`);
+    if (out.status !== 'Patched' || !out.layer)
+      throw new Error(`${spec.label}: expected a patched image, got status ${out.status}`);
     return { m, layer: out.layer };
   };
 
@@ -99,7 +108,8 @@ export function copaContender(spec: CopaSpec, ctx: BenchContext): Contender {
     },
 
     async round(n): Promise<RoundOutcome> {
-      const cacheDir = spec.temperature === 'warm' ? warmCache : await mkdtemp(join(ctx.workDir, `copa-cold-${spec.id}-`));
+      const cacheDir =
+        spec.temperature === 'warm' ? warmCache : await mkdtemp(join(ctx.workDir, `copa-cold-${spec.id}-`));
       const repository = `bench/${spec.id}-r${n}`;
       ctx.proxy.reset();
       try {
@@ -118,7 +128,10 @@ export function copaContender(spec: CopaSpec, ctx: BenchContext): Contender {
 
     /** One extra run with --debug for the phase timings (its work dir is kept by --debug: removed here). */
     async profile() {
-      const cacheDir = spec.temperature === 'warm' ? warmCache : await mkdtemp(join(ctx.workDir, `copa-profile-${spec.id}-`));
+      const cacheDir =
+        spec.temperature === 'warm'
+          ? warmCache
+          : await mkdtemp(join(ctx.workDir, `copa-profile-${spec.id}-`));
       const work = await mkdtemp(join(ctx.workDir, 'copa-debug-work-'));
       try {
         const { m } = await patchOnce(cacheDir, `bench/${spec.id}-profile:patched`, ['--debug', '-w', work]);
@@ -128,6 +141,5 @@ export function copaContender(spec: CopaSpec, ctx: BenchContext): Contender {
         if (spec.temperature === 'cold') await removeTree(cacheDir);
       }
     },
-
   };
 }

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logText, measureTextRatio, planDataLayer, RANDOM_FILE, TEXT_FILE, writeDataLayerTar } from './datalayer.js';
+import {
+  logText,
+  measureTextRatio,
+  planDataLayer,
+  RANDOM_FILE,
+  TEXT_FILE,
+  writeDataLayerTar,
+} from './datalayer.js';
 
 describe('planDataLayer', () => {
   it('makes the image factor× larger both uncompressed and compressed', () => {
@@ -16,8 +23,14 @@ describe('planDataLayer', () => {
     expect(p.randomBytes).toBeGreaterThan(0);
   });
   it('mixes less text in for a less compressible image, and uses text only for one that compresses better than the text', () => {
-    expect(planDataLayer({ compressed: 90, uncompressed: 100 }, 2, 0.5)).toEqual({ randomBytes: 80, textBytes: 20 });
-    expect(planDataLayer({ compressed: 10, uncompressed: 100 }, 2, 0.5)).toEqual({ randomBytes: 0, textBytes: 100 });
+    expect(planDataLayer({ compressed: 90, uncompressed: 100 }, 2, 0.5)).toEqual({
+      randomBytes: 80,
+      textBytes: 20,
+    });
+    expect(planDataLayer({ compressed: 10, uncompressed: 100 }, 2, 0.5)).toEqual({
+      randomBytes: 0,
+      textBytes: 100,
+    });
   });
   it('refuses a factor ≤ 1 or a ratio outside (0, 1)', () => {
     expect(() => planDataLayer({ compressed: 1, uncompressed: 2 }, 1, 0.2)).toThrow(/factor/);
@@ -51,10 +64,19 @@ describe('writeDataLayerTar (listed by GNU tar)', () => {
     const plan = { randomBytes: RANDOM_FILE + 10, textBytes: 2 * TEXT_FILE };
     const { files } = await writeDataLayerTar(path, plan, 1_700_000_000);
     expect(files).toBe(4);
-    const listing = execFileSync('tar', ['--list', '--verbose', '--numeric-owner', '--file', path], { encoding: 'utf8' }).trim().split('\n');
-    const entries = listing.map((l) => l.split(/\s+/)).map((f) => ({ owner: f[1], size: Number(f[2]), name: f[5] }));
+    const listing = execFileSync('tar', ['--list', '--verbose', '--numeric-owner', '--file', path], {
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n');
+    const entries = listing
+      .map((l) => l.split(/\s+/))
+      .map((f) => ({ owner: f[1], size: Number(f[2]), name: f[5] }));
     expect(entries.every((e) => e.owner === '0/0')).toBe(true);
-    const sizes = (dirName: string): number[] => entries.filter((e) => e.name?.startsWith(`opt/bench-data/${dirName}/000/`) && !e.name.endsWith('/')).map((e) => e.size);
+    const sizes = (dirName: string): number[] =>
+      entries
+        .filter((e) => e.name?.startsWith(`opt/bench-data/${dirName}/000/`) && !e.name.endsWith('/'))
+        .map((e) => e.size);
     expect(sizes('bin')).toEqual([RANDOM_FILE, 10]);
     expect(sizes('logs')).toEqual([TEXT_FILE, TEXT_FILE]);
     expect(entries[0]?.name).toBe('opt/');

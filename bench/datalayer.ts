@@ -29,7 +29,8 @@ export interface DataLayerPlan {
  */
 export function planDataLayer(small: ImageSize, factor: number, textRatio: number): DataLayerPlan {
   if (!(factor > 1)) throw new Error(`factor must be > 1, got ${factor}`);
-  if (!(textRatio > 0 && textRatio < 1)) throw new Error(`text gzip ratio must be in (0, 1), got ${textRatio}`);
+  if (!(textRatio > 0 && textRatio < 1))
+    throw new Error(`text gzip ratio must be in (0, 1), got ${textRatio}`);
   const extraU = (factor - 1) * small.uncompressed;
   const extraZ = (factor - 1) * small.compressed;
   const text = Math.min(extraU, Math.max(0, (extraU - extraZ) / (1 - textRatio)));
@@ -84,15 +85,39 @@ async function addEntry(pack: tar.Pack, header: TarHeader, body?: Buffer): Promi
 }
 
 /** Write the data layer as an uncompressed tar (files streamed one by one; nothing big in memory). */
-export async function writeDataLayerTar(path: string, plan: DataLayerPlan, mtimeSeconds: number): Promise<{ files: number }> {
+export async function writeDataLayerTar(
+  path: string,
+  plan: DataLayerPlan,
+  mtimeSeconds: number,
+): Promise<{ files: number }> {
   const pack = tar.pack();
   const out = pipeline(pack, createWriteStream(path));
   const mtime = new Date(mtimeSeconds * 1000);
-  const dir = (name: string): TarHeader => ({ name: `${name}/`, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime });
-  const file = (name: string, size: number): TarHeader => ({ name, type: 'file', size, mode: 0o644, uid: 0, gid: 0, mtime });
+  const dir = (name: string): TarHeader => ({
+    name: `${name}/`,
+    type: 'directory',
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    mtime,
+  });
+  const file = (name: string, size: number): TarHeader => ({
+    name,
+    type: 'file',
+    size,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    mtime,
+  });
   let files = 0;
   for (const d of ['opt', ROOT, `${ROOT}/bin`, `${ROOT}/logs`]) await addEntry(pack, dir(d));
-  const write = async (kind: 'bin' | 'logs', total: number, each: number, make: (n: number, i: number) => Buffer): Promise<void> => {
+  const write = async (
+    kind: 'bin' | 'logs',
+    total: number,
+    each: number,
+    make: (n: number, i: number) => Buffer,
+  ): Promise<void> => {
     for (let i = 0, left = total; left > 0; i++, left -= each) {
       const sub = `${ROOT}/${kind}/${String(Math.floor(i / FILES_PER_DIR)).padStart(3, '0')}`;
       if (i % FILES_PER_DIR === 0) await addEntry(pack, dir(sub));

@@ -48,7 +48,12 @@ echo "$t0 $t1 $(date +%s.%N)" > "$out.times"`;
 /** The three timestamps the script writes -> its phases, in seconds. */
 export function parseFloorTimes(text: string): Record<string, number> {
   const [t0, t1, t2] = text.trim().split(/\s+/).map(Number);
-  if (t0 === undefined || t1 === undefined || t2 === undefined || [t0, t1, t2].some((t) => !Number.isFinite(t))) {
+  if (
+    t0 === undefined ||
+    t1 === undefined ||
+    t2 === undefined ||
+    [t0, t1, t2].some((t) => !Number.isFinite(t))
+  ) {
     throw new Error(`bad floor timestamps: ${JSON.stringify(text)}`);
   }
   const r2 = (n: number): number => Math.round(n * 100) / 100;
@@ -58,11 +63,16 @@ export function parseFloorTimes(text: string): Record<string, number> {
 /** GNU tar's `--totals` line -> bytes. */
 export function parseTarTotals(text: string): number {
   const m = /Total bytes written: (\d+)/.exec(text);
-  if (!m?.[1]) throw new Error(`no "Total bytes written" in tar output: ${JSON.stringify(text.slice(0, 200))}`);
+  if (!m?.[1])
+    throw new Error(`no "Total bytes written" in tar output: ${JSON.stringify(text.slice(0, 200))}`);
   return Number(m[1]);
 }
 
-export function floorContender(temperature: Temperature, layout: { layoutDir: string; refName: string }, ctx: BenchContext): Contender {
+export function floorContender(
+  temperature: Temperature,
+  layout: { layoutDir: string; refName: string },
+  ctx: BenchContext,
+): Contender {
   const id = `floor-${temperature}`;
   const base = join(ctx.workDir, 'floor');
   const lower = join(base, 'rootfs');
@@ -71,17 +81,36 @@ export function floorContender(temperature: Temperature, layout: { layoutDir: st
 
   const once = async (name: string): Promise<RoundOutcome> => {
     const dir = join(base, name);
-    const [upper, work, merged] = ['upper', 'work', 'merged'].map((d) => join(dir, d)) as [string, string, string];
+    const [upper, work, merged] = ['upper', 'work', 'merged'].map((d) => join(dir, d)) as [
+      string,
+      string,
+      string,
+    ];
     for (const d of [upper, work, merged]) await mkdir(d, { recursive: true });
     const out = join(dir, 'layer');
     const cache = temperature === 'warm' ? [lists, aptCache] : [];
     const cmd = temperature === 'warm' ? FLOOR_WARM : FLOOR_COLD;
-    const argv = [...PRIVATE_NAMESPACE, 'bash', '-c', SCRIPT, 'bash', lower, upper, work, merged, out, cmd, ...cache];
+    const argv = [
+      ...PRIVATE_NAMESPACE,
+      'bash',
+      '-c',
+      SCRIPT,
+      'bash',
+      lower,
+      upper,
+      work,
+      merged,
+      out,
+      cmd,
+      ...cache,
+    ];
     try {
       const m = await measure(argv, { scratch: ctx.workDir });
       if (m.code !== 0) {
         const saved = await ctx.keepLog(`${id}-${name}`, `${m.stdout}\n${m.stderr}`);
-        throw new Error(`${id}: the apt command failed (exit ${m.code}, full output: ${saved}):\n${tail(m.stderr || m.stdout)}`);
+        throw new Error(
+          `${id}: the apt command failed (exit ${m.code}, full output: ${saved}):\n${tail(m.stderr || m.stdout)}`,
+        );
       }
       const uncompressed = parseTarTotals(await readFile(`${out}.totals`, 'utf8'));
       const compressed = (await stat(`${out}.tar.gz`)).size;
@@ -115,7 +144,8 @@ export function floorContender(temperature: Temperature, layout: { layoutDir: st
         for (const d of ['dev', 'proc']) await mkdir(join(lower, d), { recursive: true });
       });
       if (temperature === 'warm') {
-        for (const d of [join(lists, 'partial'), join(aptCache, 'archives/partial')]) await mkdir(d, { recursive: true });
+        for (const d of [join(lists, 'partial'), join(aptCache, 'archives/partial')])
+          await mkdir(d, { recursive: true });
         await once('warmup');
       }
     },

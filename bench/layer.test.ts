@@ -55,7 +55,16 @@ describe('analyzeLayerFile (a gzip tar made by GNU tar)', () => {
       await mkdir(join(root, path, '..'), { recursive: true });
       await writeFile(join(root, path), body);
     }
-    execFileSync('tar', ['--create', '--gzip', '--sort=name', '--file', join(dir, 'layer.tar.gz'), '-C', root, '.']);
+    execFileSync('tar', [
+      '--create',
+      '--gzip',
+      '--sort=name',
+      '--file',
+      join(dir, 'layer.tar.gz'),
+      '-C',
+      root,
+      '.',
+    ]);
     execFileSync('tar', ['--create', '--sort=name', '--file', join(dir, 'layer.tar'), '-C', root, '.']);
   });
   afterAll(async () => {
@@ -65,11 +74,15 @@ describe('analyzeLayerFile (a gzip tar made by GNU tar)', () => {
   it('counts bytes by category, the tar size, and Σ Installed-Size from the layer’s own status file', async () => {
     const c = await analyzeLayerFile(join(dir, 'layer.tar.gz'), ['tool']);
     const tarSize = Number(execFileSync('stat', ['-c', '%s', join(dir, 'layer.tar')], { encoding: 'utf8' }));
-    const gzSize = Number(execFileSync('stat', ['-c', '%s', join(dir, 'layer.tar.gz')], { encoding: 'utf8' }));
+    const gzSize = Number(
+      execFileSync('stat', ['-c', '%s', join(dir, 'layer.tar.gz')], { encoding: 'utf8' }),
+    );
     expect(c.uncompressed).toBe(tarSize);
     expect(c.compressed).toBe(gzSize);
     expect(c.bytes['package files']).toBe(3000);
-    expect(c.bytes['dpkg db']).toBe(Buffer.byteLength('Package: tool\nInstalled-Size: 3\n\nPackage: other\nInstalled-Size: 100\n'));
+    expect(c.bytes['dpkg db']).toBe(
+      Buffer.byteLength('Package: tool\nInstalled-Size: 3\n\nPackage: other\nInstalled-Size: 100\n'),
+    );
     expect(c.bytes['apt cache']).toBe(500);
     expect(c.bytes.logs).toBe(3);
     expect(c.bytes.whiteouts).toBe(1);

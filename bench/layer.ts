@@ -13,7 +13,14 @@ import tar from 'tar-stream';
 
 export type Category = 'package files' | 'dpkg db' | 'apt lists' | 'apt cache' | 'logs' | 'whiteouts';
 
-export const CATEGORIES: readonly Category[] = ['package files', 'dpkg db', 'apt lists', 'apt cache', 'logs', 'whiteouts'];
+export const CATEGORIES: readonly Category[] = [
+  'package files',
+  'dpkg db',
+  'apt lists',
+  'apt cache',
+  'logs',
+  'whiteouts',
+];
 
 export interface LayerContent {
   /** compressed bytes read */
@@ -69,7 +76,10 @@ class Counter extends Transform {
 }
 
 /** Analyze a gzip tar stream. `upgraded`: package names whose Installed-Size to sum. */
-export async function analyzeLayerStream(source: Readable, upgraded: readonly string[] = []): Promise<LayerContent> {
+export async function analyzeLayerStream(
+  source: Readable,
+  upgraded: readonly string[] = [],
+): Promise<LayerContent> {
   const compressed = new Counter();
   const uncompressed = new Counter();
   const extract = tar.extract();
@@ -81,7 +91,8 @@ export async function analyzeLayerStream(source: Readable, upgraded: readonly st
     entries++;
     const cat = categorize(header.name);
     bytes[cat] += cat === 'whiteouts' ? 1 : (header.size ?? 0);
-    if (UNWANTED.has(cat) && unwanted.length < 10 && header.type === 'file') unwanted.push(normalName(header.name));
+    if (UNWANTED.has(cat) && unwanted.length < 10 && header.type === 'file')
+      unwanted.push(normalName(header.name));
     const chunks: Buffer[] = [];
     const isStatus = normalName(header.name) === 'var/lib/dpkg/status';
     stream.on('data', (d: unknown) => {
@@ -119,6 +130,9 @@ export async function analyzeRegistryLayer(
 }
 
 /** Analyze a gzip layer file. */
-export async function analyzeLayerFile(path: string, upgraded: readonly string[] = []): Promise<LayerContent> {
+export async function analyzeLayerFile(
+  path: string,
+  upgraded: readonly string[] = [],
+): Promise<LayerContent> {
   return analyzeLayerStream(createReadStream(path), upgraded);
 }

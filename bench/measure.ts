@@ -93,7 +93,8 @@ export async function measure(
   const wallS = round2((performance.now() - start) / 1000);
   const text = await readFile(timeFile, 'utf8').catch(() => '');
   await rm(timeFile, { force: true });
-  if (text === '') throw new Error(`${argv[0] ?? ''} did not run under ${TIME_BIN} (exit ${code}): ${stderr.slice(-500)}`);
+  if (text === '')
+    throw new Error(`${argv[0] ?? ''} did not run under ${TIME_BIN} (exit ${code}): ${stderr.slice(-500)}`);
   // the wall time measured here has more digits than time's %e
   return { sample: { ...parseTimeOutput(text), wallS }, code, stdout, stderr };
 }

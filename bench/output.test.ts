@@ -4,12 +4,29 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePhases } from './copa.js';
 import { parseFloorTimes, parseTarTotals } from './floor.js';
-import { finishRun, README_END, README_START, readResults, renderMarkdown, renderText, replaceBetweenMarkers, W3_NOTE, writeResults, type BenchRun } from './output.js';
+import {
+  finishRun,
+  README_END,
+  README_START,
+  readResults,
+  renderMarkdown,
+  renderText,
+  replaceBetweenMarkers,
+  W3_NOTE,
+  writeResults,
+  type BenchRun,
+} from './output.js';
 import type { LayerContent } from './layer.js';
 import type { ContenderResult } from './stats.js';
 import { markdownTable, phaseRows, rows, textTable } from './table.js';
 
-function result(id: string, family: ContenderResult['family'], temperature: ContenderResult['temperature'], wallS: number, image = 'small'): ContenderResult {
+function result(
+  id: string,
+  family: ContenderResult['family'],
+  temperature: ContenderResult['temperature'],
+  wallS: number,
+  image = 'small',
+): ContenderResult {
   return {
     id,
     label: id,
@@ -31,13 +48,24 @@ const content = (logs: number): LayerContent => ({
   compressed: 1,
   uncompressed: 2,
   entries: 10,
-  bytes: { 'package files': 3 * 2 ** 20, 'dpkg db': 2 ** 20, 'apt lists': 0, 'apt cache': 0, logs, whiteouts: 2 },
+  bytes: {
+    'package files': 3 * 2 ** 20,
+    'dpkg db': 2 ** 20,
+    'apt lists': 0,
+    'apt cache': 0,
+    logs,
+    whiteouts: 2,
+  },
   upgradedInstalledSize: 4 * 2 ** 20,
   unwanted: logs > 0 ? ['var/log/apt/term.log'] : [],
 });
 
 const results: ContenderResult[] = [
-  { ...result('copa-w1-warm', 'copa', 'warm', 5), phases: { 'layers ready': 0.01, 'layer written': 1.5 }, content: content(0) },
+  {
+    ...result('copa-w1-warm', 'copa', 'warm', 5),
+    phases: { 'layers ready': 0.01, 'layer written': 1.5 },
+    content: content(0),
+  },
   { ...result('copa-w1-10x-warm', 'copa', 'warm', 6, '10x'), content: content(0) },
   result('buildah-warm', 'buildah', 'warm', 20),
   { ...result('floor-warm', 'floor', 'warm', 4), content: content(3000) },
@@ -48,7 +76,17 @@ const results: ContenderResult[] = [
 describe('rows', () => {
   it('shows medians and ratios to the peers of the same temperature, for the small image only', () => {
     const [w1, big, buildah, floor, missing, failed] = rows(results);
-    expect(w1).toEqual(['copa-w1-warm', '5.00', '2.00', '120', '10.0 / 30.0', '1.00', '3.00', '0.25× / 1.00×', '1.25× / 1.00×']);
+    expect(w1).toEqual([
+      'copa-w1-warm',
+      '5.00',
+      '2.00',
+      '120',
+      '10.0 / 30.0',
+      '1.00',
+      '3.00',
+      '0.25× / 1.00×',
+      '1.25× / 1.00×',
+    ]);
     expect(big?.slice(7)).toEqual(['–', '–']);
     expect(buildah?.slice(7)).toEqual(['–', '5.00× / 1.00×']);
     expect(floor?.slice(7)).toEqual(['0.20× / 1.00×', '–']);
@@ -63,7 +101,13 @@ describe('tables', () => {
     expect(markdownTable(['a', 'b'], [['x|y', '1']])).toBe('| a | b |\n| --- | ---: |\n| x\\|y | 1 |');
   });
   it('lists phases in first-seen order, one column per profiled workload', () => {
-    expect(phaseRows(results)).toEqual({ header: ['phase (s)', 'copa-w1-warm'], body: [['layers ready', '0.01'], ['layer written', '1.50']] });
+    expect(phaseRows(results)).toEqual({
+      header: ['phase (s)', 'copa-w1-warm'],
+      body: [
+        ['layers ready', '0.01'],
+        ['layer written', '1.50'],
+      ],
+    });
   });
 });
 
@@ -73,7 +117,15 @@ describe('renderings', () => {
     startedAt: '2026-01-02T03:04:05.678Z',
     finishedAt: '2026-01-02T03:34:05.678Z',
     rounds: 1,
-    machine: { cpus: 2, cpuModel: 'Test CPU', memBytes: 8 * 2 ** 30, kernel: '6.1.0', node: 'v20.20.2', loadBefore: ['0.10', '0.20', '0.30'], loadAfter: ['1.00', '1.00', '1.00'] },
+    machine: {
+      cpus: 2,
+      cpuModel: 'Test CPU',
+      memBytes: 8 * 2 ** 30,
+      kernel: '6.1.0',
+      node: 'v20.20.2',
+      loadBefore: ['0.10', '0.20', '0.30'],
+      loadAfter: ['1.00', '1.00', '1.00'],
+    },
     cli: { path: 'dist/cli/main.js', commit: 'abc1234' },
     images: {
       small: { reference: 'r/small:12', layers: 2, compressed: 65 * 2 ** 20, uncompressed: 172 * 2 ** 20 },
@@ -94,7 +146,9 @@ describe('renderings', () => {
     expect(text).toContain(
       'copa-w1-warm; copa-w1-10x-warm: 10 entries: package files 3.0 MiB, dpkg db 1.0 MiB, 2 whiteouts (Σ Installed-Size of the upgraded packages: 4.0 MiB)\n',
     );
-    expect(text).toContain('floor-warm: 10 entries: package files 3.0 MiB, dpkg db 1.0 MiB, logs 3 KiB, 2 whiteouts');
+    expect(text).toContain(
+      'floor-warm: 10 entries: package files 3.0 MiB, dpkg db 1.0 MiB, logs 3 KiB, 2 whiteouts',
+    );
     expect(text).toContain('met   W1 warm ≤ 0.3× buildah (warm): 0.25× wall (1.00× CPU)');
     expect(text).toContain('met   W1 10x warm ≤ 1.2× W1 warm: 1.20× wall (1.00× CPU)');
   });
@@ -103,7 +157,9 @@ describe('renderings', () => {
     const md = renderMarkdown(run, 'x.json');
     expect(md).toContain('| copa-w1-warm | 5.00 |');
     const readme = `# T\n\n## Benchmark\n\nintro\n\n${README_START}\nold\n${README_END}\n\nafter\n`;
-    expect(replaceBetweenMarkers(readme, 'new')).toBe(`# T\n\n## Benchmark\n\nintro\n\n${README_START}\nnew\n${README_END}\n\nafter\n`);
+    expect(replaceBetweenMarkers(readme, 'new')).toBe(
+      `# T\n\n## Benchmark\n\nintro\n\n${README_START}\nnew\n${README_END}\n\nafter\n`,
+    );
     expect(() => replaceBetweenMarkers('# no markers', 'x')).toThrow(/no <!-- bench:results:start -->/);
   });
 
@@ -124,11 +180,20 @@ describe('renderings', () => {
 
 describe('parsers of tool output', () => {
   it('reads the phase timings of a --debug run (other debug lines ignored, repeats added)', () => {
-    const stderr = ['debug: GET http://x/v2/ -> 200', 'debug: layers ready in 0.02s', 'debug: simulation in 0.70s', 'debug: simulation in 0.30s', 'Pushed x'].join('\n');
+    const stderr = [
+      'debug: GET http://x/v2/ -> 200',
+      'debug: layers ready in 0.02s',
+      'debug: simulation in 0.70s',
+      'debug: simulation in 0.30s',
+      'Pushed x',
+    ].join('\n');
     expect(parsePhases(stderr)).toEqual({ 'layers ready': 0.02, simulation: 1 });
   });
   it('turns the floor script’s timestamps into phases', () => {
-    expect(parseFloorTimes('100.000 112.504 115.004\n')).toEqual({ 'apt-get (mounts, update, upgrade)': 12.5, 'layer (tar | gzip)': 2.5 });
+    expect(parseFloorTimes('100.000 112.504 115.004\n')).toEqual({
+      'apt-get (mounts, update, upgrade)': 12.5,
+      'layer (tar | gzip)': 2.5,
+    });
     expect(() => parseFloorTimes('100 x')).toThrow(/bad floor timestamps/);
   });
   it('reads GNU tar --totals', () => {

@@ -22,7 +22,11 @@ export interface BenchRun {
   rounds: number;
   machine: Machine;
   cli: { path: string; commit: string };
-  images: { small: ImageFacts; big: ImageFacts; upgradable: Array<{ name: string; from: string; to: string }> };
+  images: {
+    small: ImageFacts;
+    big: ImageFacts;
+    upgradable: Array<{ name: string; from: string; to: string }>;
+  };
   w3: string;
   results: ContenderResult[];
   targets: Target[];
@@ -48,7 +52,10 @@ function describeContent(c: LayerContent): string {
   const parts = Object.entries(c.bytes)
     .filter(([, n]) => n > 0)
     .map(([k, n]) => (k === 'whiteouts' ? `${n} whiteouts` : `${k} ${size(n)}`));
-  const limit = c.upgradedInstalledSize === undefined ? '' : ` (Σ Installed-Size of the upgraded packages: ${size(c.upgradedInstalledSize)})`;
+  const limit =
+    c.upgradedInstalledSize === undefined
+      ? ''
+      : ` (Σ Installed-Size of the upgraded packages: ${size(c.upgradedInstalledSize)})`;
   const stray = c.unwanted.length > 0 ? `; e.g. ${c.unwanted.slice(0, 3).join(', ')}` : '';
   return `${c.entries} entries: ${parts.join(', ')}${limit}${stray}`;
 }
@@ -67,7 +74,11 @@ function contentLines(results: readonly ContenderResult[]): string[] {
 function errorLines(results: readonly ContenderResult[]): string[] {
   const failed = results.filter((r) => r.errors && r.errors.length > 0);
   if (failed.length === 0) return [];
-  return ['', 'errors:', ...failed.flatMap((r) => (r.errors ?? []).map((e) => `  ${r.id}: ${e.split('\n').join('\n    ')}`))];
+  return [
+    '',
+    'errors:',
+    ...failed.flatMap((r) => (r.errors ?? []).map((e) => `  ${r.id}: ${e.split('\n').join('\n    ')}`)),
+  ];
 }
 
 /** The text printed at the end of a run. */
@@ -87,7 +98,9 @@ export function renderText(run: BenchRun): string {
     ...contentLines(run.results).map((l) => `  ${l}`),
     ...errorLines(run.results),
     '',
-    ...(phases.body.length > 0 ? ['phases of one --debug run each:', textTable(phases.header, phases.body), ''] : []),
+    ...(phases.body.length > 0
+      ? ['phases of one --debug run each:', textTable(phases.header, phases.body), '']
+      : []),
     'targets (not asserted):',
     ...targetLines(run.targets).map((l) => `  ${l}`),
   ].join('\n');
@@ -102,14 +115,18 @@ export function renderMarkdown(run: BenchRun, jsonName: string): string {
     '',
     markdownTable(COLUMNS, [...rows(run.results), ['W3 distroless', run.w3, '', '', '', '', '', '', '']]),
     '',
-    ...(phases.body.length > 0 ? ['Phases (s, one `--debug` run each):', '', markdownTable(phases.header, phases.body), ''] : []),
+    ...(phases.body.length > 0
+      ? ['Phases (s, one `--debug` run each):', '', markdownTable(phases.header, phases.body), '']
+      : []),
     'New layer content:',
     '',
     ...contentLines(run.results).map((l) => `- ${l}`),
     '',
     'Targets (not asserted):',
     '',
-    ...targetLines(run.targets).map((l) => `- ${l}`),
+    ...run.targets.map(
+      (t) => `- ${t.met === undefined ? 'n/a' : t.met ? 'met' : '**missed**'}: ${t.name}: ${t.measured}`,
+    ),
   ].join('\n');
 }
 
@@ -145,7 +162,8 @@ export async function readResults(path: string): Promise<BenchRun> {
     targets: z.array(z.unknown()),
   });
   const r = shape.safeParse(raw);
-  if (!r.success) throw new Error(`${path} is not a bench result: ${r.error.issues[0]?.message ?? 'invalid'}`);
+  if (!r.success)
+    throw new Error(`${path} is not a bench result: ${r.error.issues[0]?.message ?? 'invalid'}`);
   return raw as BenchRun;
 }
 

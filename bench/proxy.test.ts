@@ -50,7 +50,10 @@ describe('startCountingProxy', () => {
     expect(head.headers.get('content-length')).toBe(String(blob.length));
     const post = await fetch(`http://${proxy.host}/v2/repo/blobs/uploads/`, { method: 'POST' });
     expect(post.headers.get('location')).toBe(`http://${proxy.host}/v2/repo/blobs/uploads/1`);
-    const patch = await fetch(`http://${proxy.host}/v2/repo/blobs/uploads/1`, { method: 'PATCH', body: Buffer.alloc(3000) });
+    const patch = await fetch(`http://${proxy.host}/v2/repo/blobs/uploads/1`, {
+      method: 'PATCH',
+      body: Buffer.alloc(3000),
+    });
     expect(patch.headers.get('x-received')).toBe('3000');
     await fetch(`http://${proxy.host}/v2/repo/manifests/t`, { method: 'PUT', body: '{"a":1}' });
     expect(proxy.traffic()).toEqual({ pulled: blob.length, pushed: 3000 + 7, requests: 5 });

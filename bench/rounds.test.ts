@@ -21,7 +21,11 @@ const fakeContent: LayerContent = {
 };
 
 /** A fake contender (no commands run): records the calls, fails where told. */
-function fakeContender(id: string, calls: string[], opts: { failRound?: number; failPrepare?: boolean } = {}): Contender {
+function fakeContender(
+  id: string,
+  calls: string[],
+  opts: { failRound?: number; failPrepare?: boolean } = {},
+): Contender {
   return {
     id,
     label: id,
@@ -58,7 +62,10 @@ describe('executeRounds (fake contenders)', () => {
 
   it('prepares all, alternates them over the rounds, inspects the first good round, then profiles', async () => {
     const calls: string[] = [];
-    const results = await executeRounds([fakeContender('a', calls, { failRound: 1 }), fakeContender('b', calls)], opts);
+    const results = await executeRounds(
+      [fakeContender('a', calls, { failRound: 1 }), fakeContender('b', calls)],
+      opts,
+    );
     expect(calls).toEqual([
       'prepare a',
       'prepare b',
@@ -84,7 +91,10 @@ describe('executeRounds (fake contenders)', () => {
 
   it('leaves out a contender whose preparation failed, with the reason', async () => {
     const calls: string[] = [];
-    const results = await executeRounds([fakeContender('a', calls, { failPrepare: true }), fakeContender('b', calls)], { ...opts, rounds: 1, profile: false });
+    const results = await executeRounds(
+      [fakeContender('a', calls, { failPrepare: true }), fakeContender('b', calls)],
+      { ...opts, rounds: 1, profile: false },
+    );
     expect(calls).toEqual(['prepare a', 'prepare b', 'b#1', 'inspect b#1']);
     expect(results.find((r) => r.id === 'a')).toMatchObject({ rounds: [], errors: ['preparation: no tool'] });
     // without a profile run, the first round's own phases are kept, and rounds do not carry them
@@ -93,6 +103,8 @@ describe('executeRounds (fake contenders)', () => {
   });
 
   it('stops when aborted', async () => {
-    await expect(executeRounds([fakeContender('a', [])], { ...opts, aborted: () => true })).rejects.toThrow(/interrupted/);
+    await expect(executeRounds([fakeContender('a', [])], { ...opts, aborted: () => true })).rejects.toThrow(
+      /interrupted/,
+    );
   });
 });

@@ -23,10 +23,20 @@ export function roundOrder<T>(items: readonly T[], round: number): T[] {
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-export async function executeRounds(contenders: readonly Contender[], opts: RoundOptions): Promise<ContenderResult[]> {
+export async function executeRounds(
+  contenders: readonly Contender[],
+  opts: RoundOptions,
+): Promise<ContenderResult[]> {
   const results = new Map<string, ContenderResult>();
   for (const c of contenders) {
-    results.set(c.id, { id: c.id, label: c.label, family: c.family, temperature: c.temperature, image: c.image, rounds: [] });
+    results.set(c.id, {
+      id: c.id,
+      label: c.label,
+      family: c.family,
+      temperature: c.temperature,
+      image: c.image,
+      rounds: [],
+    });
   }
   const ready: Contender[] = [];
   for (const c of contenders) {
@@ -52,7 +62,9 @@ export async function executeRounds(contenders: readonly Contender[], opts: Roun
         if (phases && !r.phases) r.phases = phases;
         if (!r.content && inspect) r.content = await inspect();
         const s = outcome.sample;
-        opts.log(`round ${round}/${opts.rounds} ${c.id}: ${s.wallS.toFixed(2)} s wall, ${s.cpuS.toFixed(2)} s CPU, ${s.rssMiB.toFixed(0)} MiB`);
+        opts.log(
+          `round ${round}/${opts.rounds} ${c.id}: ${s.wallS.toFixed(2)} s wall, ${s.cpuS.toFixed(2)} s CPU, ${s.rssMiB.toFixed(0)} MiB`,
+        );
       } catch (e) {
         if (opts.aborted()) throw e;
         opts.log(`round ${round} ${c.id} failed: ${message(e)}`);

@@ -19,7 +19,17 @@ import { floorContender } from './floor.js';
 import { ensureBenchImages } from './images.js';
 import { describeMachine, load } from './machine.js';
 import { stopAll } from './measure.js';
-import { finishRun, readResults, renderMarkdown, renderText, updateReadme, W3_NOTE, writeResults, type BenchRun, type ImageFacts } from './output.js';
+import {
+  finishRun,
+  readResults,
+  renderMarkdown,
+  renderText,
+  updateReadme,
+  W3_NOTE,
+  writeResults,
+  type BenchRun,
+  type ImageFacts,
+} from './output.js';
 import { startCountingProxy } from './proxy.js';
 import { executeRounds } from './rounds.js';
 import type { ContenderResult } from './stats.js';
@@ -50,11 +60,20 @@ function positiveInt(v: string): number {
 const flags = new Command('npm run bench --')
   .description('Benchmark copa patch against a buildah rebuild and the apt-in-a-chroot floor')
   .option('--rounds <n>', 'rounds per contender (medians are reported)', positiveInt, 3)
-  .option('--only <ids>', 'comma-separated contender ids (default: all; see bench/README.md)', (v) => v.split(',').filter(Boolean))
+  .option('--only <ids>', 'comma-separated contender ids (default: all; see bench/README.md)', (v) =>
+    v.split(',').filter(Boolean),
+  )
   .option('--cli <main.js>', 'CLI to measure (default: build dist/ and use dist/cli/main.js)')
-  .option('--ref <git-ref>', 'measure a clean build of this commit instead of the working tree (e.g. HEAD, HEAD~3)')
+  .option(
+    '--ref <git-ref>',
+    'measure a clean build of this commit instead of the working tree (e.g. HEAD, HEAD~3)',
+  )
   .option('--no-profile', 'skip the extra --debug run per copa workload (phase timings)')
-  .option('--install-tools', 'apt-get install the missing Debian packages (buildah, docker-registry, …)', false)
+  .option(
+    '--install-tools',
+    'apt-get install the missing Debian packages (buildah, docker-registry, …)',
+    false,
+  )
   .option('--update-readme', 'write the result table into README.md (## Benchmark)', false)
   .option('--from-json <file>', 'measure nothing: print (and with --update-readme, publish) a saved result')
   .parse()
@@ -77,15 +96,21 @@ async function main(): Promise<void> {
     await publish(await readResults(flags.fromJson), flags.fromJson);
     return;
   }
-  if (process.getuid?.() !== 0) throw new Error('the bench needs root (the CLI mounts overlayfs in namespaces): run it with sudo');
+  if (process.getuid?.() !== 0)
+    throw new Error('the bench needs root (the CLI mounts overlayfs in namespaces): run it with sudo');
   let missing = missingTools();
   if (flags.installTools) missing = await installTools(missing, log);
   const required = missing.filter((t) => !t.optionalFor);
-  if (required.length > 0) throw new Error(`missing tools: ${required.map((t) => t.command).join(', ')} — ${installHint(required)}`);
+  if (required.length > 0)
+    throw new Error(`missing tools: ${required.map((t) => t.command).join(', ')} — ${installHint(required)}`);
   for (const t of missing) log(`${t.command} not found: ${t.optionalFor} is skipped — ${installHint([t])}`);
 
   if (flags.cli && flags.ref) throw new Error('give --cli or --ref, not both');
-  const cli = flags.cli ? givenCli(flags.cli) : flags.ref ? await cliAtRef(REPO, flags.ref, log) : workingTreeCli(REPO, log);
+  const cli = flags.cli
+    ? givenCli(flags.cli)
+    : flags.ref
+      ? await cliAtRef(REPO, flags.ref, log)
+      : workingTreeCli(REPO, log);
   try {
     await measureAll(cli, missing);
   } finally {
@@ -114,7 +139,12 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
   try {
     log(`registry ${registry.host}, counting proxy ${proxy.host}`);
     const pushed = {
-      small: await pushFixture(images.small.layoutDir, images.small.refName, registry.host, 'bench/debian:12'),
+      small: await pushFixture(
+        images.small.layoutDir,
+        images.small.refName,
+        registry.host,
+        'bench/debian:12',
+      ),
       big: await pushFixture(images.big.layoutDir, images.big.refName, registry.host, 'bench/debian-10x:12'),
     };
     const report = (image: string): string =>
@@ -149,28 +179,93 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
     const small = 'bench/debian:12';
     const big = 'bench/debian-10x:12';
     const all: Contender[] = [
-      copaContender({ id: 'copa-w1-cold', label: `W1 report (${n} pkgs), cold`, temperature: 'cold', image: 'small', source: small, report: smallReport }, ctx),
-      copaContender({ id: 'copa-w1-warm', label: `W1 report (${n} pkgs), warm`, temperature: 'warm', image: 'small', source: small, report: smallReport }, ctx),
-      copaContender({ id: 'copa-w2-warm', label: 'W2 update-all, warm', temperature: 'warm', image: 'small', source: small }, ctx),
-      copaContender({ id: 'copa-w1-10x-cold', label: 'W1 on the 10x image, cold', temperature: 'cold', image: '10x', source: big, report: bigReport }, ctx),
-      copaContender({ id: 'copa-w1-10x-warm', label: 'W1 on the 10x image, warm', temperature: 'warm', image: '10x', source: big, report: bigReport }, ctx),
+      copaContender(
+        {
+          id: 'copa-w1-cold',
+          label: `W1 report (${n} pkgs), cold`,
+          temperature: 'cold',
+          image: 'small',
+          source: small,
+          report: smallReport,
+        },
+        ctx,
+      ),
+      copaContender(
+        {
+          id: 'copa-w1-warm',
+          label: `W1 report (${n} pkgs), warm`,
+          temperature: 'warm',
+          image: 'small',
+          source: small,
+          report: smallReport,
+        },
+        ctx,
+      ),
+      copaContender(
+        {
+          id: 'copa-w2-warm',
+          label: 'W2 update-all, warm',
+          temperature: 'warm',
+          image: 'small',
+          source: small,
+        },
+        ctx,
+      ),
+      copaContender(
+        {
+          id: 'copa-w1-10x-cold',
+          label: 'W1 on the 10x image, cold',
+          temperature: 'cold',
+          image: '10x',
+          source: big,
+          report: bigReport,
+        },
+        ctx,
+      ),
+      copaContender(
+        {
+          id: 'copa-w1-10x-warm',
+          label: 'W1 on the 10x image, warm',
+          temperature: 'warm',
+          image: '10x',
+          source: big,
+          report: bigReport,
+        },
+        ctx,
+      ),
       buildahContender('cold', small, ctx),
       buildahContender('warm', small, ctx),
       floorContender('cold', images.small, ctx),
       floorContender('warm', images.small, ctx),
     ];
     const unknown = (flags.only ?? []).filter((id) => !all.some((c) => c.id === id));
-    if (unknown.length > 0) throw new Error(`unknown contender(s) ${unknown.join(', ')}; known: ${all.map((c) => c.id).join(', ')}`);
+    if (unknown.length > 0)
+      throw new Error(
+        `unknown contender(s) ${unknown.join(', ')}; known: ${all.map((c) => c.id).join(', ')}`,
+      );
     let contenders = flags.only ? all.filter((c) => flags.only?.includes(c.id)) : all;
     const skipped: ContenderResult[] = [];
     if (missing.some((t) => t.command === 'buildah')) {
       for (const c of contenders.filter((x) => x.family === 'buildah')) {
-        skipped.push({ id: c.id, label: c.label, family: c.family, temperature: c.temperature, image: c.image, rounds: [], unavailable: 'n/a (buildah not installed)' });
+        skipped.push({
+          id: c.id,
+          label: c.label,
+          family: c.family,
+          temperature: c.temperature,
+          image: c.image,
+          rounds: [],
+          unavailable: 'n/a (buildah not installed)',
+        });
       }
       contenders = contenders.filter((c) => c.family !== 'buildah');
     }
 
-    const results = await executeRounds(contenders, { rounds: flags.rounds, profile: flags.profile, log, aborted: () => aborted });
+    const results = await executeRounds(contenders, {
+      rounds: flags.rounds,
+      profile: flags.profile,
+      log,
+      aborted: () => aborted,
+    });
     const facts = (name: 'small' | 'big', reference: string): ImageFacts => ({
       reference,
       layers: images[name].layers,
@@ -184,7 +279,11 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
       rounds: flags.rounds,
       machine: describeMachine(loadBefore),
       cli: { path: cli.path, commit: cli.commit },
-      images: { small: facts('small', pushed.small.reference), big: facts('big', pushed.big.reference), upgradable },
+      images: {
+        small: facts('small', pushed.small.reference),
+        big: facts('big', pushed.big.reference),
+        upgradable,
+      },
       w3: W3_NOTE,
       results: [...results, ...skipped],
     });

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { LayerContent } from './layer.js';
-import { evaluateTargets, layerTarget, median, peerOf, ratio, summarize, type ContenderResult, type RoundResult } from './stats.js';
+import {
+  evaluateTargets,
+  layerTarget,
+  median,
+  peerOf,
+  ratio,
+  summarize,
+  type ContenderResult,
+  type RoundResult,
+} from './stats.js';
 
 function round(n: number, wallS: number, extra: Partial<RoundResult> = {}): RoundResult {
   return {
@@ -11,7 +20,13 @@ function round(n: number, wallS: number, extra: Partial<RoundResult> = {}): Roun
   };
 }
 
-function result(id: string, family: ContenderResult['family'], temperature: ContenderResult['temperature'], walls: number[], image = 'small'): ContenderResult {
+function result(
+  id: string,
+  family: ContenderResult['family'],
+  temperature: ContenderResult['temperature'],
+  walls: number[],
+  image = 'small',
+): ContenderResult {
   return { id, label: id, family, temperature, image, rounds: walls.map((w, i) => round(i + 1, w)) };
 }
 
@@ -20,7 +35,15 @@ function content(bytes: Partial<LayerContent['bytes']>, upgradedInstalledSize?: 
     compressed: 1,
     uncompressed: 2,
     entries: 3,
-    bytes: { 'package files': 0, 'dpkg db': 0, 'apt lists': 0, 'apt cache': 0, logs: 0, whiteouts: 0, ...bytes },
+    bytes: {
+      'package files': 0,
+      'dpkg db': 0,
+      'apt lists': 0,
+      'apt cache': 0,
+      logs: 0,
+      whiteouts: 0,
+      ...bytes,
+    },
     ...(upgradedInstalledSize === undefined ? {} : { upgradedInstalledSize }),
     unwanted: [],
   };
@@ -44,7 +67,14 @@ describe('summarize', () => {
       round(2, 30, { layer: { compressed: 7, uncompressed: 70 } }),
       round(3, 20, { layer: { compressed: 6, uncompressed: 60 } }),
     ]);
-    expect(s).toEqual({ wallS: 20, cpuS: 15, rssMiB: 102, pulled: 2000, pushed: 4000, layer: { compressed: 6, uncompressed: 60 } });
+    expect(s).toEqual({
+      wallS: 20,
+      cpuS: 15,
+      rssMiB: 102,
+      pulled: 2000,
+      pushed: 4000,
+      layer: { compressed: 6, uncompressed: 60 },
+    });
   });
   it('is undefined without rounds and has no layer when no round has one', () => {
     expect(summarize([])).toBeUndefined();

@@ -66,7 +66,12 @@ export function summarize(rounds: readonly RoundResult[]): Summary | undefined {
     pulled: m((r) => r.traffic.pulled),
     pushed: m((r) => r.traffic.pushed),
     ...(layers.length > 0
-      ? { layer: { compressed: median(layers.map((l) => l.compressed)), uncompressed: median(layers.map((l) => l.uncompressed)) } }
+      ? {
+          layer: {
+            compressed: median(layers.map((l) => l.compressed)),
+            uncompressed: median(layers.map((l) => l.uncompressed)),
+          },
+        }
       : {}),
   };
 }
@@ -78,8 +83,14 @@ export function ratio(a: number | undefined, b: number | undefined): number | un
 }
 
 /** The peer a contender is compared with: same family of peer, same cache temperature, small image. */
-export function peerOf(results: readonly ContenderResult[], family: Family, temperature: Temperature): ContenderResult | undefined {
-  return results.find((r) => r.family === family && r.temperature === temperature && r.image === 'small' && !r.unavailable);
+export function peerOf(
+  results: readonly ContenderResult[],
+  family: Family,
+  temperature: Temperature,
+): ContenderResult | undefined {
+  return results.find(
+    (r) => r.family === family && r.temperature === temperature && r.image === 'small' && !r.unavailable,
+  );
 }
 
 export interface Target {
@@ -93,15 +104,22 @@ export interface Target {
 const find = (results: readonly ContenderResult[], id: string): ContenderResult | undefined =>
   results.find((r) => r.id === id && !r.unavailable);
 
-const medians = (r: ContenderResult | undefined): Summary | undefined => (r ? summarize(r.rounds) : undefined);
+const medians = (r: ContenderResult | undefined): Summary | undefined =>
+  r ? summarize(r.rounds) : undefined;
 
 /** a ≤ limit × b on wall time; the CPU-time ratio is shown beside it (steadier on a shared machine). */
-function ratioTarget(name: string, a: ContenderResult | undefined, b: ContenderResult | undefined, limit: number): Target {
+function ratioTarget(
+  name: string,
+  a: ContenderResult | undefined,
+  b: ContenderResult | undefined,
+  limit: number,
+): Target {
   const sa = medians(a);
   const sb = medians(b);
   const q = ratio(sa?.wallS, sb?.wallS);
   const cpu = ratio(sa?.cpuS, sb?.cpuS);
-  const measured = q === undefined ? 'n/a' : `${q.toFixed(2)}× wall (${cpu === undefined ? '?' : cpu.toFixed(2)}× CPU)`;
+  const measured =
+    q === undefined ? 'n/a' : `${q.toFixed(2)}× wall (${cpu === undefined ? '?' : cpu.toFixed(2)}× CPU)`;
   return { name, measured, met: q === undefined ? undefined : q <= limit };
 }
 

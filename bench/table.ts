@@ -81,7 +81,8 @@ export function targetLines(targets: readonly Target[]): string[] {
 export function phaseRows(results: readonly ContenderResult[]): { header: string[]; body: string[][] } {
   const withPhases = results.filter((r) => r.phases && Object.keys(r.phases).length > 0);
   const names: string[] = [];
-  for (const r of withPhases) for (const p of Object.keys(r.phases ?? {})) if (!names.includes(p)) names.push(p);
+  for (const r of withPhases)
+    for (const p of Object.keys(r.phases ?? {})) if (!names.includes(p)) names.push(p);
   return {
     header: ['phase (s)', ...withPhases.map((r) => r.label)],
     body: names.map((p) => [p, ...withPhases.map((r) => r.phases?.[p]?.toFixed(2) ?? '–')]),

@@ -14,8 +14,13 @@ describe('host tools', () => {
       { command: 'sh', debPackage: 'dash' },
       { command: 'copa-bench-no-such-2', debPackage: 'pkg-a', optionalFor: 'x' },
     ];
-    expect(missingTools(fake).map((t) => t.command)).toEqual(['copa-bench-no-such-command', 'copa-bench-no-such-2']);
-    expect(installHint(missingTools(fake))).toBe('apt-get install -y pkg-a (or npm run bench -- --install-tools)');
+    expect(missingTools(fake).map((t) => t.command)).toEqual([
+      'copa-bench-no-such-command',
+      'copa-bench-no-such-2',
+    ]);
+    expect(installHint(missingTools(fake))).toBe(
+      'apt-get install -y pkg-a (or npm run bench -- --install-tools)',
+    );
   });
   it('knows buildah as optional and GNU time as required', () => {
     expect(TOOLS.find((t) => t.command === 'buildah')?.optionalFor).toBeDefined();

@@ -24,7 +24,12 @@ export const TOOLS: readonly Tool[] = [
 ];
 
 export function onPath(command: string, path = process.env.PATH ?? ''): boolean {
-  const candidates = isAbsolute(command) ? [command] : path.split(delimiter).filter(Boolean).map((d) => join(d, command));
+  const candidates = isAbsolute(command)
+    ? [command]
+    : path
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, command));
   return candidates.some((c) => {
     try {
       accessSync(c, constants.X_OK);
