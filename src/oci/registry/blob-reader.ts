@@ -87,6 +87,9 @@ export async function openBlob(opts: BlobReaderOptions): Promise<Readable> {
           res?.body.destroy();
           res = undefined;
           if (err instanceof CopaError) throw err;
+          // every byte arrived before the connection broke: nothing to resume (a Range from the end is a
+          // 416); the digest check decides
+          if (total !== undefined && offset >= total) return;
           if (!isRetryableError(err) || failures >= opts.retries) {
             throw new CopaError('NETWORK', `reading ${opts.what}: ${describeError(err)}`, {
               hint: `the connection to ${opts.registry} keeps failing; check the network and retry`,
