@@ -20,7 +20,7 @@ import type { Descriptor, Index, Platform } from '../oci/schemas.js';
 import { loadReport } from '../report/index.js';
 import type { UpdateManifest } from '../report/types.js';
 import { ANNOTATION_CREATED, timestamp } from './image.js';
-import { patchOne, type FlowEnv, type PatchedOne } from './patch.js';
+import { mapLimit, patchOne, type FlowEnv, type PatchedOne } from './patch.js';
 import type { PatchResult, PlatformResult } from './result.js';
 import { deliver } from './sink.js';
 
@@ -129,20 +129,6 @@ export function platformTag(tag: string, p: Platform): string {
   return `${tag}-${p.architecture}${p.variant ? `-${p.variant}` : ''}`;
 }
 
-async function mapBounded<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i] as T);
-      }
-    }),
-  );
-  return out;
-}
-
 /** Patch the chosen platforms concurrently, then write one index (patched + preserved descriptors). */
 export async function patchMulti(
   env: FlowEnv,
@@ -174,7 +160,7 @@ export async function patchMulti(
             .join(', ')}`
         : ''),
   );
-  const outcomes = await mapBounded(
+  const outcomes = await mapLimit(
     toPatch,
     availableParallelism(),
     async (e): Promise<{ entry: PlatformEntry; one?: PatchedOne; error?: Error }> => {
