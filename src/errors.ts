@@ -19,8 +19,11 @@ export type ErrorCode =
   | 'VALIDATION' // installed version lower than required
   | 'ENVIRONMENT' // not root, overlayfs missing, tool missing
   | 'TIMEOUT'
+  | 'LOCKED' // a shared cache / output lock stayed busy past the bounded wait
   | 'CANCELLED'
   | 'NO_UPDATES' // nothing to patch (exit 0)
+  | 'JOBS_FAILED' // bulk: some jobs failed for reasons a retry will not fix
+  | 'JOBS_RETRYABLE' // bulk: every failed job failed for a passing reason (registry, network, timeout)
   | 'INTERNAL';
 
 export class CopaError extends Error {

@@ -7,8 +7,10 @@
  *   layers/tmp/<what>-<pid>-<rand>/  extractions in progress and directories being pruned
  *   tmp/<prefix>-<pid>-<rand>/       work directories handed out by tempDir()
  *
- * Concurrency across processes: each extraction goes to its own temp dir and is renamed into place;
- * rename(2) onto a non-empty directory fails, so the loser discards its copy. Temp dirs carry the
+ * Concurrency across processes: one process extracts a layer while the others wait on
+ * `layers/locks/<hex>.lock` (fs/lock.ts); the extraction goes to its own temp dir and is renamed into
+ * place, so a half-extracted layer is never visible (and a second copy, should a stale lock be taken
+ * over, is discarded: rename(2) onto a non-empty directory fails). Temp dirs carry the
  * creating PID, and cleanStale() removes those whose process is gone.
  */
 import { randomBytes } from 'node:crypto';
@@ -34,6 +36,7 @@ import { DigestStream, digestHex } from '../oci/digest.js';
 import type { Layer } from '../oci/image.js';
 import { decompress } from './decompress.js';
 import { extractLayer } from './extract.js';
+import { withLock } from '../fs/lock.js';
 
 export interface LayerCacheOptions {
   dir?: string;
@@ -144,6 +147,22 @@ export class LayerCache {
       await this.touch(layer.diffID);
       return final;
     }
+    // one process extracts, the others wait for it (the lock frees itself if that process dies)
+    const hex = digestHex(layer.diffID);
+    return withLock(
+      join(this.dir, 'layers', 'locks', hex),
+      { what: `layer ${layer.diffID} (being extracted by another copa process)`, logger: this.logger },
+      async () => {
+        if (await isDir(final)) {
+          await this.touch(layer.diffID);
+          return final;
+        }
+        return this.extract(layer, final);
+      },
+    );
+  }
+
+  private async extract(layer: Layer, final: string): Promise<string> {
     const work = await this.newTemp(join(this.dir, 'layers', 'tmp'), 'extract');
     try {
       await chmod(work, 0o755); // the layer's own "./" entry, if any, sets it later

@@ -1,5 +1,3 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { CopaError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ImageRoot } from '../engine/native/index.js';
@@ -10,6 +8,7 @@ import { canonicalFamily, chooseManager } from '../pkgmgr/index.js';
 import type { PackageManager, PackageManagerContext } from '../pkgmgr/types.js';
 import type { UpdateManifest, UpdatePackage } from '../report/types.js';
 import type { ResolvedPatchOptions } from './options.js';
+import { PackageCache, packageCacheKey } from './pkgcache.js';
 import { osFromRelease, type OsInfo } from './os.js';
 import { selectUpdates, type PatchPlan } from './plan.js';
 
@@ -17,6 +16,8 @@ export interface ApplyContext {
   opts: ResolvedPatchOptions;
   report: UpdateManifest | undefined;
   cacheDir: string;
+  /** the run's scratch dir (private package-cache dirs live here) */
+  workDir: string;
   platform: Platform;
   imageRef: string;
   targetRef: string;
@@ -83,18 +84,23 @@ export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyCont
   const { opts, report, logger } = ctx;
   const { os, pm } = probe;
   try {
-    const key = `${os.type}-${os.version || 'unknown'}-${formatPlatform(ctx.platform).replaceAll('/', '-')}`;
-    for (const path of pm.cachePaths) {
-      const source = join(ctx.cacheDir, 'pkg', key, path.replaceAll('/', '_'));
-      await mkdir(join(source, 'partial'), { recursive: true });
-      await root.session.bind({ source, target: path, kind: 'dir' }, pm.cacheRoot ?? 'image');
-    }
     const pmCtx: PackageManagerContext = {
       session: root.session,
       logger,
       ignoreErrors: opts.ignoreErrors,
       ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
     };
+    const platform = formatPlatform(ctx.platform);
+    const pkgCache = new PackageCache(
+      ctx.cacheDir,
+      await packageCacheKey(pm, pmCtx, os, platform),
+      ctx.workDir,
+      pm,
+      { logger, signal: ctx.signal },
+    );
+    for (const [target, source] of await pkgCache.open()) {
+      await root.session.bind({ source, target, kind: 'dir' }, pm.cacheRoot ?? 'image');
+    }
     const before = await pm.installed(pmCtx);
 
     let names: string[] | null = null;
@@ -127,7 +133,8 @@ export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyCont
       logger.debug(`${what} in ${((performance.now() - t) / 1000).toFixed(2)}s`);
       t = performance.now();
     };
-    await pm.refresh(pmCtx);
+    const what = `${os.type} ${os.version} (${platform})`;
+    await pkgCache.refresh(what, (indexesFresh) => pm.refresh(pmCtx, { indexesFresh }));
     lap('package lists updated');
     plan.held = await pm.held(pmCtx);
     for (const h of plan.held) logger.warn(`package ${h} is held: it will not be patched`);
@@ -136,9 +143,14 @@ export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyCont
     if (plan.updates.length === 0 || opts.dryRun) return { plan, excluded: [] };
     ctx.signal.throwIfAborted();
 
+    if (pm.download) {
+      await pkgCache.download(what, async () => pm.download?.(pmCtx, names));
+      lap('packages downloaded');
+    }
     logger.info(`Installing ${plan.updates.length} package update(s)`);
     await pm.apply(pmCtx, names);
     lap('packages installed');
+    await pkgCache.harvest();
     const after = await pm.installed(pmCtx);
     const wanted = report
       ? required

@@ -21,6 +21,13 @@ export interface PackageManager {
   readonly scheme: VersionScheme;
   /** image paths holding indexes/download caches: bind-mounted from a shared cache, never in the layer */
   readonly cachePaths: readonly string[];
+  /**
+   * the subset of `cachePaths` that holds package indexes (written only by `refresh`): shared between runs
+   * as a read-only generation (default: all of `cachePaths`)
+   */
+  readonly indexPaths?: readonly string[];
+  /** files and directories (in `cacheRoot`) that define the package sources: part of the cache key */
+  readonly sourcePaths?: readonly string[];
   /** image paths the package manager writes that do not belong in the layer (its own logs) */
   readonly excludePaths: readonly string[];
   /**
@@ -31,9 +38,12 @@ export interface PackageManager {
   /** where `cachePaths` are bound: in the image (default) or in the tooling root */
   readonly cacheRoot?: 'image' | 'tooling';
   installed(ctx: PackageManagerContext): Promise<Map<string, string>>;
-  refresh(ctx: PackageManagerContext): Promise<void>;
+  /** update the package indexes; `indexesFresh`: another run refreshed them moments ago (skip the download) */
+  refresh(ctx: PackageManagerContext, opts?: { indexesFresh?: boolean }): Promise<void>;
   held(ctx: PackageManagerContext): Promise<string[]>;
   /** what `apply` would do; `names` null = update everything */
   simulate(ctx: PackageManagerContext, names: string[] | null): Promise<PlannedUpdate[]>;
+  /** fetch what `apply` will install without installing it (run under the cache lock: downloads once) */
+  download?(ctx: PackageManagerContext, names: string[] | null): Promise<void>;
   apply(ctx: PackageManagerContext, names: string[] | null): Promise<void>;
 }

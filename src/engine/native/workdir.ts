@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
@@ -14,7 +15,7 @@ function alive(pid: number): boolean {
 }
 
 /**
- * A per-run scratch dir `copa-run-<pid>-<time>` under `root`. Mounts never outlive the sandbox process
+ * A per-run scratch dir `copa-run-<pid>-<time><random>` under `root`. Mounts never outlive the sandbox process
  * (they live in its private namespace), so a crashed run leaves only such a dir: the next run removes the
  * ones whose process is gone.
  */
@@ -26,7 +27,11 @@ export async function createWorkDir(root: string, logger: Logger): Promise<strin
     logger.debug(`removing leftover work dir ${name} of a run that did not finish`);
     await rm(join(root, name), { recursive: true, force: true });
   }
-  const dir = join(root, `${PREFIX}${process.pid}-${Date.now().toString(36)}`);
+  // unique within the process too: bulk runs open several at once
+  const dir = join(
+    root,
+    `${PREFIX}${process.pid}-${Date.now().toString(36)}${randomBytes(3).toString('hex')}`,
+  );
   await mkdir(dir, { mode: 0o700 });
   return dir;
 }

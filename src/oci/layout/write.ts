@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { CopaError, withContext } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
@@ -9,6 +9,7 @@ import { DigestStream, sha256 } from '../digest.js';
 import type { Image, ImageIndex, Layer } from '../image.js';
 import { isIndexMediaType, MediaType } from '../mediatypes.js';
 import { toOciImage, toOciIndex } from '../mutate.js';
+import { withLock } from '../../fs/lock.js';
 import type { Descriptor, Index } from '../schemas.js';
 import {
   blobPath,
@@ -54,13 +55,35 @@ export async function writeOciLayout(
   opts: WriteLayoutOptions = {},
 ): Promise<{ digests: string[] }> {
   checkEntries(entries);
+  // two writers of one layout: serialised, so neither loses the other's index.json entries
+  const abs = resolve(dir);
+  const createdParent = await mkdir(dirname(abs), { recursive: true });
+  try {
+    return await withLock(
+      abs,
+      {
+        what: `the OCI layout ${dir}`,
+        lockPath: join(dirname(abs), `.${basename(abs)}.lock`),
+        ...(opts.logger ? { logger: opts.logger } : {}),
+      },
+      () => writeLocked(dir, entries, opts),
+    );
+  } catch (e) {
+    if (createdParent !== undefined) await rm(createdParent, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function writeLocked(
+  dir: string,
+  entries: LayoutEntry[],
+  opts: WriteLayoutOptions,
+): Promise<{ digests: string[] }> {
   const mode = await layoutMode(dir);
   let work = dir;
-  let createdParent: string | undefined;
   let writer: BlobWriter | undefined;
   try {
     if (mode === 'new') {
-      createdParent = await mkdir(dirname(dir), { recursive: true });
       work = await mkdtemp(join(dirname(dir), `.${basename(dir)}.tmp-`));
     }
     writer = new BlobWriter(work, opts.logger ?? silentLogger);
@@ -91,7 +114,6 @@ export async function writeOciLayout(
   } catch (e) {
     if (mode === 'new') {
       if (work !== dir) await rm(work, { recursive: true, force: true });
-      if (createdParent !== undefined) await rm(createdParent, { recursive: true, force: true });
     } else {
       await writer?.rollback();
     }

@@ -38,8 +38,11 @@ async function apt(ctx: PackageManagerContext, argv: string[], what: string, hin
 export const aptManager: PackageManager = {
   name: 'dpkg',
   scheme: debVersion,
-  cachePaths: ['/var/lib/apt/lists', '/var/cache/apt'],
-  excludePaths: ['/var/log/apt'],
+  cachePaths: ['/var/lib/apt/lists', '/var/cache/apt/archives'],
+  indexPaths: ['/var/lib/apt/lists'],
+  sourcePaths: ['/etc/apt/sources.list', '/etc/apt/sources.list.d'],
+  // pkgcache.bin / srcpkgcache.bin describe this image's status: private, never in the layer
+  excludePaths: ['/var/log/apt', '/var/cache/apt'],
 
   async installed(ctx) {
     const status = await ctx.session.readFile('/var/lib/dpkg/status');
@@ -51,7 +54,8 @@ export const aptManager: PackageManager = {
     return parseDpkgStatus(status.toString('utf8'));
   },
 
-  async refresh(ctx) {
+  async refresh(ctx, opts) {
+    if (opts?.indexesFresh) return;
     const hint =
       "check the image's apt sources and that its release is still served (an end-of-life release moves to the archive)";
     const r = await ctx.session.run(['apt-get', 'update', ...APT_OPTS], {
@@ -82,6 +86,19 @@ export const aptManager: PackageManager = {
         : ['apt-get', '-s', 'install', '--only-upgrade', ...APT_OPTS, ...INSTALL_OPTS, ...names];
     const out = await apt(ctx, argv, 'apt-get simulation', 'run with --debug to see apt output');
     return parseAptSimulation(out);
+  },
+
+  async download(ctx, names) {
+    const argv =
+      names === null
+        ? ['apt-get', 'upgrade', '--download-only', ...APT_OPTS, ...INSTALL_OPTS]
+        : ['apt-get', 'install', '--only-upgrade', '--download-only', ...APT_OPTS, ...INSTALL_OPTS, ...names];
+    await apt(
+      ctx,
+      argv,
+      'apt-get download',
+      "check the network and the image's apt sources; --debug shows apt output",
+    );
   },
 
   async apply(ctx, names) {

@@ -87,7 +87,9 @@ export function stanzasByPackage(status: string): Map<string, string> {
 export const distrolessDpkgManager: PackageManager = {
   name: 'dpkg-distroless',
   scheme: debVersion,
-  cachePaths: ['/var/lib/apt/lists', '/var/cache/apt'],
+  cachePaths: ['/var/lib/apt/lists', '/var/cache/apt/archives'],
+  indexPaths: ['/var/lib/apt/lists'],
+  sourcePaths: ['/etc/apt/sources.list', '/etc/apt/sources.list.d'],
   excludePaths: [],
   cacheRoot: 'tooling',
   tooling: { images: debianToolingImages, targetPath: TARGET },
@@ -97,7 +99,7 @@ export const distrolessDpkgManager: PackageManager = {
     return parseDpkgStatus([...entries.values()].join('\n'));
   },
 
-  async refresh(ctx) {
+  async refresh(ctx, opts) {
     // the image's package set, as a status file the tooling's apt and dpkg can use
     const entries = await readStatusD(ctx);
     const status = [...entries.values()]
@@ -113,6 +115,7 @@ export const distrolessDpkgManager: PackageManager = {
       'preparing the dpkg database',
       status + '\n',
     );
+    if (opts?.indexesFresh) return;
     const r = await ctx.session.run(['apt-get', 'update', ...APT_OPTS], {
       in: 'tooling',
       env: env(),
