@@ -31,7 +31,13 @@ export async function buildPatchedImage(
   base: Image,
   root: ImageRoot,
   excluded: string[],
-  opts: { workDir: string; baseImage: string; keepLayers: number; targetTag: string },
+  opts: {
+    workDir: string;
+    baseImage: string;
+    keepLayers: number;
+    targetTag: string;
+    annotations?: Record<string, string>;
+  },
 ) {
   const epoch = process.env.SOURCE_DATE_EPOCH;
   const written = await root.writeLayer(join(opts.workDir, 'layer.tar.gz'), {
@@ -51,6 +57,7 @@ export async function buildPatchedImage(
   const created = timestamp();
   const manifest = await base.manifest();
   const annotations: Record<string, string> = {
+    ...opts.annotations,
     [ANNOTATION_CREATED]: created,
     [ANNOTATION_PATCHED]: created,
   };

@@ -239,6 +239,7 @@ async function assemble(
   const index = buildIndex(
     plan,
     patched.map((o) => ({ desc: o.entry.desc, image: o.one?.image as Image })),
+    opts.annotations,
   );
   const indexRaw = await index.rawManifest();
   let out: PatchResult['output'] = { kind: 'none' };
@@ -291,7 +292,11 @@ function printTable(results: PlatformResult[], logger: FlowEnv['ctx']['logger'])
  * refreshed), preserved platforms keep theirs byte for byte; attestation manifests of patched platforms are
  * dropped (they describe the old image), those of preserved platforms kept.
  */
-export function buildIndex(plan: MultiPlan, patched: Array<{ desc: Descriptor; image: Image }>): ImageIndex {
+export function buildIndex(
+  plan: MultiPlan,
+  patched: Array<{ desc: Descriptor; image: Image }>,
+  extra: Record<string, string> = {},
+): ImageIndex {
   const now = timestamp();
   // keyed by the descriptor itself: two entries may share a digest (e.g. an attestation and its subject)
   const byDesc = new Map(patched.map((p) => [p.desc, p.image]));
@@ -322,7 +327,12 @@ export function buildIndex(plan: MultiPlan, patched: Array<{ desc: Descriptor; i
     const index: Index = {
       ...plan.raw,
       manifests,
-      annotations: { ...(plan.raw.annotations ?? {}), [ANNOTATION_CREATED]: now, 'sh.copa.patched': now },
+      annotations: {
+        ...(plan.raw.annotations ?? {}),
+        ...extra,
+        [ANNOTATION_CREATED]: now,
+        'sh.copa.patched': now,
+      },
     };
     const raw = Buffer.from(JSON.stringify(index));
     return { index, raw, images };

@@ -40,6 +40,8 @@ export const PatchOptionsSchema = z.object({
   exitOnEol: z.boolean().default(false),
   /** replaces the tooling image of this run (distroless / tool-less images) */
   toolingImage: z.string().optional(),
+  /** extra annotations on the patched manifest (and index): bulk runs record their job id here */
+  annotations: z.record(z.string(), z.string()).default({}),
 });
 
 export type PatchOptions = z.input<typeof PatchOptionsSchema> & {

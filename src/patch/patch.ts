@@ -194,6 +194,7 @@ export async function patchOne(
         opts,
         report,
         cacheDir: cache.dir,
+        workDir,
         platform,
         imageRef: formatReference(source),
         targetRef: formatReference(target),
@@ -217,6 +218,7 @@ export async function patchOne(
         baseImage: lineage.kind === 'rebase' ? lineage.baseRef : opts.image,
         keepLayers: keep,
         targetTag: target.tag ?? '',
+        annotations: opts.annotations,
       }),
     );
     signal.throwIfAborted();
