@@ -4,6 +4,8 @@ import { CopaError, type ErrorCode } from '../errors.js';
 const EXIT: Partial<Record<ErrorCode, number>> = {
   NO_UPDATES: 0,
   USAGE: 2,
+  /** bulk: EX_TEMPFAIL, "retry me" (a Kubernetes podFailurePolicy or CI retry can key on it) */
+  JOBS_RETRYABLE: 75,
   CANCELLED: 130,
 };
 

@@ -6,6 +6,7 @@ import { cacheCommand } from './cache.js';
 import { exitCodeFor, formatError } from './exit.js';
 import { generateCommand } from './generate.js';
 import { patchCommand } from './patch.js';
+import { planCommand } from './plan.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -26,6 +27,7 @@ async function main(argv: string[]): Promise<number> {
   const globals = (): { debug: boolean } => program.opts<{ debug: boolean }>();
   program.addCommand(patchCommand(globals).exitOverride());
   program.addCommand(generateCommand(globals).exitOverride());
+  program.addCommand(planCommand(globals).exitOverride());
   program.addCommand(cacheCommand().exitOverride());
   try {
     await program.parseAsync(argv);

@@ -1,4 +1,6 @@
+import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
+import { runBulk } from './bulk.js';
 import { CopaError } from '../errors.js';
 import { patch } from '../patch/patch.js';
 import { formatPlan } from '../patch/plan.js';
@@ -32,6 +34,12 @@ interface PatchFlags {
   eolApiUrl?: string;
   exitOnEol: boolean;
   toolingImage?: string;
+  config?: string;
+  plan?: string;
+  shard?: string;
+  shards?: string;
+  results?: string;
+  jobs?: string;
 }
 
 const EXAMPLES = `
@@ -45,6 +53,14 @@ Examples:
 
   # show what would change, write nothing
   sudo copa patch -i 127.0.0.1:5000/debian:12 -r report.json --dry-run
+
+  # bulk: every image and tag of a PatchConfig file, 4 at a time
+  sudo copa patch --config bulk.yaml --push --jobs 4
+
+  # bulk over several machines: plan once, run shard 2 of 3, merge the results
+  copa plan --config bulk.yaml -o plan.json
+  sudo copa patch --plan plan.json --shard 2/3 --push --results shard-2.jsonl
+  copa plan merge shard-*.jsonl --plan plan.json
 `;
 
 function collect(value: string, previous: string[]): string[] {
@@ -112,6 +128,18 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
       '--tooling-image <ref>',
       'image that supplies the package manager for distroless or tool-less images',
     )
+    .option(
+      '--config <file>',
+      'bulk mode: patch every image and tag of this PatchConfig (copa.sh/v1alpha1) file',
+    )
+    .option('--plan <file>', 'bulk mode: run the jobs of a plan made by `copa plan`')
+    .option('--shard <I/N>', 'with --plan: run only the I-th of N shards (1-based)')
+    .option(
+      '--shards <N>',
+      'with --plan: N shards, this one from $JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)',
+    )
+    .option('--results <file>', 'bulk mode: append one JSON line per finished job to this file')
+    .option('--jobs <n>', 'bulk mode: jobs at a time (default: twice the cores, at most one per 2 GiB)')
     .addHelpText('after', EXAMPLES)
     .action(async (flags: PatchFlags) => {
       const { debug } = globals();
@@ -120,6 +148,19 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
         parseProgress(flags.progress, (m) => early.warn(m)),
         debug,
       );
+      if (flags.config !== undefined || flags.plan !== undefined) return bulk(flags, debug, logger);
+      for (const [flag, value] of [
+        ['--shard', flags.shard],
+        ['--shards', flags.shards],
+        ['--results', flags.results],
+        ['--jobs', flags.jobs],
+      ] as const) {
+        if (value !== undefined) {
+          throw new CopaError('USAGE', `${flag} is a bulk-mode flag`, {
+            hint: 'use it with --config FILE or --plan FILE',
+          });
+        }
+      }
       const image = flags.image;
       if (!image)
         throw new CopaError('USAGE', 'no image given', { hint: 'pass the image to patch with -i/--image' });
@@ -157,6 +198,58 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
         report(result, flags, logger);
       });
     });
+}
+
+async function bulk(flags: PatchFlags, debug: boolean, logger: ReturnType<typeof cliLogger>): Promise<void> {
+  if (flags.config !== undefined && flags.plan !== undefined) {
+    throw new CopaError('USAGE', '--config and --plan cannot be used together', {
+      hint: 'run the config directly (--config), or a plan made from it (--plan)',
+    });
+  }
+  const mode = flags.config !== undefined ? '--config' : '--plan';
+  const conflicting = flags.image !== undefined ? '--image' : flags.tag !== undefined ? '--tag' : undefined;
+  if (conflicting) {
+    throw new CopaError('USAGE', `${mode} cannot be combined with ${conflicting}`, {
+      hint: `the images and tags come from the ${mode === '--config' ? 'config' : 'plan'} file`,
+    });
+  }
+  if (flags.report !== undefined) {
+    const st = await stat(flags.report).catch(() => undefined);
+    if (mode === '--plan' || !st?.isDirectory()) {
+      throw new CopaError(
+        'USAGE',
+        mode === '--plan'
+          ? '--plan cannot be combined with --report (skips were decided when the plan was made)'
+          : `with --config, -r/--report is a directory of reports of patched images, not a file (${flags.report})`,
+        { hint: 'bulk jobs update every package; -r DIR only decides which tags to skip' },
+      );
+    }
+  }
+  await withInterrupts(logger, (signal) =>
+    runBulk(
+      { ...flags, ignoreErrors: flags.ignoreErrors, dryRun: flags.dryRun, json: flags.json },
+      {
+        tagSuffix: flags.tagSuffix,
+        scanner: flags.scanner,
+        ignoreErrors: flags.ignoreErrors,
+        timeoutMs: parseDuration(flags.timeout),
+        debug,
+        push: flags.push,
+        ...(flags.ociDir !== undefined ? { ociDir: flags.ociDir } : {}),
+        insecureRegistries: flags.insecureRegistry,
+        ...(flags.cacheDir !== undefined ? { cacheDir: flags.cacheDir } : {}),
+        ...(flags.workingFolder !== undefined ? { workingFolder: flags.workingFolder } : {}),
+        loader: flags.loader as 'docker' | 'podman' | '',
+        compression: flags.compression as 'uncompressed' | 'gzip' | 'zstd' | 'estargz',
+        forceCompression: flags.forceCompression,
+        eolApiUrl: (flags.eolApiUrl ?? '').replace(/\/+$/, '') || undefined,
+        exitOnEol: flags.exitOnEol,
+        ...(flags.toolingImage !== undefined ? { toolingImage: flags.toolingImage } : {}),
+      },
+      logger,
+      signal,
+    ),
+  );
 }
 
 function report(result: PatchResult, flags: PatchFlags, logger: ReturnType<typeof cliLogger>): void {
