@@ -64,10 +64,20 @@ describe('assignShards', () => {
     expect(Object.fromEntries(assignShards(jobs, 2))).toStrictEqual({ a: 0, b: 1, c: 1, d: 1 });
   });
 
-  it('puts everything on shard 0 with one shard, and leaves shards empty when there are fewer groups', () => {
+  it('puts everything on shard 0 with one shard, and leaves shards empty when there are fewer jobs', () => {
     expect(new Set(assignShards(JOBS, 1).values())).toStrictEqual(new Set([0]));
-    expect(new Set(assignShards(JOBS, 10).values())).toStrictEqual(new Set([0, 1, 2, 3]));
+    // 8 jobs over 10 shards: a fair share is one job, so every job gets a shard of its own
+    expect(new Set(assignShards(JOBS, 10).values())).toStrictEqual(new Set([0, 1, 2, 3, 4, 5, 6, 7]));
     expect(assignShards([], 3).size).toBe(0);
+  });
+
+  it('cuts a group larger than a fair share into consecutive pieces (one base image shared by all jobs)', () => {
+    const jobs: ShardJob[] = Array.from({ length: 10 }, (_, i) => ({ id: `t${i}`, group: 'debian' }));
+    const a = assignShards(jobs, 3);
+    expect(loads(a, jobs, 3)).toStrictEqual([4, 4, 2]);
+    // pieces are runs of ids in sorted order: t0..t3, t4..t7, t8..t9
+    expect(['t0', 't1', 't2', 't3'].map((id) => a.get(id))).toStrictEqual([0, 0, 0, 0]);
+    expect(['t8', 't9'].map((id) => a.get(id))).toStrictEqual([2, 2]);
   });
 
   it.each([0, -1, 1.5, NaN])('rejects %d shards', (n) => {

@@ -18,8 +18,9 @@ function compareStrings(a: string, b: string): number {
 }
 
 /**
- * A 0-based shard for every job id. Groups are placed whole, heaviest first (ties: group key), each onto
- * the least-loaded shard (ties: lowest index), so the result does not depend on the order of `jobs`.
+ * A 0-based shard for every job id. Groups are placed whole (a group of more than ⌈jobs/shards⌉ jobs in
+ * pieces of that size), heaviest first (ties: group key), each onto the least-loaded shard (ties: lowest
+ * index), so the result does not depend on the order of `jobs`.
  */
 export function assignShards(jobs: ShardJob[], shards: number): Map<string, number> {
   if (!Number.isSafeInteger(shards) || shards < 1) {
@@ -42,10 +43,22 @@ export function assignShards(jobs: ShardJob[], shards: number): Map<string, numb
     list.push({ id: job.id, weight });
     members.set(job.group, list);
   }
-  // sum in id order: floating-point sums must not depend on the input order either
-  const groups = [...members.entries()].map(([key, list]) => {
+  // a group larger than a fair share is cut into fair-share pieces (consecutive in id order), so one
+  // base image shared by every job still spreads over the shards, each piece reusing its caches
+  const fair = Math.max(1, Math.ceil(jobs.length / shards));
+  const groups = [...members.entries()].flatMap(([key, list]) => {
     list.sort((a, b) => compareStrings(a.id, b.id));
-    return { key, ids: list.map((j) => j.id), weight: list.reduce((sum, j) => sum + j.weight, 0) };
+    const pieces = [];
+    for (let i = 0; i < list.length; i += fair) {
+      const part = list.slice(i, i + fair);
+      // sum in id order: floating-point sums must not depend on the input order either
+      pieces.push({
+        key: `${key}#${i / fair}`,
+        ids: part.map((j) => j.id),
+        weight: part.reduce((sum, j) => sum + j.weight, 0),
+      });
+    }
+    return pieces;
   });
   const ordered = groups.sort((a, b) => b.weight - a.weight || compareStrings(a.key, b.key));
   const load = new Array<number>(shards).fill(0);

@@ -22,6 +22,8 @@ import type { Logger } from '../log.js';
 import type { PackageManager, PackageManagerContext } from '../pkgmgr/types.js';
 
 const DEFAULT_MAX_AGE_MS = 10 * 60_000;
+/** superseded index generations are removed after this long */
+const GEN_GRACE_MS = 10 * 60_000;
 /** package files worth keeping in the pool */
 const PACKAGE_FILE = /\.(deb|udeb|rpm|apk|pkg\.tar\.(zst|xz|gz))$/;
 /** never shared: lock files and half-downloaded files */
@@ -177,9 +179,13 @@ export class PackageCache {
     const tmp = join(this.dir, `current.tmp-${randomBytes(4).toString('hex')}`);
     await symlink(id, tmp);
     await rename(tmp, join(this.dir, 'current'));
-    // older generations are only read under this lock: nobody uses them any more
+    // older generations are only read under this lock; keep them a while all the same, in case a holder
+    // whose lock went stale (a stalled process) is still copying from one
     for (const name of await readdir(join(this.dir, 'gens'))) {
-      if (`gens/${name}` !== id) await rm(join(this.dir, 'gens', name), { recursive: true, force: true });
+      const born = parseInt(name.split('-')[0] ?? '', 36);
+      const old = !Number.isFinite(born) || Date.now() - born > GEN_GRACE_MS;
+      if (`gens/${name}` !== id && old)
+        await rm(join(this.dir, 'gens', name), { recursive: true, force: true });
     }
     this.log.logger.debug(`published package indexes ${id}${previous ? ` (replacing ${previous})` : ''}`);
   }
