@@ -170,6 +170,11 @@ export async function runBulk(
     });
     const results = [...mine.flatMap((j) => done.get(j.id) ?? []), ...ran];
     report(results, flags.json);
+    if (signal.aborted) {
+      throw new CopaError('CANCELLED', 'operation canceled', {
+        hint: 'run the same command again (with --results FILE, finished jobs are not redone)',
+      });
+    }
     failIfAny(results, flags.ignoreErrors);
   } finally {
     await client.close();
@@ -178,7 +183,7 @@ export async function runBulk(
 
 /** `copa plan --config FILE -o plan.json` */
 export async function writeBulkPlan(
-  flags: Pick<BulkFlags, 'report' | 'scanner' | 'insecureRegistry' | 'json'> & {
+  flags: Pick<BulkFlags, 'report' | 'scanner' | 'insecureRegistry'> & {
     config: string;
     output?: string;
   },
@@ -191,8 +196,7 @@ export async function writeBulkPlan(
     logger.info(
       `Wrote ${flags.output}: ${plan.jobs.length} job(s) (${count('patch')} to patch, ${count('skip')} skipped, ${count('error')} with errors)`,
     );
-  }
-  if (!flags.output || flags.json) printPlan(plan, plan.jobs, true);
+  } else printPlan(plan, plan.jobs, true);
 }
 
 /** `copa plan merge RESULTS…`: one summary for all shards; the exit code of the whole run. */

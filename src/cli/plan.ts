@@ -27,7 +27,6 @@ export function planCommand(globals: () => { debug: boolean }): Command {
     .option('-r, --report <dir>', 'reports of already patched images: skip tags with nothing fixable')
     .option('-s, --scanner <name>', 'format of the reports in -r', 'trivy')
     .option('--insecure-registry <host>', 'use plain HTTP for this registry (repeatable)', collect, [])
-    .option('--json', 'also print the plan on stdout when writing it with -o', false)
     .option('--progress <mode>', 'progress output: auto, plain, tty, quiet', 'auto')
     .action(
       async (o: {
@@ -36,7 +35,6 @@ export function planCommand(globals: () => { debug: boolean }): Command {
         report?: string;
         scanner: string;
         insecureRegistry: string[];
-        json: boolean;
         progress: string;
       }) => {
         const { debug } = globals();
