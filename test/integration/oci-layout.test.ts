@@ -209,6 +209,21 @@ describe('OCI layout read -> append -> write', () => {
     await expect(readOciLayout(existing, 'nope')).rejects.toThrow(/no image named "nope".*base, patched/);
   });
 
+  it('concurrent writers of one layout (new and existing) never lose an index.json entry', async () => {
+    const base = asImage(await readOciLayout(src, 'base'));
+    const img = await patched(base);
+    const out = join(tmp, 'concurrent', 'layout');
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    // without the lock, the first writers race to rename their new directory into place and all but one fail
+    await Promise.all(names.map((n, i) => writeOciLayout(out, [{ image: i % 2 ? img : base, refName: n }])));
+    const index = parseJson(IndexSchema, await readFile(join(out, 'index.json')), 'index.json');
+    expect(index.manifests.map((d) => d.annotations?.['org.opencontainers.image.ref.name']).sort()).toEqual(
+      names,
+    );
+    expect((await run('umoci', ['ls', '--layout', out])).split('\n').filter(Boolean).sort()).toEqual(names);
+    expect((await readdir(join(tmp, 'concurrent'))).sort()).toEqual(['layout']); // no temp dir, no lock left
+  });
+
   it('writes an image index with every child, copied by skopeo --all and selectable by platform', async () => {
     const base = asImage(await readOciLayout(src, 'base'));
     const img = await patched(base);
