@@ -271,6 +271,20 @@ describe('registry client against a real registry', () => {
     expect((noBlob as CopaError).code).toBe('NOT_FOUND');
   });
 
+  it('lists tags page by page (Link header), and a repository that does not exist answers NOT_FOUND', async () => {
+    const repo = { registry: a.host, repository: 'src/paged' };
+    const image = await fetchImage(client, `${a.host}/src/app:v1`);
+    const raw = await image.rawManifest();
+    await pushImage(client, image, { ...repo, tag: 't0' });
+    const names = ['t0', 't1', 't2', 't3', 't4', 't5', 't6'];
+    for (const t of names.slice(1)) await client.putManifest(repo, t, raw, image.mediaType);
+    expect((await client.listTags(repo, { pageSize: 2 })).sort()).toEqual(names); // 4 pages of 2
+    const gone = await client
+      .listTags({ registry: a.host, repository: 'src/never' })
+      .catch((e: unknown) => e);
+    expect((gone as CopaError).code).toBe('NOT_FOUND');
+  });
+
   it('reports an unreachable registry as NETWORK with the address', async () => {
     const dead = new RegistryClient({ retries: 1, retryBaseMs: 1 });
     const err = await dead

@@ -252,12 +252,12 @@ export class RegistryClient {
     });
   }
 
-  /** All tags of a repository (follows pagination). */
-  async listTags(repo: Repo): Promise<string[]> {
+  /** All tags of a repository (follows the `Link` header's pages of `pageSize` tags). */
+  async listTags(repo: Repo, opts: { pageSize?: number } = {}): Promise<string[]> {
     return this.guard(async () => {
       const what = `listing tags of ${repoName(repo)}`;
       const tags: string[] = [];
-      let path = 'tags/list?n=1000';
+      let path = `tags/list?n=${opts.pageSize ?? 1000}`;
       for (let page = 0; page < 1000; page++) {
         const res = await this.api.call(repo, 'pull', { method: 'GET', path, what });
         if (res.status !== 200) throw await this.api.fail(repo, what, res);
