@@ -6,6 +6,7 @@ import { parseReference } from '../oci/reference.js';
 import { targetRepository } from './target.js';
 import { describe, formatPath, Problem, schemaProblem, type Path } from './config-problem.js';
 import { isValidTag, templateProblem } from './template.js';
+import type { ImageSpec, PatchConfig, TagSpec, TargetSpec } from './spec.js';
 
 /**
  * The bulk-mode config file (`copa patch --config FILE`), Copa's copa.sh/v1alpha1 PatchConfig. Stricter
@@ -13,30 +14,7 @@ import { isValidTag, templateProblem } from './template.js';
  * silently ignored. Every problem is reported as one line `<file>: <field>: expected …, got …`.
  */
 
-export interface TargetSpec {
-  registry?: string;
-  tag?: string;
-}
-export interface TagSpec {
-  strategy: 'list' | 'pattern' | 'latest';
-  list?: string[];
-  pattern?: string;
-  maxTags?: number;
-  exclude?: string[];
-}
-export interface ImageSpec {
-  name: string;
-  image: string;
-  tags: TagSpec;
-  platforms?: string[];
-  target?: TargetSpec;
-}
-export interface PatchConfig {
-  apiVersion: 'copa.sh/v1alpha1';
-  kind: 'PatchConfig';
-  target?: TargetSpec;
-  images: ImageSpec[];
-}
+export type { ImageSpec, PatchConfig, TagSpec, TargetSpec } from './spec.js';
 
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 const MAX_ALIASES = 100;

@@ -1,5 +1,5 @@
 import { CopaError } from '../errors.js';
-import type { TagSpec } from './config.js';
+import type { TagSpec } from './spec.js';
 import { isValidTag } from './template.js';
 
 /**

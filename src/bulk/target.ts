@@ -1,6 +1,6 @@
 import { CopaError } from '../errors.js';
 import { parseReference, repositoryName } from '../oci/reference.js';
-import type { TargetSpec } from './config.js';
+import type { TargetSpec } from './spec.js';
 import { DEFAULT_TAG_TEMPLATE } from './template.js';
 
 /** The target of one image entry after the global and per-image `target` fields are combined. */

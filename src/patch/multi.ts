@@ -20,7 +20,8 @@ import type { Descriptor, Index, Platform } from '../oci/schemas.js';
 import { loadReport } from '../report/index.js';
 import type { UpdateManifest } from '../report/types.js';
 import { ANNOTATION_CREATED, timestamp } from './image.js';
-import { mapLimit, patchOne, type FlowEnv, type PatchedOne } from './patch.js';
+import { mapLimit } from '../limit.js';
+import { patchOne, type FlowEnv, type PatchedOne } from './patch.js';
 import type { PatchResult, PlatformResult } from './result.js';
 import { deliver } from './sink.js';
 

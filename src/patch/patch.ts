@@ -26,6 +26,7 @@ import type { Platform } from '../oci/schemas.js';
 import type { LocalStore } from '../oci/load/index.js';
 import { multiPlatformPlan, patchMulti } from './multi.js';
 import { newRegistryClient } from './client.js';
+import { mapLimit } from '../limit.js';
 
 /**
  * Patch one image: report (or none) → pull → run the image's package manager over its layers in a
@@ -293,17 +294,4 @@ export async function timed<T>(logger: Logger, what: string, fn: () => Promise<T
   const value = await fn();
   logger.debug(`${what} in ${((performance.now() - start) / 1000).toFixed(2)}s`);
   return value;
-}
-
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
