@@ -33,8 +33,10 @@ export interface Contender {
   label: string;
   family: Family;
   temperature: Temperature;
-  /** `small` or `10x` */
+  /** `small`, `10x` or `w4` */
   image: string;
+  /** `w1`, `w2`, `w4` (rows of one workload are compared with the original Copa's) */
+  workload?: string;
   /** untimed set-up (warm caches, extracted trees) */
   prepare?(): Promise<void>;
   round(n: number): Promise<RoundOutcome>;

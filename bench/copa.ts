@@ -20,6 +20,8 @@ export interface CopaSpec {
   temperature: Temperature;
   /** `small` or `10x` */
   image: string;
+  /** `w1`, `w2` */
+  workload: string;
   /** source repository:tag in the registry */
   source: string;
   /** Trivy report file; undefined = update-all */
@@ -102,6 +104,7 @@ export function copaContender(spec: CopaSpec, ctx: BenchContext): Contender {
     family: 'copa',
     temperature: spec.temperature,
     image: spec.image,
+    workload: spec.workload,
 
     async prepare() {
       if (spec.temperature === 'warm') await patchOnce(warmCache, `bench/${spec.id}-warmup:patched`);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sampleTreeRss, type TreePeak } from './proc.js';
 
 /**
  * Run one command under GNU time: wall time (measured here), user + system CPU time of the whole process
@@ -17,10 +18,14 @@ export interface Sample {
   cpuS: number;
   /** peak resident set of the largest process in the tree, MiB */
   rssMiB: number;
+  /** largest Σ RSS of the whole process tree (sampled from /proc; only when asked for), MiB */
+  treeRssMiB?: number;
 }
 
 export interface Measured {
   sample: Sample;
+  /** the sampled tree at its peak (with sampleTree) */
+  tree?: TreePeak;
   code: number;
   stdout: string;
   stderr: string;
@@ -68,11 +73,17 @@ function keep(buf: string, more: Buffer): string {
   return s.length > OUTPUT_LIMIT ? s.slice(-OUTPUT_LIMIT) : s;
 }
 
-/** Run argv under GNU time; `scratch` is a directory for time's output file. Never throws on a non-zero exit. */
-export async function measure(
-  argv: readonly string[],
-  opts: { scratch: string; env?: NodeJS.ProcessEnv; cwd?: string },
-): Promise<Measured> {
+export interface MeasureOptions {
+  /** a directory for time's output file */
+  scratch: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** also sample Σ RSS of the command's process tree (and of these other trees, e.g. a daemon it talks to) */
+  sampleTree?: { extraRoots?: readonly number[] };
+}
+
+/** Run argv under GNU time. Never throws on a non-zero exit. */
+export async function measure(argv: readonly string[], opts: MeasureOptions): Promise<Measured> {
   const timeFile = join(opts.scratch, `time-${process.pid}-${Date.now()}.txt`);
   const child = spawn(TIME_BIN, ['-f', TIME_FORMAT, '-o', timeFile, ...argv], {
     env: opts.env ?? process.env,
@@ -86,17 +97,23 @@ export async function measure(
   child.stdout?.on('data', (d: Buffer) => (stdout = keep(stdout, d)));
   child.stderr?.on('data', (d: Buffer) => (stderr = keep(stderr, d)));
   const start = performance.now();
+  const sampler =
+    opts.sampleTree && child.pid !== undefined
+      ? sampleTreeRss(() => [child.pid as number, ...(opts.sampleTree?.extraRoots ?? [])])
+      : undefined;
   const code = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
   }).finally(() => running.delete(child));
   const wallS = round2((performance.now() - start) / 1000);
+  const tree = await sampler?.stop();
   const text = await readFile(timeFile, 'utf8').catch(() => '');
   await rm(timeFile, { force: true });
   if (text === '')
     throw new Error(`${argv[0] ?? ''} did not run under ${TIME_BIN} (exit ${code}): ${stderr.slice(-500)}`);
   // the wall time measured here has more digits than time's %e
-  return { sample: { ...parseTimeOutput(text), wallS }, code, stdout, stderr };
+  const sample = { ...parseTimeOutput(text), wallS, ...(tree ? { treeRssMiB: tree.rssMiB } : {}) };
+  return { sample, ...(tree ? { tree } : {}), code, stdout, stderr };
 }
 
 /** The tail of a command's output for an error message. */

@@ -18,7 +18,7 @@ import {
 } from './output.js';
 import type { LayerContent } from './layer.js';
 import type { ContenderResult } from './stats.js';
-import { markdownTable, phaseRows, rows, textTable } from './table.js';
+import { detailLines, markdownTable, phaseRows, rows, textTable } from './table.js';
 
 function result(
   id: string,
@@ -81,15 +81,17 @@ describe('rows', () => {
       '5.00',
       '2.00',
       '120',
+      '–',
       '10.0 / 30.0',
       '1.00',
       '3.00',
       '0.25× / 1.00×',
       '1.25× / 1.00×',
+      '–',
     ]);
-    expect(big?.slice(7)).toEqual(['–', '–']);
-    expect(buildah?.slice(7)).toEqual(['–', '5.00× / 1.00×']);
-    expect(floor?.slice(7)).toEqual(['0.20× / 1.00×', '–']);
+    expect(big?.slice(8)).toEqual(['–', '–', '–']);
+    expect(buildah?.slice(8)).toEqual(['–', '5.00× / 1.00×', '–']);
+    expect(floor?.slice(8)).toEqual(['0.20× / 1.00×', '–', '–']);
     expect(missing?.slice(0, 2)).toEqual(['buildah-cold', 'n/a (buildah not installed)']);
     expect(failed?.[1]).toMatch(/^failed/);
   });
@@ -199,5 +201,40 @@ describe('parsers of tool output', () => {
   it('reads GNU tar --totals', () => {
     expect(parseTarTotals('Total bytes written: 80015360 (77MiB, 95MiB/s)\n')).toBe(80015360);
     expect(() => parseTarTotals('tar: error')).toThrow(/Total bytes written/);
+  });
+});
+
+describe('the original Copa and W4 in the table', () => {
+  const go = (id: string, workload: string, wallS: number, image = 'small'): ContenderResult => ({
+    ...result(id, 'copa-go', 'cold', wallS, image),
+    workload,
+  });
+  it('divides our rows by the original Copa row of the same workload and temperature', () => {
+    const ours = { ...result('copa-w1-cold', 'copa', 'cold', 5), workload: 'w1' };
+    const bulk = { ...result('copa-w4-bulk-cold', 'copa', 'cold', 30, 'w4'), workload: 'w4' };
+    const table = rows([
+      ours,
+      bulk,
+      go('copa-go-w1-cold', 'w1', 10),
+      go('copa-go-w4-bulk-cold', 'w4', 60, 'w4'),
+    ]);
+    expect(table.map((r) => r.at(-1))).toEqual(['0.50× / 1.00×', '0.50× / 1.00×', '–', '–']);
+  });
+  it('shows the sampled tree RSS where there is one', () => {
+    const r = result('copa-w4-bulk-cold', 'copa', 'cold', 30, 'w4');
+    const round = r.rounds[0];
+    if (round) round.sample.treeRssMiB = 333.4;
+    expect(rows([r])[0]?.[4]).toBe('333');
+  });
+  it('lists the round details (medians) per contender', () => {
+    const r = go('copa-go-w1-cold', 'w1', 10);
+    r.rounds = [1, 2, 3].map((n) => ({
+      ...(r.rounds[0] as ContenderResult['rounds'][number]),
+      round: n,
+      detail: { 'client CPU s': n / 10, 'buildkitd CPU s': 10 * n, runs: 10 },
+    }));
+    expect(detailLines([r, result('floor-cold', 'floor', 'cold', 1)])).toEqual([
+      'copa-go-w1-cold: client CPU s 0.20, buildkitd CPU s 20, runs 10',
+    ]);
   });
 });

@@ -4,7 +4,17 @@ import { z } from 'zod';
 import type { LayerContent } from './layer.js';
 import type { Machine } from './machine.js';
 import { evaluateTargets, type ContenderResult, type Target } from './stats.js';
-import { COLUMNS, machineLine, markdownTable, phaseRows, rows, targetLines, textTable } from './table.js';
+import {
+  COLUMNS,
+  detailLines,
+  machineLine,
+  markdownTable,
+  noteRow,
+  phaseRows,
+  rows,
+  targetLines,
+  textTable,
+} from './table.js';
 
 /** The record of one bench run (the JSON file), and its renderings: stdout text and the README section. */
 
@@ -60,6 +70,17 @@ function describeContent(c: LayerContent): string {
   return `${c.entries} entries: ${parts.join(', ')}${limit}${stray}`;
 }
 
+function detailBlock(
+  results: readonly ContenderResult[],
+  bullet: (l: string) => string,
+  title: string,
+  markdown = false,
+): string[] {
+  const lines = detailLines(results);
+  if (lines.length === 0) return [];
+  return [title, ...(markdown ? [''] : []), ...lines.map(bullet), ''];
+}
+
 /** One line per distinct layer content, naming the workloads that produced it. */
 function contentLines(results: readonly ContenderResult[]): string[] {
   const groups = new Map<string, string[]>();
@@ -92,8 +113,9 @@ export function renderText(run: BenchRun): string {
     imageLine('10x image', run.images.big),
     `upgradable today: ${run.images.upgradable.length} packages (${run.images.upgradable.map((u) => u.name).join(', ')})`,
     '',
-    textTable(COLUMNS, [...rows(run.results), ['W3 distroless', run.w3, '', '', '', '', '', '', '']]),
+    textTable(COLUMNS, [...rows(run.results), noteRow('W3 distroless', run.w3)]),
     '',
+    ...detailBlock(run.results, (l) => `  ${l}`, 'details (medians):'),
     'new layer content:',
     ...contentLines(run.results).map((l) => `  ${l}`),
     ...errorLines(run.results),
@@ -113,8 +135,9 @@ export function renderMarkdown(run: BenchRun, jsonName: string): string {
     `Latest run: ${run.startedAt.slice(0, 10)}, ${run.rounds} rounds (medians), CLI at ${run.cli.commit}; machine: ${machineLine(run.machine)}.`,
     `Images: ${imageLine('small', run.images.small)}; ${imageLine('10x', run.images.big)}; ${run.images.upgradable.length} upgradable packages that day. Raw figures: \`bench/results/${jsonName}\` (not committed).`,
     '',
-    markdownTable(COLUMNS, [...rows(run.results), ['W3 distroless', run.w3, '', '', '', '', '', '', '']]),
+    markdownTable(COLUMNS, [...rows(run.results), noteRow('W3 distroless', run.w3)]),
     '',
+    ...detailBlock(run.results, (l) => `- ${l}`, 'Details (medians):', true),
     ...(phases.body.length > 0
       ? ['Phases (s, one `--debug` run each):', '', markdownTable(phases.header, phases.body), '']
       : []),

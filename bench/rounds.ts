@@ -35,6 +35,7 @@ export async function executeRounds(
       family: c.family,
       temperature: c.temperature,
       image: c.image,
+      ...(c.workload === undefined ? {} : { workload: c.workload }),
       rounds: [],
     });
   }

@@ -12,10 +12,14 @@ import { pushFixture } from '../test/helpers/fixtures.js';
 import { startRegistry } from '../test/helpers/registry.js';
 import { trivyReport } from '../test/helpers/trivy.js';
 import { removeTree } from '../test/helpers/upgradable.js';
-import { buildahContender } from './buildah.js';
+import { buildahContender, buildahW4Contender } from './buildah.js';
+import { peerPaths } from './buildkit.js';
+import { pushW4Images, W4_REPO, W4_TAGS } from './bulk.js';
 import type { BenchContext, Contender } from './contender.js';
 import { copaContender } from './copa.js';
 import { floorContender } from './floor.js';
+import { copaGoContender, copaGoEnv, copaGoW4Contender, type CopaGoEnv } from './peer.js';
+import { copaW4BulkContender, copaW4SeparateContender, type W4Source } from './w4.js';
 import { ensureBenchImages } from './images.js';
 import { describeMachine, load } from './machine.js';
 import { stopAll } from './measure.js';
@@ -49,6 +53,9 @@ interface Flags {
   profile: boolean;
   installTools: boolean;
   updateReadme: boolean;
+  peerCopa?: string;
+  buildkitd?: string;
+  buildctl?: string;
 }
 
 function positiveInt(v: string): number {
@@ -76,6 +83,15 @@ const flags = new Command('npm run bench --')
   )
   .option('--update-readme', 'write the result table into README.md (## Benchmark)', false)
   .option('--from-json <file>', 'measure nothing: print (and with --update-readme, publish) a saved result')
+  .option(
+    '--peer-copa <path>',
+    'the original Copa binary (v0.14.2) for the copa-go rows (or COPA_BENCH_COPA)',
+  )
+  .option(
+    '--buildkitd <path>',
+    'buildkitd binary the bench starts for the original Copa (or COPA_BENCH_BUILDKITD)',
+  )
+  .option('--buildctl <path>', 'buildctl binary matching --buildkitd (or COPA_BENCH_BUILDCTL)')
   .parse()
   .opts<Flags>();
 
@@ -128,6 +144,7 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
   const workDir = await mkdtemp(join(tmpdir(), `copa-bench-${process.pid}-`));
   const registry = await startRegistry();
   const proxy = await startCountingProxy(registry.host);
+  let copaGo: CopaGoEnv | undefined;
   let aborted = false;
   const onSignal = (sig: NodeJS.Signals): void => {
     log(`${sig}: stopping`);
@@ -176,6 +193,15 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
       },
     };
     const n = upgradable.length;
+    let w4Pushed: Promise<void> | undefined;
+    const w4: W4Source = {
+      repository: W4_REPO,
+      tags: W4_TAGS,
+      ensure: () =>
+        (w4Pushed ??= pushW4Images({ small: images.small, workDir, registryHost: registry.host }).then(() =>
+          log(`W4: ${W4_TAGS.length} tags pushed as ${W4_REPO}:${W4_TAGS[0]}…${W4_TAGS.at(-1)}`),
+        )),
+    };
     const small = 'bench/debian:12';
     const big = 'bench/debian-10x:12';
     const all: Contender[] = [
@@ -185,6 +211,7 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
           label: `W1 report (${n} pkgs), cold`,
           temperature: 'cold',
           image: 'small',
+          workload: 'w1',
           source: small,
           report: smallReport,
         },
@@ -196,6 +223,7 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
           label: `W1 report (${n} pkgs), warm`,
           temperature: 'warm',
           image: 'small',
+          workload: 'w1',
           source: small,
           report: smallReport,
         },
@@ -207,6 +235,7 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
           label: 'W2 update-all, warm',
           temperature: 'warm',
           image: 'small',
+          workload: 'w2',
           source: small,
         },
         ctx,
@@ -217,6 +246,7 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
           label: 'W1 on the 10x image, cold',
           temperature: 'cold',
           image: '10x',
+          workload: 'w1',
           source: big,
           report: bigReport,
         },
@@ -228,6 +258,7 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
           label: 'W1 on the 10x image, warm',
           temperature: 'warm',
           image: '10x',
+          workload: 'w1',
           source: big,
           report: bigReport,
         },
@@ -237,7 +268,57 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
       buildahContender('warm', small, ctx),
       floorContender('cold', images.small, ctx),
       floorContender('warm', images.small, ctx),
+      copaW4BulkContender(ctx, w4),
+      copaW4SeparateContender(ctx, w4),
+      buildahW4Contender(w4, ctx),
     ];
+    // the original Copa: its rows are listed even without its binaries (then they say n/a and why)
+    const peer = peerPaths(flags);
+    if (typeof peer !== 'string') copaGo = copaGoEnv(peer, ctx, images.fixture);
+    // without the binaries the rows are replaced by n/a rows below and never run
+    const env: CopaGoEnv = copaGo ?? {
+      paths: { copa: '', buildkitd: '', buildctl: '' },
+      ready: () => Promise.reject(new Error(typeof peer === 'string' ? peer : 'unavailable')),
+      stop: () => Promise.resolve(),
+    };
+    all.push(
+      copaGoContender(
+        {
+          id: 'copa-go-w1-cold',
+          label: `W1 report (${n} pkgs): Copa v0.14.2, cold`,
+          temperature: 'cold',
+          workload: 'w1',
+          source: small,
+          report: smallReport,
+        },
+        env,
+        ctx,
+      ),
+      copaGoContender(
+        {
+          id: 'copa-go-w1-warm',
+          label: `W1 report (${n} pkgs): Copa v0.14.2, warm`,
+          temperature: 'warm',
+          workload: 'w1',
+          source: small,
+          report: smallReport,
+        },
+        env,
+        ctx,
+      ),
+      copaGoContender(
+        {
+          id: 'copa-go-w2-warm',
+          label: 'W2 update-all: Copa v0.14.2, warm',
+          temperature: 'warm',
+          workload: 'w2',
+          source: small,
+        },
+        env,
+        ctx,
+      ),
+      copaGoW4Contender(env, ctx, w4),
+    );
     const unknown = (flags.only ?? []).filter((id) => !all.some((c) => c.id === id));
     if (unknown.length > 0)
       throw new Error(
@@ -258,6 +339,22 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
         });
       }
       contenders = contenders.filter((c) => c.family !== 'buildah');
+    }
+    if (typeof peer === 'string') {
+      for (const c of contenders.filter((x) => x.family === 'copa-go')) {
+        skipped.push({
+          id: c.id,
+          label: c.label,
+          family: c.family,
+          temperature: c.temperature,
+          image: c.image,
+          ...(c.workload === undefined ? {} : { workload: c.workload }),
+          rounds: [],
+          unavailable: peer,
+        });
+      }
+      contenders = contenders.filter((c) => c.family !== 'copa-go');
+      if (skipped.some((r) => r.family === 'copa-go')) log(`original Copa rows: ${peer}`);
     }
 
     const results = await executeRounds(contenders, {
@@ -291,6 +388,7 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
     log(`results written to ${jsonPath}`);
     await publish(run, jsonPath);
   } finally {
+    await copaGo?.stop();
     await proxy.close();
     await registry.stop();
     await removeTree(workDir);

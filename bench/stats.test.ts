@@ -1,12 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { LayerContent } from './layer.js';
 import {
+  bulkRssTarget,
+  copaGoPeerOf,
   evaluateTargets,
   layerTarget,
   median,
   peerOf,
+  perRunDetail,
   ratio,
+  sumSamples,
   summarize,
+  W4_BULK,
+  W4_COPA_GO,
+  W4_SEPARATE,
   type ContenderResult,
   type RoundResult,
 } from './stats.js';
@@ -113,6 +120,9 @@ describe('evaluateTargets', () => {
       ['1.20× wall (1.20× CPU)', true],
       ['103 MiB', true],
       ['n/a', undefined],
+      ['n/a', undefined],
+      ['n/a', undefined],
+      ['n/a', undefined],
     ]);
   });
   it('says n/a for what was not measured', () => {
@@ -131,5 +141,106 @@ describe('layerTarget', () => {
   it('cannot tell without the status file', () => {
     expect(layerTarget(content({ 'package files': 1 })).met).toBeUndefined();
     expect(layerTarget(undefined).measured).toBe('n/a');
+  });
+});
+
+describe('sums of runs (W4 separate runs, buildah per tag)', () => {
+  const s = (wallS: number, rssMiB: number, treeRssMiB?: number) => ({
+    wallS,
+    userS: wallS / 2,
+    sysS: wallS / 4,
+    cpuS: (wallS * 3) / 4,
+    rssMiB,
+    ...(treeRssMiB === undefined ? {} : { treeRssMiB }),
+  });
+  it('adds wall and CPU times and keeps the largest peak RSS', () => {
+    expect(sumSamples([s(10, 150, 300), s(6, 170, 250), s(4, 120)])).toEqual({
+      wallS: 20,
+      userS: 10,
+      sysS: 5,
+      cpuS: 15,
+      rssMiB: 170,
+      treeRssMiB: 300,
+    });
+    expect(sumSamples([s(1, 1)])).not.toHaveProperty('treeRssMiB');
+    expect(() => sumSamples([])).toThrow(/no samples/);
+  });
+  it('describes the spread of the runs', () => {
+    expect(perRunDetail([s(10, 1), s(6, 1), s(4, 1)])).toEqual({
+      runs: 3,
+      'first run wall s': 10,
+      'fastest run wall s': 4,
+      'slowest run wall s': 10,
+    });
+  });
+});
+
+describe('the original Copa as the peer of a row', () => {
+  const go = (id: string, workload: string, temperature: 'cold' | 'warm', image = 'small') => ({
+    ...result(id, 'copa-go', temperature, [10]),
+    image,
+    workload,
+  });
+  const results: ContenderResult[] = [
+    go('copa-go-w1-cold', 'w1', 'cold'),
+    go('copa-go-w1-warm', 'w1', 'warm'),
+    go('copa-go-w4-bulk-cold', 'w4', 'cold', 'w4'),
+    { ...result('copa-go-w2-warm', 'copa-go', 'warm', []), workload: 'w2', unavailable: 'n/a (x)' },
+  ];
+  it('is the row of the same workload, temperature and image', () => {
+    const w1 = { ...result('copa-w1-cold', 'copa', 'cold', [5]), workload: 'w1' };
+    expect(copaGoPeerOf(results, w1)?.id).toBe('copa-go-w1-cold');
+    const bulk = { ...result('copa-w4-bulk-cold', 'copa', 'cold', [5], 'w4'), workload: 'w4' };
+    expect(copaGoPeerOf(results, bulk)?.id).toBe('copa-go-w4-bulk-cold');
+  });
+  it('is none for the 10x image, an unavailable peer, a row without workload, and its own rows', () => {
+    const big = { ...result('copa-w1-10x-cold', 'copa', 'cold', [5], '10x'), workload: 'w1' };
+    expect(copaGoPeerOf(results, big)).toBeUndefined();
+    const w2 = { ...result('copa-w2-warm', 'copa', 'warm', [5]), workload: 'w2' };
+    expect(copaGoPeerOf(results, w2)).toBeUndefined();
+    expect(copaGoPeerOf(results, result('floor-cold', 'floor', 'cold', [1]))).toBeUndefined();
+    expect(copaGoPeerOf(results, results[0] as ContenderResult)).toBeUndefined();
+  });
+});
+
+describe('W4 targets', () => {
+  const w4 = (id: string, family: ContenderResult['family'], walls: number[]) => ({
+    ...result(id, family, 'cold', walls, 'w4'),
+    workload: 'w4',
+  });
+  it('compares our bulk run with the separate runs and with the original Copa, and checks its RSS', () => {
+    const bulk = w4(W4_BULK, 'copa', [30]);
+    const round = bulk.rounds[0] as RoundResult;
+    bulk.rounds = [
+      {
+        ...round,
+        sample: { ...round.sample, rssMiB: 180, treeRssMiB: 420 },
+        detail: { 'Σ tree PSS MiB': 310 },
+      },
+    ];
+    const targets = evaluateTargets([
+      bulk,
+      w4(W4_SEPARATE, 'copa', [200]),
+      w4(W4_COPA_GO, 'copa-go', [50]),
+    ]).slice(-3);
+    expect(targets.map((t) => [t.name, t.measured, t.met])).toEqual([
+      ['W4 bulk ≤ 0.3× ten separate runs (cold)', '0.15× wall (0.15× CPU)', true],
+      ['W4 bulk ≤ 0.5× the original Copa bulk (cold)', '0.60× wall (0.60× CPU)', false],
+      [
+        'W4 bulk: peak RSS of the whole run ≤ 400 MiB',
+        '420 MiB (Σ process tree RSS 420, Σ PSS 310, largest process 180)',
+        false,
+      ],
+    ]);
+  });
+  it('leaves the W4 rows out of the single-run RSS target', () => {
+    const big = w4(W4_BULK, 'copa', [30]);
+    const round = big.rounds[0] as RoundResult;
+    big.rounds = [{ ...round, sample: { ...round.sample, rssMiB: 350 } }];
+    const rss = evaluateTargets([big, result('copa-w1-warm', 'copa', 'warm', [1])]).find((t) =>
+      t.name.startsWith('peak RSS < 200'),
+    );
+    expect(rss).toMatchObject({ measured: '101 MiB', met: true });
+    expect(bulkRssTarget(undefined)).toMatchObject({ measured: 'n/a', met: undefined });
   });
 });

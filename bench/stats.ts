@@ -4,7 +4,8 @@ import type { Traffic } from './proxy.js';
 
 /** The results model of a bench run, and the pure arithmetic over it: medians, ratios, targets. */
 
-export type Family = 'copa' | 'buildah' | 'floor';
+/** `copa`: ours; `copa-go`: the original Copa (v0.14.2) on a BuildKit daemon */
+export type Family = 'copa' | 'copa-go' | 'buildah' | 'floor';
 export type Temperature = 'cold' | 'warm';
 
 export interface LayerSize {
@@ -17,6 +18,8 @@ export interface RoundResult {
   sample: Sample;
   traffic: Traffic;
   layer?: LayerSize;
+  /** contender-specific figures of the round (e.g. the original Copa's client vs daemon CPU) */
+  detail?: Record<string, number>;
 }
 
 export interface ContenderResult {
@@ -24,8 +27,10 @@ export interface ContenderResult {
   label: string;
   family: Family;
   temperature: Temperature;
-  /** `small` or `10x` */
+  /** `small`, `10x` or `w4` (the ten W4 tags) */
   image: string;
+  /** `w1`, `w2`, `w4`: rows of the same workload, temperature and image are compared with the original Copa */
+  workload?: string;
   rounds: RoundResult[];
   /** content of the new layer (first round) */
   content?: LayerContent;
@@ -41,6 +46,8 @@ export interface Summary {
   wallS: number;
   cpuS: number;
   rssMiB: number;
+  /** Σ RSS of the process tree(s), sampled (rows that sample it) */
+  treeRssMiB?: number;
   pulled: number;
   pushed: number;
   layer?: LayerSize;
@@ -59,10 +66,12 @@ export function summarize(rounds: readonly RoundResult[]): Summary | undefined {
   if (rounds.length === 0) return undefined;
   const m = (f: (r: RoundResult) => number): number => median(rounds.map(f));
   const layers = rounds.flatMap((r) => (r.layer ? [r.layer] : []));
+  const trees = rounds.flatMap((r) => (r.sample.treeRssMiB === undefined ? [] : [r.sample.treeRssMiB]));
   return {
     wallS: m((r) => r.sample.wallS),
     cpuS: m((r) => r.sample.cpuS),
     rssMiB: m((r) => r.sample.rssMiB),
+    ...(trees.length > 0 ? { treeRssMiB: median(trees) } : {}),
     pulled: m((r) => r.traffic.pulled),
     pushed: m((r) => r.traffic.pushed),
     ...(layers.length > 0
@@ -73,6 +82,37 @@ export function summarize(rounds: readonly RoundResult[]): Summary | undefined {
           },
         }
       : {}),
+  };
+}
+
+const r2 = (n: number): number => Math.round(n * 100) / 100;
+
+/**
+ * Several commands run one after the other as one figure: wall and CPU times add up, the peak resident
+ * sets do not (the largest one is the peak).
+ */
+export function sumSamples(samples: readonly Sample[]): Sample {
+  if (samples.length === 0) throw new Error('sum of no samples');
+  const sum = (f: (s: Sample) => number): number => r2(samples.reduce((n, s) => n + f(s), 0));
+  const trees = samples.flatMap((s) => (s.treeRssMiB === undefined ? [] : [s.treeRssMiB]));
+  return {
+    wallS: sum((s) => s.wallS),
+    userS: sum((s) => s.userS),
+    sysS: sum((s) => s.sysS),
+    cpuS: sum((s) => s.cpuS),
+    rssMiB: Math.max(...samples.map((s) => s.rssMiB)),
+    ...(trees.length > 0 ? { treeRssMiB: Math.max(...trees) } : {}),
+  };
+}
+
+/** The spread of runs summed by sumSamples (for the details under the table). */
+export function perRunDetail(samples: readonly Sample[]): Record<string, number> {
+  const walls = samples.map((s) => s.wallS);
+  return {
+    runs: samples.length,
+    'first run wall s': walls[0] ?? 0,
+    'fastest run wall s': Math.min(...walls),
+    'slowest run wall s': Math.max(...walls),
   };
 }
 
@@ -90,6 +130,22 @@ export function peerOf(
 ): ContenderResult | undefined {
   return results.find(
     (r) => r.family === family && r.temperature === temperature && r.image === 'small' && !r.unavailable,
+  );
+}
+
+/** The original Copa's row for the same workload, temperature and image as `r` (none for its own rows). */
+export function copaGoPeerOf(
+  results: readonly ContenderResult[],
+  r: ContenderResult,
+): ContenderResult | undefined {
+  if (r.family === 'copa-go' || r.workload === undefined) return undefined;
+  return results.find(
+    (p) =>
+      p.family === 'copa-go' &&
+      !p.unavailable &&
+      p.workload === r.workload &&
+      p.temperature === r.temperature &&
+      p.image === r.image,
   );
 }
 
@@ -133,16 +189,48 @@ export function evaluateTargets(results: readonly ContenderResult[]): Target[] {
     ratioTarget('W1 10x warm ≤ 1.2× W1 warm', big, w1, 1.2),
   ];
   const rss = results
-    .filter((r) => r.family === 'copa' && !r.unavailable)
+    .filter((r) => r.family === 'copa' && r.image !== 'w4' && !r.unavailable)
     .flatMap((r) => r.rounds.map((x) => x.sample.rssMiB));
   const maxRss = rss.length > 0 ? Math.max(...rss) : undefined;
   targets.push({
-    name: 'peak RSS < 200 MiB (every copa run)',
+    name: 'peak RSS < 200 MiB (every single-image copa run)',
     measured: maxRss === undefined ? 'n/a' : `${maxRss.toFixed(0)} MiB`,
     met: maxRss === undefined ? undefined : maxRss < 200,
   });
   targets.push(layerTarget(w1?.content));
+  const bulk = find(results, W4_BULK);
+  targets.push(
+    ratioTarget('W4 bulk ≤ 0.3× ten separate runs (cold)', bulk, find(results, W4_SEPARATE), 0.3),
+    ratioTarget('W4 bulk ≤ 0.5× the original Copa bulk (cold)', bulk, find(results, W4_COPA_GO), 0.5),
+    bulkRssTarget(bulk),
+  );
   return targets;
+}
+
+export const W4_BULK = 'copa-w4-bulk-cold';
+export const W4_SEPARATE = 'copa-w4-separate-cold';
+export const W4_COPA_GO = 'copa-go-w4-bulk-cold';
+
+/** Peak RSS of our whole bulk run ≤ 400 MiB: the larger of the sampled tree sum and the largest process. */
+export function bulkRssTarget(bulk: ContenderResult | undefined): Target {
+  const name = 'W4 bulk: peak RSS of the whole run ≤ 400 MiB';
+  const peaks = (bulk?.rounds ?? []).map((r) => Math.max(r.sample.rssMiB, r.sample.treeRssMiB ?? 0));
+  if (peaks.length === 0) return { name, measured: 'n/a', met: undefined };
+  const worst = Math.max(...peaks);
+  const tree = (bulk?.rounds ?? []).flatMap((r) =>
+    r.sample.treeRssMiB === undefined ? [] : [r.sample.treeRssMiB],
+  );
+  const single = Math.max(...(bulk?.rounds ?? []).map((r) => r.sample.rssMiB));
+  const pss = (bulk?.rounds ?? []).flatMap((r) => {
+    const v = r.detail?.['Σ tree PSS MiB'];
+    return v === undefined ? [] : [v];
+  });
+  const pssText = pss.length > 0 ? `, Σ PSS ${Math.max(...pss).toFixed(0)}` : '';
+  return {
+    name,
+    measured: `${worst.toFixed(0)} MiB (Σ process tree RSS ${tree.length > 0 ? Math.max(...tree).toFixed(0) : '?'}${pssText}, largest process ${single.toFixed(0)})`,
+    met: worst <= 400,
+  };
 }
 
 /** New layer ≤ the changed package files + dpkg database: nothing else in it, package files ≤ Σ Installed-Size. */

@@ -1,5 +1,13 @@
 import type { Machine } from './machine.js';
-import { peerOf, ratio, summarize, type ContenderResult, type Target } from './stats.js';
+import {
+  copaGoPeerOf,
+  median,
+  peerOf,
+  ratio,
+  summarize,
+  type ContenderResult,
+  type Target,
+} from './stats.js';
 
 /** Plain-text and Markdown rendering of a bench run (pure). */
 
@@ -18,19 +26,26 @@ export const COLUMNS = [
   'wall s',
   'CPU s',
   'peak RSS MiB',
+  'Σ tree RSS MiB',
   'layer gz / tar MiB',
   'pulled MiB',
   'pushed MiB',
   '÷ buildah wall / CPU',
   '÷ floor wall / CPU',
+  '÷ Copa 0.14.2 wall / CPU',
 ] as const;
+
+/** a row with only its label and one note */
+export function noteRow(label: string, note: string): string[] {
+  return [label, note, ...Array.from({ length: COLUMNS.length - 2 }, () => '')];
+}
 
 /** One row of cells per contender (medians over the rounds); ratios against the peer of the same cache temperature. */
 export function rows(results: readonly ContenderResult[]): string[][] {
   return results.map((r) => {
-    if (r.unavailable) return [r.label, r.unavailable, '', '', '', '', '', '', ''];
+    if (r.unavailable) return noteRow(r.label, r.unavailable);
     const s = summarize(r.rounds);
-    if (!s) return [r.label, 'failed (see the errors below)', '', '', '', '', '', '', ''];
+    if (!s) return noteRow(r.label, 'failed (see the errors below)');
     const vs = (family: 'buildah' | 'floor'): string => {
       const peer = peerOf(results, family, r.temperature);
       // the peers run on the small image only
@@ -38,17 +53,23 @@ export function rows(results: readonly ContenderResult[]): string[][] {
       const p = summarize(peer.rounds);
       return `${times(ratio(s.wallS, p?.wallS))} / ${times(ratio(s.cpuS, p?.cpuS))}`;
     };
+    const vsCopaGo = (): string => {
+      const p = summarize(copaGoPeerOf(results, r)?.rounds ?? []);
+      return p ? `${times(ratio(s.wallS, p.wallS))} / ${times(ratio(s.cpuS, p.cpuS))}` : '–';
+    };
     const layer = s.layer ? `${mib(s.layer.compressed)} / ${mib(s.layer.uncompressed)}` : '–';
     return [
       r.label,
       s.wallS.toFixed(2),
       s.cpuS.toFixed(2),
       s.rssMiB.toFixed(0),
+      s.treeRssMiB === undefined ? '–' : s.treeRssMiB.toFixed(0),
       layer,
       mib(s.pulled, 2),
       mib(s.pushed, 2),
       vs('buildah'),
       vs('floor'),
+      vsCopaGo(),
     ];
   });
 }
@@ -87,6 +108,20 @@ export function phaseRows(results: readonly ContenderResult[]): { header: string
     header: ['phase (s)', ...withPhases.map((r) => r.label)],
     body: names.map((p) => [p, ...withPhases.map((r) => r.phases?.[p]?.toFixed(2) ?? '–')]),
   };
+}
+
+/** Per-contender details of the rounds (medians), e.g. the original Copa's client vs daemon split. */
+export function detailLines(results: readonly ContenderResult[]): string[] {
+  return results.flatMap((r) => {
+    const keys = [...new Set(r.rounds.flatMap((x) => Object.keys(x.detail ?? {})))];
+    if (keys.length === 0) return [];
+    const parts = keys.map((k) => {
+      const values = r.rounds.flatMap((x) => (x.detail?.[k] === undefined ? [] : [x.detail[k]]));
+      const v = median(values);
+      return `${k} ${Number.isInteger(v) ? String(v) : v.toFixed(2)}`;
+    });
+    return [`${r.label}: ${parts.join(', ')}`];
+  });
 }
 
 export function machineLine(m: Machine): string {

@@ -21,6 +21,7 @@ export const TOOLS: readonly Tool[] = [
   { command: '/usr/bin/time', debPackage: 'time' },
   { command: 'setpriv', debPackage: 'util-linux' },
   { command: 'buildah', debPackage: 'buildah', optionalFor: 'the buildah peer' },
+  { command: 'runc', debPackage: 'runc', optionalFor: "the original Copa peer (buildkitd's OCI worker)" },
 ];
 
 export function onPath(command: string, path = process.env.PATH ?? ''): boolean {
