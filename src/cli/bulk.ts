@@ -19,6 +19,7 @@ import {
 } from '../bulk/summary.js';
 import type { JobDefaults } from '../bulk/job.js';
 import { requireRoot } from '../engine/native/index.js';
+import { resolveLocalStore } from '../oci/load/index.js';
 import { newRegistryClient } from '../patch/client.js';
 
 export interface BulkFlags {
@@ -128,7 +129,12 @@ export async function runBulk(
       hint: 'make a plan first: copa plan --config FILE -o plan.json, then copa patch --plan plan.json --shard I/N',
     });
   }
-  if (!flags.dryRun) requireRoot();
+  if (!flags.dryRun) {
+    requireRoot();
+    // neither --push nor --oci-dir: every job loads into docker/podman; find it before any work
+    if (!defaults.push && !defaults.ociDir)
+      await resolveLocalStore({ loader: defaults.loader ?? '', logger });
+  }
   const plan = flags.plan
     ? await readPlan(flags.plan)
     : await planFromConfig(flags.config as string, flags, logger);
