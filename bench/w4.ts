@@ -120,7 +120,7 @@ export function copaW4BulkContender(ctx: BenchContext, source: W4Source): Conten
           round: n,
           sample: m.sample,
           traffic,
-          detail: { 'new layers per image': newLayers },
+          detail: { 'new layers per image': newLayers, ...treeDetail(m.tree) },
           ...pushed,
         };
       } finally {
