@@ -45,7 +45,7 @@ export function parseJobs(value: string | undefined): number {
       'USAGE',
       `--jobs: expected a whole number from 1 to 256, got ${JSON.stringify(value)}`,
       {
-        hint: 'e.g. --jobs 4 (default: twice the cores, at most one per 2 GiB of memory)',
+        hint: 'e.g. --jobs 4 (default: one per core, at most one per 2 GiB of memory)',
       },
     );
   }

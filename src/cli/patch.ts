@@ -139,7 +139,7 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
       'with --plan: N shards, this one from $JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)',
     )
     .option('--results <file>', 'bulk mode: append one JSON line per finished job to this file')
-    .option('--jobs <n>', 'bulk mode: jobs at a time (default: twice the cores, at most one per 2 GiB)')
+    .option('--jobs <n>', 'bulk mode: jobs at a time (default: one per core, at most one per 2 GiB)')
     .addHelpText('after', EXAMPLES)
     .action(async (flags: PatchFlags) => {
       const { debug } = globals();
