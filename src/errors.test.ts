@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CopaError, withContext } from './errors.js';
+import { CopaError, isRetryable, withContext } from './errors.js';
 
 describe('errors', () => {
   it('withContext keeps the code and hint and prefixes the message', () => {
@@ -11,5 +11,24 @@ describe('errors', () => {
   });
   it('withContext wraps foreign errors as INTERNAL', () => {
     expect(withContext(new Error('boom'), 'x').code).toBe('INTERNAL');
+  });
+});
+
+describe('isRetryable', () => {
+  it.each([
+    ['NETWORK', true],
+    ['REGISTRY', true],
+    ['TIMEOUT', true],
+    ['LOCKED', true],
+    ['CANCELLED', true],
+    ['AUTH', false],
+    ['NOT_FOUND', false],
+    ['USAGE', false],
+    ['PACKAGE_MANAGER', false],
+  ] as const)('%s -> %s', (code, retry) => {
+    expect(isRetryable(new CopaError(code, 'x'))).toBe(retry);
+  });
+  it('plain errors are not', () => {
+    expect(isRetryable(new Error('x'))).toBe(false);
   });
 });

@@ -46,3 +46,16 @@ export function withContext(err: unknown, context: string): CopaError {
   const msg = err instanceof Error ? err.message : String(err);
   return new CopaError('INTERNAL', `${context}: ${msg}`, { cause: err });
 }
+
+/** Codes of failures that may pass on a retry (registry, network, timeout, a busy lock, an interrupted run). */
+const PASSING: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'NETWORK',
+  'REGISTRY',
+  'TIMEOUT',
+  'LOCKED',
+  'CANCELLED',
+]);
+
+export function isRetryable(err: unknown): boolean {
+  return err instanceof CopaError && PASSING.has(err.code);
+}

@@ -3,7 +3,7 @@
  * update-all mode, with the job id recorded as an annotation. A job whose target already carries its id
  * was finished by an earlier (killed) attempt: it is recognised, not pushed again.
  */
-import { CopaError } from '../errors.js';
+import { CopaError, isRetryable } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseReference } from '../oci/reference.js';
 import type { RegistryClient } from '../oci/registry/client.js';
@@ -14,8 +14,6 @@ import type { JobResult } from './summary.js';
 
 /** Everything of `copa patch` a job inherits from the bulk run (not image, tag, report, platforms). */
 export type JobDefaults = Omit<PatchOptions, 'image' | 'tag' | 'report' | 'platforms' | 'annotations'>;
-
-const RETRYABLE = new Set(['NETWORK', 'REGISTRY', 'TIMEOUT', 'LOCKED', 'CANCELLED']);
 
 export function resultOf(
   job: PlanJob,
@@ -103,11 +101,10 @@ export async function runJob(
     if (e instanceof CopaError && e.code === 'NO_UPDATES') {
       return resultOf(job, { status: 'Skipped', details: 'image is already up-to-date', durationMs: took() });
     }
-    const err = e instanceof CopaError ? e : undefined;
     return resultOf(job, {
       status: 'Failed',
       details: e instanceof Error ? e.message : String(e),
-      ...(err && RETRYABLE.has(err.code) ? { retryable: true } : {}),
+      ...(isRetryable(e) ? { retryable: true } : {}),
       durationMs: took(),
     });
   }

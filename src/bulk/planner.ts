@@ -3,7 +3,7 @@
  * target tag (`<base>`, `<base>-N`) and the skips (§6.4 of Copa's bulk mode). Registry reads only; the
  * planning rules themselves are pure functions in tags.ts, target.ts, template.ts.
  */
-import { CopaError } from '../errors.js';
+import { CopaError, isRetryable } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isIndexMediaType } from '../oci/mediatypes.js';
 import { formatReference, parseReference, repositoryName, type ImageReference } from '../oci/reference.js';
@@ -26,8 +26,6 @@ export interface PlanContext {
   configFile: string;
 }
 
-const RETRYABLE = new Set(['NETWORK', 'REGISTRY', 'TIMEOUT', 'LOCKED']);
-const isRetryable = (e: unknown): boolean => e instanceof CopaError && RETRYABLE.has(e.code);
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** Tags of a repository; a repository that does not exist yet has none (registries answer 404). */
