@@ -1,5 +1,5 @@
 /** Public library API (named exports only). The CLI in src/cli is a thin layer over these. */
-export { CopaError, withContext, type ErrorCode } from './errors.js';
+export { CopaError, isRetryable, withContext, type ErrorCode } from './errors.js';
 export { silentLogger, type Logger } from './log.js';
 
 // patching
@@ -8,6 +8,14 @@ export type { PatchOptions } from './patch/options.js';
 export type { PatchResult, PlatformResult, PatchStatus } from './patch/result.js';
 export type { PatchPlan } from './patch/plan.js';
 export { generate, type GenerateOptions } from './generate/generate.js';
+
+// bulk
+export { loadPatchConfig, parsePatchConfig, type PatchConfig } from './bulk/config.js';
+export { planBulk, type PlanContext } from './bulk/planner.js';
+export { readPlan, writePlan, type BulkPlan, type PlanJob } from './bulk/planfile.js';
+export { runJobs, defaultJobs } from './bulk/run.js';
+export { assignShards } from './bulk/shard.js';
+export { formatSummary, summaryJson, mergeResults, type JobResult, type JobStatus } from './bulk/summary.js';
 
 // images
 export {
@@ -32,6 +40,7 @@ export { loadImage } from './oci/load/index.js';
 
 // layers
 export { LayerCache } from './layers/cache.js';
+export { withLock } from './fs/lock.js';
 export { extractLayer } from './layers/extract.js';
 export { writeLayer } from './layers/writer.js';
 
