@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { runBulk } from './bulk.js';
+import type { JobDefaults } from '../bulk/job.js';
 import { CopaError } from '../errors.js';
 import { patch } from '../patch/patch.js';
 import { formatPlan } from '../patch/plan.js';
@@ -166,29 +167,14 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
         throw new CopaError('USAGE', 'no image given', { hint: 'pass the image to patch with -i/--image' });
       await withInterrupts(logger, async (signal) => {
         const result = await patch({
+          ...sharedOptions(flags, debug),
           image,
           report: flags.report,
           tag: flags.tag,
-          tagSuffix: flags.tagSuffix,
-          scanner: flags.scanner,
-          ignoreErrors: flags.ignoreErrors,
-          timeoutMs: parseDuration(flags.timeout),
-          workingFolder: flags.workingFolder,
-          debug,
-          push: flags.push,
-          ociDir: flags.ociDir,
-          insecureRegistries: flags.insecureRegistry,
           dryRun: flags.dryRun,
-          cacheDir: flags.cacheDir,
           platforms: flags.platform ?? [],
-          loader: flags.loader as 'docker' | 'podman' | '',
-          compression: flags.compression as 'uncompressed' | 'gzip' | 'zstd' | 'estargz',
-          forceCompression: flags.forceCompression,
           vexFormat: flags.format,
           vexOutput: flags.output,
-          eolApiUrl: (flags.eolApiUrl ?? '').replace(/\/+$/, '') || undefined,
-          exitOnEol: flags.exitOnEol,
-          toolingImage: flags.toolingImage,
           logger,
           signal,
           ...(debug
@@ -198,6 +184,28 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
         report(result, flags, logger);
       });
     });
+}
+
+/** The options of a patch that come straight from flags: a single run and every bulk job share them. */
+function sharedOptions(flags: PatchFlags, debug: boolean): JobDefaults {
+  return {
+    tagSuffix: flags.tagSuffix,
+    scanner: flags.scanner,
+    ignoreErrors: flags.ignoreErrors,
+    timeoutMs: parseDuration(flags.timeout),
+    workingFolder: flags.workingFolder,
+    debug,
+    push: flags.push,
+    ociDir: flags.ociDir,
+    insecureRegistries: flags.insecureRegistry,
+    cacheDir: flags.cacheDir,
+    loader: flags.loader as 'docker' | 'podman' | '',
+    compression: flags.compression as 'uncompressed' | 'gzip' | 'zstd' | 'estargz',
+    forceCompression: flags.forceCompression,
+    eolApiUrl: (flags.eolApiUrl ?? '').replace(/\/+$/, '') || undefined,
+    exitOnEol: flags.exitOnEol,
+    toolingImage: flags.toolingImage,
+  };
 }
 
 async function bulk(flags: PatchFlags, debug: boolean, logger: ReturnType<typeof cliLogger>): Promise<void> {
@@ -225,31 +233,7 @@ async function bulk(flags: PatchFlags, debug: boolean, logger: ReturnType<typeof
       );
     }
   }
-  await withInterrupts(logger, (signal) =>
-    runBulk(
-      { ...flags, ignoreErrors: flags.ignoreErrors, dryRun: flags.dryRun, json: flags.json },
-      {
-        tagSuffix: flags.tagSuffix,
-        scanner: flags.scanner,
-        ignoreErrors: flags.ignoreErrors,
-        timeoutMs: parseDuration(flags.timeout),
-        debug,
-        push: flags.push,
-        ...(flags.ociDir !== undefined ? { ociDir: flags.ociDir } : {}),
-        insecureRegistries: flags.insecureRegistry,
-        ...(flags.cacheDir !== undefined ? { cacheDir: flags.cacheDir } : {}),
-        ...(flags.workingFolder !== undefined ? { workingFolder: flags.workingFolder } : {}),
-        loader: flags.loader as 'docker' | 'podman' | '',
-        compression: flags.compression as 'uncompressed' | 'gzip' | 'zstd' | 'estargz',
-        forceCompression: flags.forceCompression,
-        eolApiUrl: (flags.eolApiUrl ?? '').replace(/\/+$/, '') || undefined,
-        exitOnEol: flags.exitOnEol,
-        ...(flags.toolingImage !== undefined ? { toolingImage: flags.toolingImage } : {}),
-      },
-      logger,
-      signal,
-    ),
-  );
+  await withInterrupts(logger, (signal) => runBulk(flags, sharedOptions(flags, debug), logger, signal));
 }
 
 function report(result: PatchResult, flags: PatchFlags, logger: ReturnType<typeof cliLogger>): void {
