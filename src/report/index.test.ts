@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +55,50 @@ describe('loadReport', () => {
       'v7',
       1,
     ]);
+  });
+
+  it('reads a Grype report with --scanner grype, and detects it with the default --scanner trivy', async () => {
+    for (const scanner of ['grype', 'trivy', undefined]) {
+      const { logger, info } = recorder();
+      const m = await loadReport(fixture('grype-debian12.json'), { logger, ...(scanner ? { scanner } : {}) });
+      expect([m.source, m.os.type, m.os.version, m.osUpdates.length]).toEqual(['grype', 'debian', '12', 4]);
+      expect(info).toEqual(['Patch Summary: 6 total, 4 patched, 2 skipped']);
+    }
+    const lang = await loadReport(fixture('grype-scratch-go.json'), { scanner: 'grype' });
+    expect([lang.os.type, lang.osUpdates.length, lang.langUpdates.length]).toEqual(['', 0, 3]);
+  });
+
+  it('--scanner grype refuses other formats, with a hint at the right scanner', async () => {
+    const trivy = await failure(loadReport(fixture('trivy-alpine.json'), { scanner: 'grype' }));
+    expect(trivy.message).toBe(`${fixture('trivy-alpine.json')} is not a supported scan report format`);
+    expect(trivy.hint).toBe('this looks like a Trivy report: use --scanner trivy (the default)');
+    const grype = await failure(loadReport(fixture('grype-debian12.json'), { scanner: 'native' }));
+    expect(grype.hint).toBe(
+      'this looks like a Grype report: use --scanner grype (or the default, --scanner trivy)',
+    );
+    const other = await failure(loadReport(fixture('not-a-report.json'), { scanner: 'grype' }));
+    expect(other.hint).toMatch(/Grype JSON \(--scanner grype/);
+  });
+
+  it('a malformed Grype report is one REPORT line, with either scanner name', async () => {
+    const bad = join(dir, 'grype-bad.json');
+    writeFileSync(bad, JSON.stringify({ matches: [{ artifact: {} }], descriptor: { name: 'grype' } }));
+    for (const scanner of ['grype', 'trivy']) {
+      const err = await failure(loadReport(bad, { scanner }));
+      expect(err.code).toBe('REPORT');
+      expect(err.message).toMatch(new RegExp(`^${bad} is not a valid Grype report: matches\\.0\\.`));
+      expect(err.hint).toMatch(/grype -o json/);
+    }
+  });
+
+  it('"metadata is incomplete" for Grype OS matches without a distro (checked after parsing)', async () => {
+    const noDistro = join(dir, 'grype-no-distro.json');
+    const m = JSON.parse(readFileSync(fixture('grype-debian12.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(noDistro, JSON.stringify({ ...m, distro: { name: '', version: '', idLike: null } }));
+    const err = await failure(loadReport(noDistro, { scanner: 'grype' }));
+    expect(err.message).toBe(
+      `vulnerability report metadata is incomplete: OS type and OS version missing in ${noDistro}`,
+    );
   });
 
   it('runs a plugin for any other scanner name', async () => {

@@ -1,10 +1,12 @@
 /**
- * Reading a scanner report file into the internal UpdateManifest: `--scanner trivy` (default),
- * `--scanner native` (v1alpha1/v1alpha2 JSON) or any other name = plugin `copa-<name>`.
+ * Reading a scanner report file into the internal UpdateManifest: `--scanner trivy` (default; a Grype
+ * report is detected too), `--scanner grype`, `--scanner native` (v1alpha1/v1alpha2 JSON) or any other
+ * name = plugin `copa-<name>`.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { CopaError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { grypeParser } from './grype/grype.js';
 import { isJsonObject } from './json.js';
 import { nativeParser } from './native/native.js';
 import { runPlugin } from './plugin/plugin.js';
@@ -17,6 +19,7 @@ import {
 } from './types.js';
 
 export * from './types.js';
+export { grypeParser, parseGrypeReport } from './grype/grype.js';
 export { parseNativeManifest, nativeParser } from './native/native.js';
 export { runPlugin, validatePluginName, type RunPluginOptions } from './plugin/plugin.js';
 export { parseTrivyReport, trivyParser } from './trivy/trivy.js';
@@ -24,7 +27,7 @@ export { parseTrivyReport, trivyParser } from './trivy/trivy.js';
 export type PackageTypes = 'os' | 'library';
 
 export interface LoadReportOptions {
-  /** `trivy` (default), `native`, or the name X of a plugin executable `copa-X`. */
+  /** `trivy` (default, also reads Grype), `grype`, `native`, or the name X of a plugin executable `copa-X`. */
   scanner?: string;
   logger?: Logger;
   /** Which half the patch summary line describes (Copa: `--pkg-types`, default os). */
@@ -37,7 +40,8 @@ export interface LoadReportOptions {
 
 /** Parsers tried in order for the built-in scanner names. */
 const BUILT_IN: Record<string, ReportParser[]> = {
-  trivy: [trivyParser],
+  trivy: [trivyParser, grypeParser],
+  grype: [grypeParser],
   native: [nativeParser],
 };
 
@@ -77,11 +81,14 @@ function notSupported(file: string, scanner: string, raw: Buffer, last?: Unsuppo
   // A native manifest with an unknown apiVersion: the parser's own message says more.
   if (scanner === 'native' && isJsonObject(json) && 'apiVersion' in json && last !== undefined) return last;
   let hint =
-    'supported: Trivy JSON (--scanner trivy), Copa v1alpha1/v1alpha2 (--scanner native), or a plugin';
+    'supported: Trivy JSON (--scanner trivy), Grype JSON (--scanner grype, also detected by --scanner trivy), ' +
+    'Copa v1alpha1/v1alpha2 (--scanner native), or a plugin';
   if (isJsonObject(json) && 'apiVersion' in json && scanner !== 'native') {
     hint = 'this looks like a Copa update manifest: use --scanner native';
   } else if (isJsonObject(json) && 'SchemaVersion' in json && scanner !== 'trivy') {
     hint = 'this looks like a Trivy report: use --scanner trivy (the default)';
+  } else if (isJsonObject(json) && 'matches' in json && scanner === 'native') {
+    hint = 'this looks like a Grype report: use --scanner grype (or the default, --scanner trivy)';
   }
   return new CopaError('REPORT', `${file} is not a supported scan report format`, { hint });
 }

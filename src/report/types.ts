@@ -37,7 +37,7 @@ export interface UpdateManifest {
   variant?: string;
   osUpdates: UpdatePackage[];
   langUpdates: UpdatePackage[];
-  source: 'trivy' | 'native' | 'plugin';
+  source: 'trivy' | 'grype' | 'native' | 'plugin';
   /** Name of the scanned artifact when the report records it (Trivy `ArtifactName`). */
   artifactName?: string;
   /** Vulnerability counts, for reports that list vulnerabilities without a fix too (Trivy). */
