@@ -18,7 +18,7 @@ import {
   type JobResult,
 } from '../bulk/summary.js';
 import type { JobDefaults } from '../bulk/job.js';
-import { requireRoot } from '../engine/native/index.js';
+import { defaultEngine } from '../engine/index.js';
 import { resolveLocalStore } from '../oci/load/index.js';
 import { newRegistryClient } from '../patch/client.js';
 
@@ -130,7 +130,7 @@ export async function runBulk(
     });
   }
   if (!flags.dryRun) {
-    requireRoot();
+    defaultEngine().check();
     // neither --push nor --oci-dir: every job loads into docker/podman; find it before any work
     if (!defaults.push && !defaults.ociDir)
       await resolveLocalStore({ loader: defaults.loader ?? '', logger });

@@ -7,10 +7,11 @@ import { patch } from '../patch/patch.js';
 import { formatPlan } from '../patch/plan.js';
 import type { PatchResult } from '../patch/result.js';
 import { parseDuration } from './duration.js';
+import { addLibraryOptions, libraryOptions, type LibraryFlags } from './library-flags.js';
 import { withInterrupts } from './interrupt.js';
 import { cliLogger, parseProgress } from './logger.js';
 
-interface PatchFlags {
+interface PatchFlags extends LibraryFlags {
   image?: string;
   report?: string;
   tag?: string;
@@ -69,7 +70,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 export function patchCommand(globals: () => { debug: boolean }): Command {
-  return new Command('patch')
+  const cmd = new Command('patch')
     .description('Patch a container image: update vulnerable OS packages and append one layer')
     .option('-i, --image <ref>', 'image reference to patch')
     .option(
@@ -140,50 +141,48 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
       'with --plan: N shards, this one from $JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)',
     )
     .option('--results <file>', 'bulk mode: append one JSON line per finished job to this file')
-    .option('--jobs <n>', 'bulk mode: jobs at a time (default: one per core, at most one per 2 GiB)')
-    .addHelpText('after', EXAMPLES)
-    .action(async (flags: PatchFlags) => {
-      const { debug } = globals();
-      const early = cliLogger('plain', debug);
-      const logger = cliLogger(
-        parseProgress(flags.progress, (m) => early.warn(m)),
-        debug,
-      );
-      if (flags.config !== undefined || flags.plan !== undefined) return bulk(flags, debug, logger);
-      for (const [flag, value] of [
-        ['--shard', flags.shard],
-        ['--shards', flags.shards],
-        ['--results', flags.results],
-        ['--jobs', flags.jobs],
-      ] as const) {
-        if (value !== undefined) {
-          throw new CopaError('USAGE', `${flag} is a bulk-mode flag`, {
-            hint: 'use it with --config FILE or --plan FILE',
-          });
-        }
-      }
-      const image = flags.image;
-      if (!image)
-        throw new CopaError('USAGE', 'no image given', { hint: 'pass the image to patch with -i/--image' });
-      await withInterrupts(logger, async (signal) => {
-        const result = await patch({
-          ...sharedOptions(flags, debug),
-          image,
-          report: flags.report,
-          tag: flags.tag,
-          dryRun: flags.dryRun,
-          platforms: flags.platform ?? [],
-          vexFormat: flags.format,
-          vexOutput: flags.output,
-          logger,
-          signal,
-          ...(debug
-            ? { onOutput: (_s: 'stdout' | 'stderr', d: string) => void process.stderr.write(d) }
-            : {}),
+    .option('--jobs <n>', 'bulk mode: jobs at a time (default: one per core, at most one per 2 GiB)');
+  addLibraryOptions(cmd);
+  return cmd.addHelpText('after', EXAMPLES).action(async (flags: PatchFlags) => {
+    const { debug } = globals();
+    const early = cliLogger('plain', debug);
+    const logger = cliLogger(
+      parseProgress(flags.progress, (m) => early.warn(m)),
+      debug,
+    );
+    if (flags.config !== undefined || flags.plan !== undefined) return bulk(flags, debug, logger);
+    for (const [flag, value] of [
+      ['--shard', flags.shard],
+      ['--shards', flags.shards],
+      ['--results', flags.results],
+      ['--jobs', flags.jobs],
+    ] as const) {
+      if (value !== undefined) {
+        throw new CopaError('USAGE', `${flag} is a bulk-mode flag`, {
+          hint: 'use it with --config FILE or --plan FILE',
         });
-        report(result, flags, logger);
+      }
+    }
+    const image = flags.image;
+    if (!image)
+      throw new CopaError('USAGE', 'no image given', { hint: 'pass the image to patch with -i/--image' });
+    await withInterrupts(logger, async (signal) => {
+      const result = await patch({
+        ...sharedOptions(flags, debug),
+        image,
+        report: flags.report,
+        tag: flags.tag,
+        dryRun: flags.dryRun,
+        platforms: flags.platform ?? [],
+        vexFormat: flags.format,
+        vexOutput: flags.output,
+        logger,
+        signal,
+        ...(debug ? { onOutput: (_s: 'stdout' | 'stderr', d: string) => void process.stderr.write(d) } : {}),
       });
+      report(result, flags, logger);
     });
+  });
 }
 
 /** The options of a patch that come straight from flags: a single run and every bulk job share them. */
@@ -205,6 +204,7 @@ function sharedOptions(flags: PatchFlags, debug: boolean): JobDefaults {
     eolApiUrl: (flags.eolApiUrl ?? '').replace(/\/+$/, '') || undefined,
     exitOnEol: flags.exitOnEol,
     toolingImage: flags.toolingImage,
+    ...libraryOptions(flags),
   };
 }
 

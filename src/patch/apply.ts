@@ -1,6 +1,6 @@
 import { CopaError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { ImageRoot } from '../engine/native/index.js';
+import type { ImageRoot } from '../engine/types.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { Platform } from '../oci/schemas.js';
 import { uniqueLatestUpdates, validateInstalled, validatePackageName } from '../pkgmgr/common/index.js';
@@ -78,115 +78,107 @@ async function detectOs(root: ImageRoot, report: UpdateManifest | undefined): Pr
 
 /**
  * Inside an opened image root: find the package manager, plan from the report (or update-all), apply,
- * validate. Always closes the sandbox session.
+ * validate. The caller closes the session.
  */
 export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyContext): Promise<Applied> {
   const { opts, report, logger } = ctx;
   const { os, pm } = probe;
-  try {
-    const pmCtx: PackageManagerContext = {
-      session: root.session,
-      logger,
-      ignoreErrors: opts.ignoreErrors,
-      ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
-    };
-    const platform = formatPlatform(ctx.platform);
-    const pkgCache = new PackageCache(
-      ctx.cacheDir,
-      await packageCacheKey(pm, pmCtx, os, platform),
-      ctx.workDir,
-      pm,
-      { logger, signal: ctx.signal },
-    );
-    for (const [target, source] of await pkgCache.open()) {
-      await root.session.bind({ source, target, kind: 'dir' }, pm.cacheRoot ?? 'image');
-    }
-    const before = await pm.installed(pmCtx);
-
-    let names: string[] | null = null;
-    let required = report
-      ? uniqueLatestUpdates(report.osUpdates, pm.scheme, { ignoreErrors: opts.ignoreErrors, logger })
-      : [];
-    const plan: PatchPlan = {
-      mode: report ? 'report' : 'update-all',
-      image: ctx.imageRef,
-      target: ctx.targetRef,
-      platform: formatPlatform(ctx.platform),
-      os,
-      alreadyFixed: [],
-      notInstalled: [],
-      held: [],
-      updates: [],
-    };
-    if (report) {
-      for (const u of required) validatePackageName(u.name);
-      const sel = selectUpdates(required, before, pm.scheme);
-      plan.alreadyFixed = sel.alreadyFixed;
-      plan.notInstalled = sel.notInstalled;
-      names = sel.names;
-      required = required.filter((u) => sel.names.includes(u.name));
-      if (names.length === 0) return { plan, excluded: [] };
-    }
-    logger.info(`Updating package lists (${os.type} ${os.version})`);
-    let t = performance.now();
-    const lap = (what: string): void => {
-      logger.debug(`${what} in ${((performance.now() - t) / 1000).toFixed(2)}s`);
-      t = performance.now();
-    };
-    const what = `${os.type} ${os.version} (${platform})`;
-    await pkgCache.refresh(what, (indexesFresh) => pm.refresh(pmCtx, { indexesFresh }));
-    lap('package lists updated');
-    plan.held = await pm.held(pmCtx);
-    for (const h of plan.held) logger.warn(`package ${h} is held: it will not be patched`);
-    plan.updates = await pm.simulate(pmCtx, names);
-    lap('simulation');
-    if (plan.updates.length === 0 || opts.dryRun) return { plan, excluded: [] };
-    ctx.signal.throwIfAborted();
-
-    if (pm.download) {
-      await pkgCache.download(what, async () => pm.download?.(pmCtx, names));
-      lap('packages downloaded');
-    }
-    logger.info(`Installing ${plan.updates.length} package update(s)`);
-    await pm.apply(pmCtx, names);
-    lap('packages installed');
-    await pkgCache.harvest();
-    const after = await pm.installed(pmCtx);
-    const wanted = report
-      ? required
-      : plan.updates.map((u) => ({
-          name: u.name,
-          installedVersion: u.from ?? '',
-          fixedVersion: u.to,
-          vulnerabilityID: '',
-        }));
-    const check = validateInstalled(wanted, after, pm.scheme, { ignoreErrors: opts.ignoreErrors, logger });
-    const installed: Record<string, string> = {};
-    for (const u of plan.updates) {
-      const v = after.get(u.name);
-      if (v !== undefined) installed[u.name] = v;
-    }
-    return {
-      plan,
-      excluded: [
-        ...root.session.created,
-        ...(pm.cacheRoot === 'tooling' ? [] : pm.cachePaths),
-        ...pm.excludePaths,
-      ],
-      installed,
-      validated: (report?.osUpdates ?? []).filter((u) => {
-        const v = after.get(u.name);
-        return (
-          v !== undefined && pm.scheme.isValid(u.fixedVersion) && pm.scheme.compare(v, u.fixedVersion) >= 0
-        );
-      }),
-      failed: check.failed.map((f) => ({
-        name: f.name,
-        installed: f.installed ?? null,
-        required: f.required,
-      })),
-    };
-  } finally {
-    await root.session.close();
+  const pmCtx: PackageManagerContext = {
+    session: root.session,
+    logger,
+    ignoreErrors: opts.ignoreErrors,
+    ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
+  };
+  const platform = formatPlatform(ctx.platform);
+  const pkgCache = new PackageCache(
+    ctx.cacheDir,
+    await packageCacheKey(pm, pmCtx, os, platform),
+    ctx.workDir,
+    pm,
+    { logger, signal: ctx.signal },
+  );
+  for (const [target, source] of await pkgCache.open()) {
+    await root.session.bind({ source, target, kind: 'dir' }, pm.cacheRoot ?? 'image');
   }
+  const before = await pm.installed(pmCtx);
+
+  let names: string[] | null = null;
+  let required = report
+    ? uniqueLatestUpdates(report.osUpdates, pm.scheme, { ignoreErrors: opts.ignoreErrors, logger })
+    : [];
+  const plan: PatchPlan = {
+    mode: report ? 'report' : 'update-all',
+    image: ctx.imageRef,
+    target: ctx.targetRef,
+    platform: formatPlatform(ctx.platform),
+    os,
+    alreadyFixed: [],
+    notInstalled: [],
+    held: [],
+    updates: [],
+  };
+  if (report) {
+    for (const u of required) validatePackageName(u.name);
+    const sel = selectUpdates(required, before, pm.scheme);
+    plan.alreadyFixed = sel.alreadyFixed;
+    plan.notInstalled = sel.notInstalled;
+    names = sel.names;
+    required = required.filter((u) => sel.names.includes(u.name));
+    if (names.length === 0) return { plan, excluded: [] };
+  }
+  logger.info(`Updating package lists (${os.type} ${os.version})`);
+  let t = performance.now();
+  const lap = (what: string): void => {
+    logger.debug(`${what} in ${((performance.now() - t) / 1000).toFixed(2)}s`);
+    t = performance.now();
+  };
+  const what = `${os.type} ${os.version} (${platform})`;
+  await pkgCache.refresh(what, (indexesFresh) => pm.refresh(pmCtx, { indexesFresh }));
+  lap('package lists updated');
+  plan.held = await pm.held(pmCtx);
+  for (const h of plan.held) logger.warn(`package ${h} is held: it will not be patched`);
+  plan.updates = await pm.simulate(pmCtx, names);
+  lap('simulation');
+  if (plan.updates.length === 0 || opts.dryRun) return { plan, excluded: [] };
+  ctx.signal.throwIfAborted();
+
+  if (pm.download) {
+    await pkgCache.download(what, async () => pm.download?.(pmCtx, names));
+    lap('packages downloaded');
+  }
+  logger.info(`Installing ${plan.updates.length} package update(s)`);
+  await pm.apply(pmCtx, names);
+  lap('packages installed');
+  await pkgCache.harvest();
+  const after = await pm.installed(pmCtx);
+  const wanted = report
+    ? required
+    : plan.updates.map((u) => ({
+        name: u.name,
+        installedVersion: u.from ?? '',
+        fixedVersion: u.to,
+        vulnerabilityID: '',
+      }));
+  const check = validateInstalled(wanted, after, pm.scheme, { ignoreErrors: opts.ignoreErrors, logger });
+  const installed: Record<string, string> = {};
+  for (const u of plan.updates) {
+    const v = after.get(u.name);
+    if (v !== undefined) installed[u.name] = v;
+  }
+  return {
+    plan,
+    excluded: [...(pm.cacheRoot === 'tooling' ? [] : pm.cachePaths), ...pm.excludePaths],
+    installed,
+    validated: (report?.osUpdates ?? []).filter((u) => {
+      const v = after.get(u.name);
+      return (
+        v !== undefined && pm.scheme.isValid(u.fixedVersion) && pm.scheme.compare(v, u.fixedVersion) >= 0
+      );
+    }),
+    failed: check.failed.map((f) => ({
+      name: f.name,
+      installed: f.installed ?? null,
+      required: f.required,
+    })),
+  };
 }

@@ -3,7 +3,7 @@ import type { Image } from '../oci/image.js';
 import { fileLayer } from '../oci/filelayer.js';
 import { isDockerMediaType, layerMediaType } from '../oci/mediatypes.js';
 import { appendLayer, replaceLayers } from '../oci/mutate.js';
-import type { ImageRoot } from '../engine/native/index.js';
+import type { ImageRoot } from '../engine/types.js';
 
 export const ANNOTATION_PATCHED = 'sh.copa.image.patched';
 export const ANNOTATION_CREATED = 'org.opencontainers.image.created';

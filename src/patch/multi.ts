@@ -2,7 +2,6 @@ import { availableParallelism } from 'node:os';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CopaError } from '../errors.js';
-import { emulationEnabled, emulationHint } from '../engine/native/emulation.js';
 import type { Image, ImageIndex } from '../oci/image.js';
 import { writeOciLayout } from '../oci/layout/write.js';
 import {
@@ -141,14 +140,19 @@ export async function patchMulti(
   const toPatch = plan.entries.filter((e) => e.action === 'patch');
   // emulation is checked before any work
   const missing: PlatformEntry[] = [];
-  for (const e of toPatch) if (!(await emulationEnabled(e.platform))) missing.push(e);
+  const hints: string[] = [];
+  for (const e of toPatch) {
+    const hint = await env.engine.platformHint(e.platform);
+    if (hint === undefined) continue;
+    missing.push(e);
+    hints.push(hint);
+  }
   if (missing.length > 0 && !opts.ignoreErrors) {
-    const first = missing[0] as PlatformEntry;
     throw new CopaError(
       'PLATFORM',
       `emulation is not enabled for platform ${missing.map((m) => label(m.platform)).join(', ')}`,
       {
-        hint: emulationHint(first.platform.architecture),
+        hint: hints[0] ?? '',
       },
     );
   }

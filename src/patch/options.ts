@@ -40,6 +40,23 @@ export const PatchOptionsSchema = z.object({
   exitOnEol: z.boolean().default(false),
   /** replaces the tooling image of this run (distroless / tool-less images) */
   toolingImage: z.string().optional(),
+  /** report halves to patch (Copa's experimental --pkg-types): os, library, or both */
+  pkgTypes: z
+    .array(z.enum(['os', 'library']))
+    .min(1)
+    .default(['os']),
+  /** how far a library may move to reach a fix (Copa's --library-patch-level) */
+  libraryPatchLevel: z.enum(['patch', 'minor', 'major']).default('patch'),
+  /** Go: rebuild binaries with a newer toolchain for stdlib fixes (patch/minor/major; unset = off) */
+  toolchainPatchLevel: z.enum(['patch', 'minor', 'major']).optional(),
+  /** Go: where the source of a binary's main module is (`https://host/org/repo@ref`) */
+  goVcsUrl: z.string().optional(),
+  /** package indexes for library patching (else the host's env variables, else the image's own config) */
+  pipIndexUrl: z.string().optional(),
+  npmRegistry: z.string().optional(),
+  goproxy: z.string().optional(),
+  /** extra CA certificates (PEM) for library downloads, visible to the tools for this run only */
+  caCerts: z.string().optional(),
   /** extra annotations on the patched manifest (and index): bulk runs record their job id here */
   annotations: z.record(z.string(), z.string()).default({}),
 });

@@ -1,14 +1,16 @@
 import { rm, stat } from 'node:fs/promises';
 import { CopaError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { createWorkDir, openImageRoot, requireRoot } from '../engine/native/index.js';
+import { defaultEngine } from '../engine/index.js';
+import type { Engine, ImageRoot } from '../engine/types.js';
 import { LayerCache } from '../layers/cache.js';
 import { formatPlatform } from '../oci/platform.js';
 import { formatReference, parseReference, withDefaultTag } from '../oci/reference.js';
 import { loadReport } from '../report/index.js';
 import type { UpdateManifest } from '../report/types.js';
 import { PatchOptionsSchema, type PatchOptions, type ResolvedPatchOptions } from './options.js';
-import { applyUpdates, probeImage, type Probe } from './apply.js';
+import { runStages } from './stages.js';
+import { checkLibraryOptions } from './libraries.js';
 import { resolveToolingImage } from './tooling.js';
 import { findLineage } from './rebase.js';
 import { checkEol, eolError, eolWarning } from '../eol/index.js';
@@ -18,7 +20,6 @@ import { resolveSourceImage } from './source.js';
 import { deliver, prepareDelivery } from './sink.js';
 import type { PatchResult } from './result.js';
 import { patchedReference } from './tag.js';
-import { requireEmulation } from '../engine/native/emulation.js';
 import type { Image } from '../oci/image.js';
 import type { ImageReference } from '../oci/reference.js';
 import type { RegistryClient } from '../oci/registry/client.js';
@@ -101,19 +102,23 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
   let report: UpdateManifest | undefined;
   const reportDir =
     opts.report !== undefined && (await stat(opts.report).catch(() => undefined))?.isDirectory() === true;
-  if (opts.report && !reportDir) report = await loadReport(opts.report, { scanner: opts.scanner, logger });
+  checkLibraryOptions(opts, opts.report !== undefined);
+  if (opts.report && !reportDir) {
+    report = await loadReport(opts.report, { scanner: opts.scanner, logger, pkgTypes: opts.pkgTypes });
+  }
   if (opts.vexOutput && !report)
     logger.warn('--output needs a report (-r): no VEX document will be produced');
-  requireRoot();
+  const engine = defaultEngine();
+  engine.check();
 
   const client = newRegistryClient(opts, logger);
   const cache = new LayerCache({ logger, ...(opts.cacheDir ? { dir: opts.cacheDir } : {}) });
-  const env: FlowEnv = { opts, ctx, client, cache, store, source, report };
+  const env: FlowEnv = { opts, ctx, client, cache, store, source, report, engine };
   // a deliver hook (copa generate) takes exactly one image: the platform asked for, or the host's
   const multi = ctx.deliver ? undefined : await multiPlatformPlan(env, reportDir);
   if (multi) return patchMulti(env, multi, target);
   const { image, platform } = await resolveSourceImage(client, source, report, opts.platforms[0]);
-  await requireEmulation(platform, formatPlatform(platform));
+  await engine.checkPlatform(platform);
   const one = await patchOne(env, image, platform, target, { deliver: true });
   return one.result;
 }
@@ -127,6 +132,7 @@ export interface FlowEnv {
   store: LocalStore | undefined;
   source: ImageReference;
   report: UpdateManifest | undefined;
+  engine: Engine;
 }
 
 export interface PatchedOne {
@@ -147,7 +153,7 @@ export async function patchOne(
   target: ImageReference,
   mode: { deliver: boolean },
 ): Promise<PatchedOne> {
-  const { opts, ctx, client, cache, store, source, report } = env;
+  const { opts, ctx, client, cache, store, source, report, engine } = env;
   const { logger, signal } = ctx;
   const layers = await image.layers();
   logger.info(`Pulling ${formatReference(source)} (${formatPlatform(platform)}, ${layers.length} layers)`);
@@ -159,53 +165,51 @@ export async function patchOne(
   const layerDirs = allDirs.slice(0, keep);
   const seedDirs = allDirs.slice(keep);
 
-  const workDir = await createWorkDir(opts.workingFolder ?? cache.tempRoot(), logger);
+  const workDir = await engine.createWorkDir(opts.workingFolder ?? cache.tempRoot(), logger);
   const cleanup = async (): Promise<void> => {
     if (opts.debug) logger.warn(`--debug: keeping the work dir ${workDir}; remove it when done`);
     else await rm(workDir, { recursive: true, force: true });
   };
   let keepDir = false;
   try {
-    const open = (tooling?: { layerDirs: string[]; targetPath: string }) =>
-      openImageRoot({ layerDirs, seedDirs, workDir, logger, signal, ...(tooling ? { tooling } : {}) });
-    let root = await open();
-    let probe: Probe;
-    const probeCreated: string[] = [];
-    try {
-      probe = await probeImage(root, report, opts.ignoreErrors);
-      if (!report) await endOfLife(probe.os, opts, logger, signal);
-      probeCreated.push(...root.session.created);
-      if (probe.pm.tooling) {
-        // the package manager is not in the image: reopen with a tooling image that supplies it
-        await root.session.close();
-        const tooling = await resolveToolingImage(client, probe.pm.tooling.images(probe.os), {
-          override: opts.toolingImage,
+    const root: ImageRoot = await engine.openImageRoot({ layerDirs, seedDirs, workDir, logger, signal });
+    const pull = async (candidates: string[], override?: string): Promise<string[]> => {
+      const tooling = await resolveToolingImage(client, candidates, { override, platform, logger });
+      return mapLimit(await tooling.image.layers(), 3, (l) => cache.ensure(l));
+    };
+    const onOutput = ctx.onOutput;
+    const { applied, libraries } = await timed(logger, 'package managers done', () =>
+      runStages(root, {
+        apply: {
+          opts,
+          report,
+          cacheDir: cache.dir,
+          workDir,
           platform,
+          imageRef: formatReference(source),
+          targetRef: formatReference(target),
           logger,
-        });
-        const toolingDirs = await mapLimit(await tooling.image.layers(), 3, (l) => cache.ensure(l));
-        root = await open({ layerDirs: toolingDirs, targetPath: probe.pm.tooling.targetPath });
-      }
-    } catch (e) {
-      await root.session.close(); // closing twice is harmless
-      throw e;
-    }
-    const applied = await timed(logger, 'package manager done', () =>
-      applyUpdates(root, probe, {
-        opts,
-        report,
-        cacheDir: cache.dir,
-        workDir,
-        platform,
-        imageRef: formatReference(source),
-        targetRef: formatReference(target),
-        logger,
-        signal,
-        ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
+          signal,
+          ...(onOutput ? { onOutput } : {}),
+        },
+        libraries: {
+          opts,
+          image,
+          source,
+          platform,
+          workDir,
+          logger,
+          signal,
+          onOutput,
+          tooling: (c: string[]) => pull(c),
+        },
+        osTooling: (c) => pull(c, opts.toolingImage),
+        endOfLife: (os) => endOfLife(os, opts, logger, signal),
       }),
     );
+    const changed = applied.plan.updates.length + (libraries?.changes.length ?? 0);
     const base: PatchResult = {
-      status: applied.plan.updates.length === 0 ? 'Up-to-date' : opts.dryRun ? 'DryRun' : 'Patched',
+      status: changed === 0 ? 'Up-to-date' : opts.dryRun ? 'DryRun' : 'Patched',
       image: formatReference(source),
       platform: formatPlatform(platform),
       plan: applied.plan,
@@ -213,14 +217,19 @@ export async function patchOne(
     };
     if (base.status !== 'Patched') return { result: base, cleanup: () => Promise.resolve() };
     const built = await timed(logger, 'layer written', () =>
-      buildPatchedImage(image, root, [...probeCreated, ...applied.excluded], {
-        workDir,
-        // Copa keeps the first BaseImage; a lost base makes this image the new base
-        baseImage: lineage.kind === 'rebase' ? lineage.baseRef : opts.image,
-        keepLayers: keep,
-        targetTag: target.tag ?? '',
-        annotations: opts.annotations,
-      }),
+      buildPatchedImage(
+        image,
+        root,
+        [...root.created(), ...applied.excluded, ...(libraries?.excluded ?? [])],
+        {
+          workDir,
+          // Copa keeps the first BaseImage; a lost base makes this image the new base
+          baseImage: lineage.kind === 'rebase' ? lineage.baseRef : opts.image,
+          keepLayers: keep,
+          targetTag: target.tag ?? '',
+          annotations: opts.annotations,
+        },
+      ),
     );
     signal.throwIfAborted();
     if (!mode.deliver) {
@@ -232,6 +241,7 @@ export async function patchOne(
           layer: built.layer,
           installed: applied.installed,
           failed: applied.failed,
+          libraryFailed: libraries?.failed,
         },
         image: built.image,
         cleanup,
@@ -250,13 +260,18 @@ export async function patchOne(
         hook: ctx.deliver,
       }),
     );
-    if (opts.vexOutput && report && delivered.digest && (applied.validated?.length ?? 0) > 0) {
+    const validated = [...(applied.validated ?? []), ...(libraries?.validated ?? [])];
+    const failedNames = new Set([
+      ...(applied.failed ?? []).map((f) => f.name),
+      ...(libraries?.failed ?? []).map((f) => f.name),
+    ]);
+    if (opts.vexOutput && report && delivered.digest && validated.length > 0) {
       const doc = buildOpenVex({
         imageRef: formatReference(target),
         imageDigest: delivered.digest,
         manifest: report,
-        validated: applied.validated ?? [],
-        failedNames: new Set((applied.failed ?? []).map((f) => f.name)),
+        validated,
+        failedNames,
       });
       await writeVex(opts.vexOutput, doc);
       logger.info(`Wrote VEX document ${opts.vexOutput} (${doc.statements.length} statement(s))`);
@@ -268,6 +283,7 @@ export async function patchOne(
       layer: built.layer,
       installed: applied.installed,
       failed: applied.failed,
+      libraryFailed: libraries?.failed,
       output: { kind: delivered.kind, location: delivered.location },
     };
     return { result, cleanup: () => Promise.resolve() };

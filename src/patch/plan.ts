@@ -1,3 +1,4 @@
+import type { LibraryChange } from '../langmgr/types.js';
 import type { UpdatePackage } from '../report/types.js';
 import type { PlannedUpdate } from '../pkgmgr/types.js';
 import type { VersionScheme } from '../version/types.js';
@@ -17,6 +18,10 @@ export interface PatchPlan {
   held: string[];
   /** what the package manager will change, from its own simulation */
   updates: PlannedUpdate[];
+  /** library updates (--pkg-types library): planned in a dry run, done otherwise */
+  libraries?: LibraryChange[] | undefined;
+  /** report libraries left alone, and why (no fix at this patch level, not installed, ...) */
+  librariesSkipped?: Array<{ type: string; name: string; path: string; reason: string }> | undefined;
 }
 
 export interface Selection {
@@ -55,10 +60,14 @@ export function formatPlan(plan: PatchPlan): string[] {
     `Patching ${plan.image} (${plan.platform}, ${plan.os.type} ${plan.os.version}) -> ${plan.target}`,
     `Mode: ${plan.mode === 'report' ? 'report' : 'update all packages'}`,
   ];
-  if (plan.updates.length === 0) lines.push('No package updates.');
+  if (plan.updates.length === 0 && (plan.libraries ?? []).length === 0) lines.push('No package updates.');
   for (const u of plan.updates) lines.push(`  ${u.name} ${u.from ?? '(new)'} -> ${u.to}`);
   for (const f of plan.alreadyFixed) lines.push(`  ${f.name} ${f.installed} already >= ${f.fixed}`);
   for (const n of plan.notInstalled) lines.push(`  ${n} is not installed in the image (skipped)`);
   for (const h of plan.held) lines.push(`  ${h} is held (apt-mark hold): not patched`);
+  for (const l of plan.libraries ?? []) lines.push(`  ${l.type} ${l.name} ${l.from} -> ${l.to} (${l.path})`);
+  for (const l of plan.librariesSkipped ?? []) {
+    lines.push(`  ${l.type} ${l.name}${l.path ? ` (${l.path})` : ''}: ${l.reason}`);
+  }
   return lines;
 }

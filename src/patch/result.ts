@@ -1,3 +1,4 @@
+import type { LibraryFailure } from '../langmgr/types.js';
 import type { PatchPlan } from './plan.js';
 
 export type PatchStatus = 'Patched' | 'Up-to-date' | 'DryRun';
@@ -33,6 +34,8 @@ export interface PatchResult {
   installed?: Record<string, string> | undefined;
   /** validation failures tolerated by --ignore-errors */
   failed?: Array<{ name: string; installed: string | null; required: string }> | undefined;
+  /** library updates that failed (tolerated by --ignore-errors) */
+  libraryFailed?: LibraryFailure[] | undefined;
   /** registry push, OCI layout, local load (docker/podman), or a build context (`copa generate`) */
   output: {
     kind: 'registry' | 'oci-layout' | 'docker' | 'podman' | 'build-context' | 'none';

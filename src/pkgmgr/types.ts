@@ -1,12 +1,12 @@
 import type { Logger } from '../log.js';
-import type { RunOptions, SandboxSession } from '../engine/native/sandbox.js';
+import type { Executor, RunOptions } from '../engine/types.js';
 import type { VersionScheme } from '../version/types.js';
 import type { PlannedUpdate } from './dpkg/parse.js';
 
 export type { PlannedUpdate };
 
 export interface PackageManagerContext {
-  session: SandboxSession;
+  session: Executor;
   logger: Logger;
   ignoreErrors: boolean;
   onOutput?: RunOptions['onOutput'];

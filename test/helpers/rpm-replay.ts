@@ -4,7 +4,7 @@
  * from a map. It records every command so a test can assert the exact argv Copa's rules ask for.
  * Not a sandbox: nothing is executed.
  */
-import type { RunOptions, RunResult, SandboxSession } from '../../src/engine/native/sandbox.js';
+import type { Executor as SandboxSession, RunOptions, RunResult } from '../../src/engine/types.js';
 import type { RootName } from '../../src/engine/native/protocol.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import type { PackageManagerContext } from '../../src/pkgmgr/types.js';

@@ -1,44 +1,25 @@
 import { readFile } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../../log.js';
+import { formatPlatform } from '../../oci/platform.js';
 import { snapshot, writeDiffLayer, type Snapshot } from '../../layers/snapshot.js';
-import { writeLayer, type WriteLayerOptions as PackOptions, type WrittenLayer } from '../../layers/writer.js';
+import { writeLayer } from '../../layers/writer.js';
+import type { Engine, ImageRoot, ImageRootOptions, ToolingRoot } from '../types.js';
+import { emulationEnabled, emulationHint, requireEmulation } from './emulation.js';
 import { copyTree, flattenLayers } from './flatten.js';
-import type { ToolingSpec } from './protocol.js';
+import type { SandboxSpec, ToolingSpec } from './protocol.js';
+import { requireRoot } from './root.js';
 import { openSandbox, type SandboxSession } from './sandbox.js';
+import { createWorkDir } from './workdir.js';
 
 export { requireRoot } from './root.js';
 export { createWorkDir } from './workdir.js';
 export type { SandboxSession } from './sandbox.js';
+export type { ImageRoot, ImageRootOptions } from '../types.js';
 
 export async function overlayAvailable(): Promise<boolean> {
   const fs = await readFile('/proc/filesystems', 'utf8').catch(() => '');
   return /\toverlay$/m.test(fs);
-}
-
-export interface ImageRootOptions {
-  /** extracted layer dirs (overlay form), bottom layer first */
-  layerDirs: string[];
-  /** this run's scratch dir */
-  workDir: string;
-  logger: Logger;
-  signal?: AbortSignal;
-  /**
-   * Layers (overlay form, bottom first) that sit above `layerDirs` but belong to the changes: a previous patch
-   * being squashed into the new one (re-patching). They are copied into the upperdir before mounting.
-   */
-  seedDirs?: string[] | undefined;
-  /** a tooling image (extracted layer dirs, bottom first) whose tools work on the image bound at targetPath */
-  tooling?: { layerDirs: string[]; targetPath: string } | undefined;
-}
-
-export interface ImageRoot {
-  session: SandboxSession;
-  /** 'overlay': changes land in an upperdir; 'copy': a plain tree diffed against a snapshot */
-  mode: 'overlay' | 'copy';
-  /** after the session is closed: write every change made through it as one layer blob */
-  writeLayer(outFile: string, opts: PackOptions): Promise<WrittenLayer>;
 }
 
 /**
@@ -46,11 +27,11 @@ export interface ImageRoot {
  * commands, then closes the session; the upperdir then holds exactly the changes. Without overlayfs (or with
  * COPA_NO_OVERLAY=1) the layers are copied into a plain tree and the changes found by a before/after walk.
  */
-async function toolingSpec(
-  workDir: string,
-  t: { layerDirs: string[]; targetPath: string },
-): Promise<ToolingSpec> {
-  const dir = join(workDir, 'tooling');
+let toolingSeq = 0;
+
+async function toolingSpec(workDir: string, t: ToolingRoot): Promise<ToolingSpec> {
+  // a fresh dir per tooling root: what a tool leaves in its own root is thrown away
+  const dir = join(workDir, `tooling-${++toolingSeq}`);
   const spec = {
     lowerdirs: [...t.layerDirs].reverse(),
     upperdir: join(dir, 'upper'),
@@ -77,8 +58,8 @@ export async function openImageRoot(opts: ImageRootOptions): Promise<ImageRoot> 
   } else {
     for (const seed of opts.seedDirs ?? []) await copyTree(seed, upperdir);
   }
-  const session = await openSandbox(
-    {
+  const open = async (tooling: ToolingRoot | undefined): Promise<SandboxSession> => {
+    const spec: SandboxSpec = {
       lowerdirs: [...opts.layerDirs].reverse(),
       upperdir,
       workdir,
@@ -86,14 +67,40 @@ export async function openImageRoot(opts: ImageRootOptions): Promise<ImageRoot> 
       overlay,
       binds: [{ source: '/etc/resolv.conf', target: '/etc/resolv.conf', kind: 'file', readOnly: true }],
       tmpfs: ['/tmp', '/run', '/var/tmp'],
-      tooling: opts.tooling && (await toolingSpec(opts.workDir, opts.tooling)),
-    },
-    { stateDir: opts.workDir, logger: opts.logger, ...(opts.signal ? { signal: opts.signal } : {}) },
-  );
+      tooling: tooling && (await toolingSpec(opts.workDir, tooling)),
+    };
+    return openSandbox(spec, {
+      stateDir: opts.workDir,
+      logger: opts.logger,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  };
+  let session = await open(opts.tooling);
+  const created = new Set<string>();
   return {
-    session,
+    get session() {
+      return session;
+    },
     mode: overlay ? 'overlay' : 'copy',
+    async reopen(tooling) {
+      for (const c of session.created) created.add(c);
+      await session.close();
+      session = await open(tooling);
+      return session;
+    },
+    created: () => [...new Set([...created, ...session.created])],
     writeLayer: (outFile, packOpts) =>
       before ? writeDiffLayer(merged, before, outFile, packOpts) : writeLayer(upperdir, outFile, packOpts),
   };
 }
+
+/** The daemonless engine: overlayfs and namespaces on this machine, as root. */
+export const nativeEngine: Engine = {
+  name: 'native',
+  check: requireRoot,
+  checkPlatform: (platform) => requireEmulation(platform, formatPlatform(platform)),
+  platformHint: async (platform) =>
+    (await emulationEnabled(platform)) ? undefined : emulationHint(platform.architecture),
+  createWorkDir,
+  openImageRoot,
+};

@@ -4,14 +4,9 @@
  * drops them.
  */
 
-export interface BindMount {
-  /** host path */
-  source: string;
-  /** absolute path inside the image root, e.g. /var/lib/apt/lists */
-  target: string;
-  kind: 'dir' | 'file';
-  readOnly?: boolean;
-}
+import type { BindMount, RootName } from '../types.js';
+
+export type { BindMount, RootName };
 
 export interface SandboxSpec {
   /** overlay layers, top-most first (each an extracted layer dir from the layer cache) */
@@ -40,9 +35,6 @@ export interface ToolingSpec {
   /** where the image root appears inside the tooling root, e.g. /tmp/rootfs */
   targetPath: string;
 }
-
-/** which root a request runs in */
-export type RootName = 'image' | 'tooling';
 
 export interface RunRequest {
   op: 'run';

@@ -5,54 +5,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CopaError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { BindMount, Request, Response, RootName, SandboxSpec } from './protocol.js';
-
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export interface RunOptions {
-  /** run in the image (default) or in the tooling root (where the image is bound at its targetPath) */
-  in?: RootName;
-  env?: Record<string, string>;
-  stdin?: string;
-  /** live output (progress display) */
-  onOutput?: (stream: 'stdout' | 'stderr', data: string) => void;
-}
+import type { Executor, RunResult } from '../types.js';
+import { sandboxEnv } from '../env.js';
+import type { Request, Response, SandboxSpec } from './protocol.js';
 
 /** A running sandbox: the image root mounted in private namespaces, ready to run commands chrooted. */
-export interface SandboxSession {
-  /** image paths that had to be created as mount points (exclude them from the diff) */
-  readonly created: readonly string[];
-  /** bind-mount a host path over an image (or tooling) path for the rest of the session */
-  bind(mount: BindMount, root?: RootName): Promise<void>;
-  run(argv: string[], opts?: RunOptions): Promise<RunResult>;
-  /** read a file of the image root (symlinks resolved inside the root); undefined when absent */
-  readFile(path: string, root?: RootName): Promise<Buffer | undefined>;
-  /** names in a directory of a root (sorted); undefined when it is not a directory */
-  list(path: string, root?: RootName): Promise<string[] | undefined>;
-  close(): Promise<void>;
-}
-
-const BASE_ENV: Record<string, string> = {
-  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-  HOME: '/root',
-  LANG: 'C.UTF-8',
-  TERM: 'dumb',
-};
-const PROXY_VARS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
-
-/** The environment of commands in the sandbox: a clean base plus the host's proxy settings. */
-export function sandboxEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = { ...BASE_ENV };
-  for (const k of PROXY_VARS) {
-    const v = process.env[k];
-    if (v) env[k] = v;
-  }
-  return { ...env, ...extra };
-}
+export type SandboxSession = Executor;
 
 function childCommand(): string[] {
   const js = fileURLToPath(new URL('./child.js', import.meta.url));

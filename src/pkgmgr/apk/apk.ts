@@ -4,7 +4,7 @@
  * from apk's database file, which needs no binary.
  */
 import { CopaError } from '../../errors.js';
-import { sandboxEnv } from '../../engine/native/sandbox.js';
+import { sandboxEnv } from '../../engine/env.js';
 import { apkVersion } from '../../version/apk.js';
 import type { PackageManager, PackageManagerContext } from '../types.js';
 import { apkErrorLine, apkFetchFailure, parseApkActions, parseApkInstalled } from './parse.js';

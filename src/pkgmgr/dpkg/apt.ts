@@ -1,5 +1,5 @@
 import { CopaError } from '../../errors.js';
-import { sandboxEnv } from '../../engine/native/sandbox.js';
+import { sandboxEnv } from '../../engine/env.js';
 import { debVersion } from '../../version/deb.js';
 import type { PackageManager, PackageManagerContext } from '../types.js';
 import { aptErrorLine, parseAptSimulation, parseDpkgStatus, parseHeld, updateFailure } from './parse.js';

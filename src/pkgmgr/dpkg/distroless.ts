@@ -1,5 +1,5 @@
 import { CopaError } from '../../errors.js';
-import { sandboxEnv } from '../../engine/native/sandbox.js';
+import { sandboxEnv } from '../../engine/env.js';
 import { debVersion } from '../../version/deb.js';
 import type { PackageManager, PackageManagerContext, PlannedUpdate } from '../types.js';
 import { aptErrorLine, parseDpkgStatus, updateFailure } from './parse.js';

@@ -3,7 +3,7 @@
  * `pacman -S --noconfirm <names>`; update-all `pacman -Su --noconfirm` after a `pacman -Qu` check.
  */
 import { CopaError } from '../../errors.js';
-import { sandboxEnv } from '../../engine/native/sandbox.js';
+import { sandboxEnv } from '../../engine/env.js';
 import { pacmanVersion } from '../../version/pacman.js';
 import type { PackageManager, PackageManagerContext } from '../types.js';
 import { pacmanErrorLine, parsePacmanQ, parsePacmanQu, plannedFromPrint } from './parse.js';

@@ -1,6 +1,6 @@
 import { CopaError } from '../../errors.js';
-import { sandboxEnv, type RunResult } from '../../engine/native/sandbox.js';
-import type { RootName } from '../../engine/native/protocol.js';
+import { sandboxEnv } from '../../engine/env.js';
+import type { RunResult, RootName } from '../../engine/types.js';
 import type { PackageManagerContext } from '../types.js';
 import { metadataFailure, rpmErrorLine } from './parse.js';
 

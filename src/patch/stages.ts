@@ -1,0 +1,86 @@
+/**
+ * What runs inside an opened image root: the OS package manager (unless the report is language-only or
+ * --pkg-types leaves it out), then the library managers. Closes the session when done.
+ */
+import type { ImageRoot } from '../engine/types.js';
+import { formatPlatform } from '../oci/platform.js';
+import type { UpdateManifest } from '../report/types.js';
+import { applyUpdates, probeImage, type Applied, type ApplyContext } from './apply.js';
+import { patchLibraries, type LibrariesApplied, type LibraryEnv } from './libraries.js';
+import type { PatchPlan } from './plan.js';
+import type { ResolvedPatchOptions } from './options.js';
+
+export interface StageInput {
+  apply: ApplyContext;
+  /** library stage environment (everything but the root) */
+  libraries: Omit<LibraryEnv, 'root'>;
+  /** pull a tooling image for the OS package manager and extract it (distroless / tool-less images) */
+  osTooling(candidates: string[]): Promise<string[]>;
+  /** update-all runs: the end-of-life check */
+  endOfLife(os: { type: string; version: string }): Promise<void>;
+}
+
+export interface Staged {
+  applied: Applied;
+  libraries?: LibrariesApplied;
+}
+
+/** Which halves of the report run: Copa's "language-only mode" skips the OS when it has nothing to do. */
+export function stagesFor(
+  opts: ResolvedPatchOptions,
+  report: UpdateManifest | undefined,
+): { os: boolean; libraries: boolean } {
+  if (!report) return { os: true, libraries: false };
+  const libraries = opts.pkgTypes.includes('library') && report.langUpdates.length > 0;
+  const os = opts.pkgTypes.includes('os') && (report.osUpdates.length > 0 || !libraries);
+  return { os, libraries };
+}
+
+function emptyPlan(input: StageInput): PatchPlan {
+  const { report } = input.apply;
+  return {
+    mode: 'report',
+    image: input.apply.imageRef,
+    target: input.apply.targetRef,
+    platform: formatPlatform(input.apply.platform),
+    os: { type: report?.os.type ?? '', version: report?.os.version ?? '' },
+    alreadyFixed: [],
+    notInstalled: [],
+    held: [],
+    updates: [],
+  };
+}
+
+export async function runStages(root: ImageRoot, input: StageInput): Promise<Staged> {
+  const { opts, report, logger } = input.apply;
+  const which = stagesFor(opts, report);
+  const ignoredLibs = report && !opts.pkgTypes.includes('library') ? report.langUpdates.length : 0;
+  if (ignoredLibs > 0) {
+    logger.info(
+      `Leaving ${ignoredLibs} library finding(s) alone: --pkg-types is os (COPA_EXPERIMENTAL=1 --pkg-types os,library patches them)`,
+    );
+  }
+  try {
+    let applied: Applied = { plan: emptyPlan(input), excluded: [] };
+    if (which.os) {
+      const probe = await probeImage(root, report, opts.ignoreErrors);
+      if (!report) await input.endOfLife(probe.os);
+      if (probe.pm.tooling) {
+        // the package manager is not in the image: reopen with a tooling image that supplies it
+        const layerDirs = await input.osTooling(probe.pm.tooling.images(probe.os));
+        await root.reopen({ layerDirs, targetPath: probe.pm.tooling.targetPath });
+      }
+      applied = await applyUpdates(root, probe, input.apply);
+      if (probe.pm.tooling && which.libraries) await root.reopen();
+    } else if (report && report.osUpdates.length === 0) {
+      logger.info('The report lists library findings only: OS packages are left as they are');
+    }
+    if (!which.libraries || !report) return { applied };
+    const libraries = await patchLibraries({ ...input.libraries, root }, report.langUpdates);
+    applied.plan.libraries = libraries.changes;
+    applied.plan.librariesSkipped = libraries.skipped;
+    return { applied, libraries };
+  } finally {
+    await root.session.close();
+  }
+}
