@@ -60,13 +60,17 @@ export function generateCommand(globals: () => { debug: boolean }): Command {
     .requiredOption('-i, --image <ref>', 'image reference to patch')
     .option(
       '-r, --report <file>',
-      'vulnerability report file (Trivy JSON, or --scanner native / plugin format)',
+      'vulnerability report file (Trivy or Grype JSON, or --scanner native / plugin format)',
     )
     .option('-t, --tag <tag>', 'tag for the patched image (a plain tag)')
     .option('--tag-suffix <suffix>', 'suffix of the patched tag when --tag is not given', 'patched')
     .option('-w, --working-folder <dir>', 'scratch directory (default: under the copa cache)')
     .option('--timeout <duration>', 'deadline for the whole run (e.g. 5m, 90s)', '5m')
-    .option('-s, --scanner <name>', 'report format: trivy, native, or a copa-<name> plugin on PATH', 'trivy')
+    .option(
+      '-s, --scanner <name>',
+      'report format: trivy (also detects Grype), grype, native, or a copa-<name> plugin on PATH',
+      'trivy',
+    )
     .option('--ignore-errors', 'keep going past package update and validation failures', false)
     .option('-f, --format <format>', 'VEX document format (only openvex)', 'openvex')
     .option(

@@ -75,11 +75,15 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
     .option('-i, --image <ref>', 'image reference to patch')
     .option(
       '-r, --report <file>',
-      'vulnerability report file (Trivy JSON, or --scanner native / plugin format)',
+      'vulnerability report file (Trivy or Grype JSON, or --scanner native / plugin format)',
     )
     .option('-t, --tag <tag>', 'tag for the patched image, or a full reference registry/repo:tag')
     .option('--tag-suffix <suffix>', 'suffix of the patched tag when --tag is not given', 'patched')
-    .option('-s, --scanner <name>', 'report format: trivy, native, or a copa-<name> plugin on PATH', 'trivy')
+    .option(
+      '-s, --scanner <name>',
+      'report format: trivy (also detects Grype), grype, native, or a copa-<name> plugin on PATH',
+      'trivy',
+    )
     .option('--ignore-errors', 'keep going past package update and validation failures', false)
     .option('--timeout <duration>', 'deadline for the whole run (e.g. 5m, 90s)', '5m')
     .option('-w, --working-folder <dir>', 'scratch directory (default: under the copa cache)')

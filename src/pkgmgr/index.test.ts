@@ -50,6 +50,12 @@ describe('managerFor / chooseManager', () => {
   it('accepts Trivy spellings of OS families', () => {
     expect(canonicalFamily('SUSE Linux Enterprise Server')).toBe('sles');
     expect(canonicalFamily('opensuse.leap')).toBe('opensuse-leap');
+    // Grype's distro names
+    expect(canonicalFamily('amazonlinux')).toBe('amazon');
+    expect(canonicalFamily('oraclelinux')).toBe('oracle');
+    expect(canonicalFamily('rockylinux')).toBe('rocky');
+    expect(canonicalFamily('mariner')).toBe('cbl-mariner');
+    expect(canonicalFamily('opensuseleap')).toBe('opensuse-leap');
     expect(canonicalFamily('Alpine')).toBe('alpine');
   });
 

@@ -28,6 +28,13 @@ const ALIASES: Record<string, string> = {
   'opensuse.leap': 'opensuse-leap',
   'opensuse.tumbleweed': 'opensuse-tumbleweed',
   arch: 'archlinux',
+  // Grype's distro names (grype/distro/type.go) where they differ from Trivy's
+  amazonlinux: 'amazon',
+  oraclelinux: 'oracle',
+  rockylinux: 'rocky',
+  mariner: 'cbl-mariner',
+  opensuseleap: 'opensuse-leap',
+  rhel: 'redhat',
 };
 
 /** Copa's canonical OS type for a type from os-release or a report. */
