@@ -20,7 +20,7 @@ import { loadReport } from '../report/index.js';
 import type { UpdateManifest } from '../report/types.js';
 import { ANNOTATION_CREATED, timestamp } from './image.js';
 import { mapLimit } from '../limit.js';
-import { patchOne, type FlowEnv, type PatchedOne } from './patch.js';
+import { patchOne, type FlowEnv, type PatchedOne } from './one.js';
 import type { PatchResult, PlatformResult } from './result.js';
 import { deliver } from './sink.js';
 

@@ -1,0 +1,222 @@
+/**
+ * One single-platform image through the whole flow: layers -> image root -> package managers -> one layer
+ * -> output. The single-image and multi-platform runs both call it.
+ */
+import { rm } from 'node:fs/promises';
+import type { Logger } from '../log.js';
+import type { Engine, ImageRoot } from '../engine/types.js';
+import { LayerCache } from '../layers/cache.js';
+import { formatPlatform } from '../oci/platform.js';
+import { formatReference } from '../oci/reference.js';
+import type { UpdateManifest } from '../report/types.js';
+import type { PatchOptions, ResolvedPatchOptions } from './options.js';
+import { runStages } from './stages.js';
+import { resolveToolingImage } from './tooling.js';
+import { findLineage } from './rebase.js';
+import { checkEol, eolError, eolWarning } from '../eol/index.js';
+import { buildOpenVex, writeVex } from '../vex/index.js';
+import { buildPatchedImage } from './image.js';
+import { deliver } from './sink.js';
+import type { PatchResult } from './result.js';
+import type { Image } from '../oci/image.js';
+import type { ImageReference } from '../oci/reference.js';
+import type { RegistryClient } from '../oci/registry/client.js';
+import type { Platform } from '../oci/schemas.js';
+import type { LocalStore } from '../oci/load/index.js';
+import { mapLimit } from '../limit.js';
+
+export interface RunContext {
+  logger: Logger;
+  signal: AbortSignal;
+  onOutput?: PatchOptions['onOutput'];
+  deliver?: PatchOptions['deliver'];
+}
+
+/** Everything a per-image patch needs from the run. */
+export interface FlowEnv {
+  opts: ResolvedPatchOptions;
+  ctx: RunContext;
+  client: RegistryClient;
+  cache: LayerCache;
+  store: LocalStore | undefined;
+  source: ImageReference;
+  report: UpdateManifest | undefined;
+  engine: Engine;
+}
+
+export interface PatchedOne {
+  result: PatchResult;
+  /** the patched image (Patched only); its new layer lives in the work dir until `cleanup` */
+  image?: Image;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Patch one single-platform image: layers → sandbox → package manager → one layer → output. With
+ * `deliverTo: 'none'` the patched image is returned undelivered (multi-platform runs assemble an index).
+ */
+export async function patchOne(
+  env: FlowEnv,
+  image: Image,
+  platform: Platform,
+  target: ImageReference,
+  mode: { deliver: boolean },
+): Promise<PatchedOne> {
+  const { opts, ctx, client, cache, store, source, report, engine } = env;
+  const { logger, signal } = ctx;
+  const layers = await image.layers();
+  logger.info(`Pulling ${formatReference(source)} (${formatPlatform(platform)}, ${layers.length} layers)`);
+  const allDirs = await timed(logger, 'layers ready', () => mapLimit(layers, 3, (l) => cache.ensure(l)));
+  signal.throwIfAborted();
+  const lineage = await findLineage(client, image, platform, logger);
+  // re-patching: the old patch layers become part of the new change set
+  const keep = lineage.kind === 'rebase' ? lineage.keep : allDirs.length;
+  const layerDirs = allDirs.slice(0, keep);
+  const seedDirs = allDirs.slice(keep);
+
+  const workDir = await engine.createWorkDir(opts.workingFolder ?? cache.tempRoot(), logger);
+  const cleanup = async (): Promise<void> => {
+    if (opts.debug) logger.warn(`--debug: keeping the work dir ${workDir}; remove it when done`);
+    else await rm(workDir, { recursive: true, force: true });
+  };
+  let keepDir = false;
+  try {
+    const root: ImageRoot = await engine.openImageRoot({ layerDirs, seedDirs, workDir, logger, signal });
+    const pull = async (candidates: string[], override?: string): Promise<string[]> => {
+      const tooling = await resolveToolingImage(client, candidates, { override, platform, logger });
+      return mapLimit(await tooling.image.layers(), 3, (l) => cache.ensure(l));
+    };
+    const onOutput = ctx.onOutput;
+    const { applied, libraries } = await timed(logger, 'package managers done', () =>
+      runStages(root, {
+        apply: {
+          opts,
+          report,
+          cacheDir: cache.dir,
+          workDir,
+          platform,
+          imageRef: formatReference(source),
+          targetRef: formatReference(target),
+          logger,
+          signal,
+          ...(onOutput ? { onOutput } : {}),
+        },
+        libraries: {
+          opts,
+          image,
+          source,
+          platform,
+          workDir,
+          logger,
+          signal,
+          onOutput,
+          tooling: (c: string[]) => pull(c),
+        },
+        osTooling: (c) => pull(c, opts.toolingImage),
+        endOfLife: (os) => endOfLife(os, opts, logger, signal),
+      }),
+    );
+    const changed = applied.plan.updates.length + (libraries?.changes.length ?? 0);
+    const base: PatchResult = {
+      status: changed === 0 ? 'Up-to-date' : opts.dryRun ? 'DryRun' : 'Patched',
+      image: formatReference(source),
+      platform: formatPlatform(platform),
+      plan: applied.plan,
+      output: { kind: 'none' },
+    };
+    if (base.status !== 'Patched') return { result: base, cleanup: () => Promise.resolve() };
+    const built = await timed(logger, 'layer written', () =>
+      buildPatchedImage(
+        image,
+        root,
+        [...root.created(), ...applied.excluded, ...(libraries?.excluded ?? [])],
+        {
+          workDir,
+          // Copa keeps the first BaseImage; a lost base makes this image the new base
+          baseImage: lineage.kind === 'rebase' ? lineage.baseRef : opts.image,
+          keepLayers: keep,
+          targetTag: target.tag ?? '',
+          annotations: opts.annotations,
+        },
+      ),
+    );
+    signal.throwIfAborted();
+    if (!mode.deliver) {
+      keepDir = true;
+      return {
+        result: {
+          ...base,
+          digest: await built.image.digest(),
+          layer: built.layer,
+          installed: applied.installed,
+          failed: applied.failed,
+          libraryFailed: libraries?.failed,
+        },
+        image: built.image,
+        cleanup,
+      };
+    }
+    const delivered = await timed(logger, 'image delivered', () =>
+      deliver(built.image, {
+        opts,
+        client,
+        target,
+        logger,
+        signal,
+        workDir,
+        layer: built.layer,
+        store,
+        hook: ctx.deliver,
+      }),
+    );
+    const validated = [...(applied.validated ?? []), ...(libraries?.validated ?? [])];
+    const failedNames = new Set([
+      ...(applied.failed ?? []).map((f) => f.name),
+      ...(libraries?.failed ?? []).map((f) => f.name),
+    ]);
+    if (opts.vexOutput && report && delivered.digest && validated.length > 0) {
+      const doc = buildOpenVex({
+        imageRef: formatReference(target),
+        imageDigest: delivered.digest,
+        manifest: report,
+        validated,
+        failedNames,
+      });
+      await writeVex(opts.vexOutput, doc);
+      logger.info(`Wrote VEX document ${opts.vexOutput} (${doc.statements.length} statement(s))`);
+    }
+    const result: PatchResult = {
+      ...base,
+      patchedImage: delivered.location,
+      digest: delivered.digest,
+      layer: built.layer,
+      installed: applied.installed,
+      failed: applied.failed,
+      libraryFailed: libraries?.failed,
+      output: { kind: delivered.kind, location: delivered.location },
+    };
+    return { result, cleanup: () => Promise.resolve() };
+  } finally {
+    if (!keepDir) await cleanup();
+  }
+}
+
+/** Update-all mode only (Copa §2.8): warn about an end-of-life OS release; fatal with --exit-on-eol. */
+async function endOfLife(
+  os: { type: string; version: string },
+  opts: ResolvedPatchOptions,
+  logger: Logger,
+  signal: AbortSignal,
+) {
+  const result = await checkEol(os, { apiUrl: opts.eolApiUrl, logger, signal });
+  if (!result.isEol) return;
+  if (opts.exitOnEol) throw eolError(os);
+  logger.warn(eolWarning(os, result));
+}
+
+export async function timed<T>(logger: Logger, what: string, fn: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  const value = await fn();
+  logger.debug(`${what} in ${((performance.now() - start) / 1000).toFixed(2)}s`);
+  return value;
+}
