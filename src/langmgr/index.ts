@@ -3,12 +3,16 @@
  * ecosystem's entries to its manager, collect what changed. The managers are registered here.
  */
 import type { LanguageManager } from './types.js';
+import { pythonManager } from './python/manager.js';
+import { dotnetManager } from './dotnet/manager.js';
+import { goManager } from './go/manager.js';
+import { nodeManager } from './node/manager.js';
 
 export * from './types.js';
 export { chooseFixedVersion, selectLibraryUpdates, splitGoStdlib, type LibraryPatchLevel } from './select.js';
 export { resolveIndexes, redactUrl } from './common/indexes.js';
 
-const MANAGERS: LanguageManager[] = [];
+const MANAGERS: LanguageManager[] = [pythonManager, dotnetManager, goManager, nodeManager];
 
 /** Every registered ecosystem manager (python, node, go, dotnet). */
 export function languageManagers(): readonly LanguageManager[] {
