@@ -3,7 +3,6 @@
  * ecosystem's entries to its manager, collect what changed. The managers are registered here.
  */
 import type { LanguageManager } from './types.js';
-import { dotnetManager } from './dotnet/manager.js';
 import { pythonManager } from './python/manager.js';
 import { dotnetManager } from './dotnet/manager.js';
 import { goManager } from './go/manager.js';
