@@ -1,0 +1,205 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copa } from '../helpers/cli.js';
+import { pushFixture } from '../helpers/fixtures.js';
+import {
+  ensureGoFixtures,
+  GO_BINARY,
+  GO_DEP,
+  GO_DEP_FIXED,
+  GO_DEP_OLD,
+  GO_LDFLAGS,
+  GO_MODULE,
+  GO_MODULE_VERSION,
+  GO_OWNER,
+  goGrypeReport,
+  goTrivyReport,
+  hostGo,
+  type GoFixtures,
+  type GoVuln,
+} from '../helpers/go-fixtures.js';
+import { layerEntries, rawManifest } from '../helpers/inspect.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { withUnpackedImage } from '../helpers/upgradable.js';
+
+/**
+ * Go library patching through the CLI: a scratch-like image holding a binary `go install`ed from a released
+ * module version is rebuilt with the fixed dependency in the golang tooling image (built here from the
+ * host's Go), keeping its main module path and version, build settings, mode and owner; a go.mod-only
+ * image gets the go.mod fallback.
+ */
+
+let registry: TestRegistry;
+let work: string;
+let fixtures: GoFixtures;
+let binImage: string;
+let modImage: string;
+/** build info of the fixture's binary */
+let before: ReturnType<typeof buildInfo>;
+const goproxy = hostGo('GOPROXY');
+const env = () => ({
+  ...process.env,
+  COPA_EXPERIMENTAL: '1',
+  COPA_TOOLING_IMAGE_MAP: `docker.io/library/=${registry.host}/library/`,
+});
+const VULN: GoVuln = {
+  pkg: GO_DEP,
+  installed: GO_DEP_OLD,
+  fixed: GO_DEP_FIXED,
+  path: GO_BINARY,
+  type: 'gobinary',
+};
+
+function args(...a: string[]): string[] {
+  return [
+    ...a,
+    '--pkg-types',
+    'os,library',
+    ...(goproxy ? ['--goproxy', goproxy] : []),
+    '-w',
+    work,
+    '--cache-dir',
+    join(work, 'cache'),
+  ];
+}
+
+async function writeReport(name: string, text: string): Promise<string> {
+  const f = join(work, name);
+  await writeFile(f, text);
+  return f;
+}
+
+/** `go version -m` (host) of a file: main module, deps and the settings we reproduce. */
+function buildInfo(file: string): { mod: string; deps: Map<string, string>; settings: Map<string, string> } {
+  const out = execFileSync('go', ['version', '-m', file], { encoding: 'utf8' });
+  const deps = new Map<string, string>();
+  const settings = new Map<string, string>();
+  let mod = '';
+  for (const line of out.split('\n')) {
+    const [, kind, a = '', b = ''] = line.split('\t');
+    if (kind === 'mod') mod = `${a}@${b}`;
+    if (kind === 'dep') deps.set(a, b);
+    if (kind === 'build') {
+      const eq = a.indexOf('=');
+      const k = a.slice(0, eq);
+      if (/^(-ldflags|-tags|-trimpath|-buildmode|CGO_ENABLED|GOOS|GOARCH|GOAMD64)$/.test(k))
+        settings.set(k, a.slice(eq + 1));
+    }
+  }
+  return { mod, deps, settings };
+}
+
+/** Entries of the patch layer. */
+function patchLayer(layout: string, ref: string): string[] {
+  const m = rawManifest(`oci:${layout}:${ref}`);
+  return layerEntries(layout, m.layers[m.layers.length - 1]!.digest);
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'copa-e2e-go-'));
+  registry = await startRegistry();
+  fixtures = await ensureGoFixtures();
+  await pushFixture(fixtures.tooling, fixtures.refName, registry.host, 'library/golang:1');
+  binImage = (await pushFixture(fixtures.binary, fixtures.refName, registry.host, 'go/hey:1')).reference;
+  before = await withUnpackedImage(fixtures.binary, fixtures.refName, (root) =>
+    Promise.resolve(buildInfo(join(root, GO_BINARY))),
+  );
+  modImage = (await pushFixture(fixtures.gomod, fixtures.refName, registry.host, 'go/app:1')).reference;
+}, 1_800_000);
+
+afterAll(async () => {
+  await registry?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('Go libraries', () => {
+  async function checkPatched(layout: string, ref: string): Promise<void> {
+    expect(patchLayer(layout, ref)).toEqual(['usr/', 'usr/local/', 'usr/local/bin/', GO_BINARY]);
+    await withUnpackedImage(layout, ref, async (root) => {
+      const file = join(root, GO_BINARY);
+      const after = buildInfo(file);
+      expect(after.mod).toBe(`${GO_MODULE}@${GO_MODULE_VERSION}`);
+      expect(after.deps.get(GO_DEP)).toBe(`v${GO_DEP_FIXED}`);
+      expect(after.settings).toEqual(before.settings);
+      const st = await stat(file);
+      expect({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }).toEqual(GO_OWNER);
+      // it still runs
+      expect(
+        execFileSync(file, ['-h'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).length >= 0,
+      ).toBe(true);
+    });
+  }
+
+  it('the fixture binary embeds the old dependency, built with ldflags/tags/CGO_ENABLED=0', () => {
+    expect(before.mod).toBe(`${GO_MODULE}@${GO_MODULE_VERSION}`);
+    expect(before.deps.get(GO_DEP)).toBe(GO_DEP_OLD);
+    expect(before.settings.get('-ldflags')).toBe(`"${GO_LDFLAGS}"`);
+    expect(before.settings.get('-tags')).toBe('netgo');
+    expect(before.settings.get('CGO_ENABLED')).toBe('0');
+  });
+
+  it('Trivy report: the binary is rebuilt with the fix, same module version, settings, mode and owner', async () => {
+    const report = await writeReport('trivy.json', goTrivyReport(binImage, [VULN]));
+    const out = join(work, 'out-trivy');
+    const vex = join(work, 'vex.json');
+    const r = await copa(
+      args('patch', '-i', binImage, '-r', report, '--oci-dir', out, '-t', 'p1', '-o', vex),
+      env(),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    await checkPatched(out, 'p1');
+    const doc = JSON.parse(await readFile(vex, 'utf8')) as {
+      statements: Array<{ vulnerability: { name: string } }>;
+    };
+    expect(doc.statements.map((s) => s.vulnerability.name)).toEqual(['CVE-2099-3000']);
+  });
+
+  it('Grype report of the same finding (-s grype)', async () => {
+    const report = await writeReport('grype.json', goGrypeReport([VULN]));
+    const out = join(work, 'out-grype');
+    const r = await copa(
+      args('patch', '-i', binImage, '-r', report, '-s', 'grype', '--oci-dir', out, '-t', 'p2'),
+      env(),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    await checkPatched(out, 'p2');
+  });
+
+  it('--dry-run --json plans the rebuild without building', async () => {
+    const report = await writeReport('trivy-dry.json', goTrivyReport(binImage, [VULN]));
+    const out = join(work, 'out-dry');
+    const r = await copa(
+      args('patch', '-i', binImage, '-r', report, '--dry-run', '--json', '--oci-dir', out),
+      env(),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.stringify(JSON.parse(r.stdout))).toContain(
+      JSON.stringify({
+        type: 'gobinary',
+        name: GO_DEP,
+        path: GO_BINARY,
+        from: GO_DEP_OLD,
+        to: `v${GO_DEP_FIXED}`,
+      }),
+    );
+    expect(() => execFileSync('ls', [out], { stdio: 'ignore' })).toThrow();
+  });
+
+  it('go.mod-only image: go.mod/go.sum updated by the fallback, nothing else in the layer', async () => {
+    const vuln: GoVuln = { ...VULN, path: 'app/go.mod', type: 'gomod' };
+    const report = await writeReport('trivy-mod.json', goTrivyReport(modImage, [vuln]));
+    const out = join(work, 'out-mod');
+    const r = await copa(args('patch', '-i', modImage, '-r', report, '--oci-dir', out, '-t', 'p3'), env());
+    expect(r.code, r.stderr).toBe(0);
+    expect(patchLayer(out, 'p3').sort()).toEqual(['app/', 'app/go.mod', 'app/go.sum']);
+    await withUnpackedImage(out, 'p3', async (root) => {
+      const mod = await readFile(join(root, 'app/go.mod'), 'utf8');
+      expect(mod).toContain(`${GO_DEP} v${GO_DEP_FIXED}`);
+      const sum = await readFile(join(root, 'app/go.sum'), 'utf8');
+      expect(sum).toContain(`${GO_DEP} v${GO_DEP_FIXED} h1:`);
+    });
+  });
+});
