@@ -1,45 +1,30 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openImageRoot, type ImageRoot } from '../../src/engine/native/index.js';
 import { findLibrary, parseDepsJson } from '../../src/langmgr/dotnet/depsjson.js';
 import { dotnetManager } from '../../src/langmgr/dotnet/manager.js';
-import { listing, standIn } from '../../src/langmgr/dotnet/recorded.js';
 import type { LanguageContext } from '../../src/langmgr/types.js';
 import { silentLogger } from '../../src/log.js';
 import type { UpdatePackage } from '../../src/report/types.js';
 import { run } from '../helpers/exec.js';
+import { writeRecordedApp, writeStandInSdk } from '../helpers/dotnet-fixtures.js';
 import { ensureDebianFixture } from '../helpers/fixtures.js';
 
 /**
- * The .NET manager on the real native engine: a Debian fixture with a recorded app in a layer (/app), a
- * "tooling image" made of the same Debian plus a STAND-IN `dotnet` (a shell script that copies the recorded
- * publish output: NuGet and mcr.microsoft.com are not reachable here). Everything else is real: the manager's
- * discovery, the tee/cp/mkdir steps in the tooling root over the bound image, the deps.json rewrite, the
- * validation reads, and the layer written from the overlay.
+ * The .NET manager on the real native engine: a Debian fixture with a recorded app in a layer (/app), and a
+ * "tooling image" made of the same Debian plus the STAND-IN `dotnet` of test/helpers/dotnet-fixtures.ts (a
+ * shell script that copies the recorded publish output: NuGet and mcr.microsoft.com are not reachable
+ * here). Everything else is real: the manager's discovery, the tee/cp/mkdir steps in the tooling root over
+ * the bound image, the deps.json rewrite, the validation reads, and the layer written from the overlay.
  */
-const FAKE_DOTNET = `#!/bin/sh
-# recorded stand-in for the .NET SDK (test only): restore checks the project, publish copies the recording
-set -e
-case "$1" in
-  restore) test -f "$2"; grep -q '<PackageReference' "$2" ;;
-  publish) test -f "$2"; out=""; while [ $# -gt 0 ]; do [ "$1" = -o ] && out="$2"; shift; done
-           mkdir -p "$out"; cp -R /srv/recorded-publish/. "$out"/ ;;
-  *) exit 64 ;;
-esac
-`;
 
 let work: string;
 let base: string;
 let appLayer: string;
 let sdkLayer: string;
-
-async function put(root: string, path: string, data: Buffer | string): Promise<void> {
-  await mkdir(dirname(join(root, path)), { recursive: true });
-  await writeFile(join(root, path), data);
-}
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'copa-dotnet-'));
@@ -47,14 +32,10 @@ beforeAll(async () => {
   base = join(work, 'base');
   await mkdir(base);
   await run('tar', ['-xf', debian.rootfsTar, '-C', base]);
-  const l = listing();
   appLayer = join(work, 'app');
-  for (const f of l.app.files) await put(appLayer, `${l.app.dir}/${f.path}`, standIn('app', f));
+  await writeRecordedApp(appLayer);
   sdkLayer = join(work, 'sdk');
-  for (const f of l.publish.files)
-    await put(sdkLayer, `srv/recorded-publish/${f.path}`, standIn('publish', f));
-  await put(sdkLayer, 'usr/local/bin/dotnet', FAKE_DOTNET);
-  await chmod(join(sdkLayer, 'usr/local/bin/dotnet'), 0o755);
+  await writeStandInSdk(sdkLayer);
 }, 900_000);
 
 afterAll(async () => {
@@ -154,5 +135,24 @@ describe('[recorded] .NET swap on a real image root (SDK replaced by the recorde
       'System.Data.SqlClient/4.8.6',
       'Serilog/3.1.1',
     ]);
+  });
+
+  it('a chiseled-like image (only /app: no shell, no find, no coreutils) is patched the same way', async () => {
+    const root = await openImageRoot({
+      layerDirs: [appLayer],
+      workDir: await mkdtemp(join(work, 'w-')),
+      logger: silentLogger,
+    });
+    let r;
+    try {
+      r = await dotnetManager.patch(context(root, []), [u('Newtonsoft.Json', '12.0.1', '13.0.1')]);
+      expect((await root.session.readFile('/app/Newtonsoft.Json.dll'))?.toString()).toContain(
+        'Newtonsoft.Json/13.0.1',
+      );
+    } finally {
+      await root.session.close();
+    }
+    expect(r.changes.map((c) => `${c.name} ${c.to}`)).toEqual(['Newtonsoft.Json 13.0.1']);
+    expect(r.failed).toEqual([]);
   });
 });
