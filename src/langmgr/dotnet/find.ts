@@ -41,8 +41,11 @@ export function safePath(p: string): boolean {
   return SAFE_PATH.test(p) && !p.split('/').some((s) => s === '..' || s === '.');
 }
 
+/** a .NET install's own files (Ubuntu's /usr/lib/dotnet, a tarball in /opt) and per-user tool dirs */
+const DOTNET_TREES = /\/dotnet\/(shared|sdk|packs|templates|host|sdk-manifests)(\/|$)|\/\.dotnet(\/|$)/;
+
 export function excludedPath(p: string): boolean {
-  return EXCLUDED.some((e) => p === e || p.startsWith(e + '/'));
+  return EXCLUDED.some((e) => p === e || p.startsWith(e + '/')) || DOTNET_TREES.test(p);
 }
 
 function dirname(p: string): string {
