@@ -48,7 +48,18 @@ async function pipDirect(
     return;
   }
   if (!ctx.ignoreErrors || ts.length === 1) {
-    for (const t of ts) fail(out, t, t.from, `pip install failed: ${r.error}`);
+    // the entries pip names in its error first: they are the ones the message is about
+    const named = (t: Target) => r.error.toLowerCase().includes(spec(t).toLowerCase());
+    for (const t of [...ts.filter(named), ...ts.filter((t) => !named(t))]) {
+      fail(
+        out,
+        t,
+        t.from,
+        named(t) || ts.length === 1
+          ? `pip install failed: ${r.error}`
+          : 'not installed: pip failed on another package',
+      );
+    }
     return;
   }
   for (const t of ts) {
