@@ -14,6 +14,7 @@ import {
   ensurePythonFixtures,
   PY_FIXED,
   PY_OLD,
+  PY_SYSTEM_PATH,
   PY_VENV_PATH,
   pythonGrypeReport,
   pythonTrivyReport,
@@ -32,6 +33,7 @@ let registry: TestRegistry;
 let work: string;
 let app: string;
 let nopip: string;
+let system: string;
 let env: NodeJS.ProcessEnv;
 let n = 0;
 
@@ -124,6 +126,7 @@ beforeAll(async () => {
   const fx = await ensurePythonFixtures();
   app = (await pushFixture(fx.app, fx.refName, registry.host, 'py/app:1')).reference;
   nopip = (await pushFixture(fx.nopip, fx.refName, registry.host, 'py/app:nopip')).reference;
+  system = (await pushFixture(fx.system, fx.refName, registry.host, 'py/app:system')).reference;
   await pushFixture(fx.base.layoutDir, fx.refName, registry.host, 'library/python:3.11-slim');
   env = {
     ...process.env,
@@ -192,6 +195,28 @@ describe('python-pkg libraries', () => {
     expect(r.stderr).toContain(`Using tooling image ${registry.host}/library/python:3.11-slim`);
     expectCleanLayer(await patchLayer(r.out));
     expect(await inspectVenv(r.out)).toEqual({ versions: `${PY_FIXED} ${CERTIFI_FIXED}`, stale: [] });
+  });
+
+  it("Debian's system python3 (PEP 668): its own pip replaces the copy in /usr/local/lib/python3.11/dist-packages", async () => {
+    const vuln = { ...urllib3(), path: PY_SYSTEM_PATH };
+    const r = await patch(system, await report(pythonTrivyReport(system, [vuln])), '--pkg-types', 'library');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('/usr/bin/python3.11 is externally managed (PEP 668)');
+    const dist = 'usr/local/lib/python3.11/dist-packages';
+    const entries = await patchLayer(r.out);
+    const allowed = new RegExp(
+      `^(usr/|usr/local/|usr/local/lib/|usr/local/lib/python3.11/|${dist}/|${dist}/urllib3(/.*|-[0-9.]+\\.dist-info/.*)?|${dist}/\\.wh\\.urllib3-.*)$`,
+    );
+    expect(entries.filter((e) => !allowed.test(e))).toEqual([]);
+    const version = await withUnpackedImage(r.out, 'p', async (root) => {
+      const out = await runInChroot(root, [
+        'python3',
+        '-c',
+        'import urllib3; print(urllib3.__file__, urllib3.__version__)',
+      ]);
+      return out.stdout.trim();
+    });
+    expect(version).toBe(`/${dist}/urllib3/__init__.py ${PY_FIXED}`);
   });
 
   it('a version that does not exist fails in one line; --ignore-errors patches the rest and leaves it out of VEX', async () => {

@@ -18,6 +18,7 @@ import { removeTree, runInChroot } from './upgradable.js';
  * `python3 -m venv /app/venv && /app/venv/bin/pip install --no-cache-dir urllib3==1.26.4 certifi==2022.12.7`.
  * - `app`: that image (pip in the venv);
  * - `nopip`: the same venv with pip uninstalled from it (the manager must use a tooling image);
+ * - `system`: urllib3 1.26.4 installed by Debian's pip as root (`--break-system-packages`), no venv;
  * - `tooling`: the base image, pushed by the tests as library/python:3.11-slim.
  * Built once a day and cached beside the Debian fixtures. The index is the one pip on this machine uses
  * (PIP_INDEX_URL when set, else pip's default); the CA bundle is the host's.
@@ -27,6 +28,8 @@ export const PY_OLD = '1.26.4';
 /** the first release with the fix of CVE-2021-33503 */
 export const PY_FIXED = '1.26.5';
 export const PY_VENV_PATH = 'app/venv/lib/python3.11/site-packages/urllib3-1.26.4.dist-info/METADATA';
+const SYSTEM_DIR = 'usr/local/lib/python3.11/dist-packages';
+export const PY_SYSTEM_PATH = `${SYSTEM_DIR}/urllib3-1.26.4.dist-info/METADATA`;
 /** a second package of the venv: certifi (chosen at `major` level whatever the flag, as in Copa) */
 export const CERTIFI_OLD = '2022.12.7';
 /** CVE-2023-37920 */
@@ -38,16 +41,18 @@ export interface PythonFixtures {
   /** OCI layouts, ref name `12` */
   app: string;
   nopip: string;
+  /** urllib3 1.26.4 in Debian python3's /usr/local/lib/python3.11/dist-packages (no venv) */
+  system: string;
   refName: string;
 }
 
-const RECIPE = 2;
+const RECIPE = 3;
 const HOST_CA = '/etc/ssl/certs/ca-certificates.crt';
 
 /** Tar the `app/` tree of a root as a layer, like a Dockerfile RUN would leave it. */
-async function tarApp(root: string, out: string): Promise<void> {
+async function tarApp(root: string, out: string, dir = 'app'): Promise<void> {
   const owner = ['--owner=0', '--group=0', '--numeric-owner', '--mtime=@1700000000'];
-  await run('tar', ['--create', '--file', out, '--sort=name', ...owner, '-C', root, 'app']);
+  await run('tar', ['--create', '--file', out, '--sort=name', ...owner, '-C', root, dir]);
 }
 
 async function layoutWith(base: DebianFixture, dir: string, layer: string, createdBy: string): Promise<void> {
@@ -72,6 +77,10 @@ async function build(tmp: string, base: DebianFixture): Promise<void> {
     await tarApp(root, join(tmp, 'app.tar'));
     await runInChroot(root, [...env, '/app/venv/bin/python', '-m', 'pip', 'uninstall', '-y', 'pip']);
     await tarApp(root, join(tmp, 'nopip.tar'));
+    // Debian's own pip as root, past PEP 668, into /usr/local/lib/python3.11/dist-packages
+    const sys = [...env, 'python3', '-m', 'pip', 'install', '--no-cache-dir', '--break-system-packages'];
+    await runInChroot(root, [...sys, `urllib3==${PY_OLD}`]);
+    await tarApp(root, join(tmp, 'system.tar'), SYSTEM_DIR);
   } finally {
     await removeTree(work);
   }
@@ -79,8 +88,9 @@ async function build(tmp: string, base: DebianFixture): Promise<void> {
     'RUN python3 -m venv /app/venv && /app/venv/bin/pip install --no-cache-dir urllib3==1.26.4 certifi==2022.12.7';
   await layoutWith(base, join(tmp, 'oci-app'), join(tmp, 'app.tar'), by);
   await layoutWith(base, join(tmp, 'oci-nopip'), join(tmp, 'nopip.tar'), `${by} && pip uninstall -y pip`);
-  await rm(join(tmp, 'app.tar'));
-  await rm(join(tmp, 'nopip.tar'));
+  const sysBy = `RUN pip install --no-cache-dir --break-system-packages urllib3==${PY_OLD}`;
+  await layoutWith(base, join(tmp, 'oci-system'), join(tmp, 'system.tar'), sysBy);
+  for (const t of ['app.tar', 'nopip.tar', 'system.tar']) await rm(join(tmp, t));
 }
 
 export async function ensurePythonFixtures(): Promise<PythonFixtures> {
@@ -97,7 +107,13 @@ export async function ensurePythonFixtures(): Promise<PythonFixtures> {
   const hash = createHash('sha256').update(recipe).digest('hex').slice(0, 12);
   const key = `python-venv-${base.arch}-${utcDate()}-${hash}`;
   const dir = await cachedDir(fixtureCacheRoot(), key, (tmp) => build(tmp, base));
-  return { base, app: join(dir, 'oci-app'), nopip: join(dir, 'oci-nopip'), refName: FIXTURE_REF_NAME };
+  return {
+    base,
+    app: join(dir, 'oci-app'),
+    nopip: join(dir, 'oci-nopip'),
+    system: join(dir, 'oci-system'),
+    refName: FIXTURE_REF_NAME,
+  };
 }
 
 export interface PyVuln {

@@ -129,6 +129,9 @@ async function inImage(ctx: LanguageContext, group: Target[], out: LanguageResul
   }
   // PEP 668: a system Python marked externally managed refuses pip unless told, as a user would tell it
   const env = pipEnv(toolEnv, py.externallyManaged);
+  if (py.externallyManaged) {
+    ctx.logger.info(`${py.python} is externally managed (PEP 668): pip runs with --break-system-packages`);
+  }
   const base = [py.python, '-m', 'pip', 'install', ...PIP_FLAGS];
   ctx.logger.info(`pip install in ${group[0]!.root}: ${group.map(spec).join(' ')}`);
   if (direct.length > 0) await pipDirect(ctx, base, env, direct, out);
