@@ -127,7 +127,9 @@ function renameKey<T>(obj: Record<string, T>, from: string, to: string, value: T
 function updateRuntime(old: Record<string, AssetInfo>, p: PatchedPackage): Record<string, AssetInfo> {
   const out: Record<string, AssetInfo> = {};
   for (const [path, info] of Object.entries(old)) {
-    const pub = Object.entries(p.runtime ?? {}).find(([k]) => basename(k) === basename(path));
+    const published = Object.entries(p.runtime ?? {});
+    const pub =
+      published.find(([k]) => k === path) ?? published.find(([k]) => basename(k) === basename(path));
     if (pub) {
       out[pub[0]] = { ...info, ...pub[1] };
       continue;

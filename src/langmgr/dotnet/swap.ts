@@ -4,7 +4,7 @@
  * runtimes/ is merged when the app already carries one, and the deps.json is rewritten (updateDepsJson).
  */
 import type { Executor } from '../../engine/types.js';
-import { basename, targetEntries, type DepsJson, type PatchedPackage } from './depsjson.js';
+import { basename, targetEntries, type AssetInfo, type DepsJson, type PatchedPackage } from './depsjson.js';
 import { safePath } from './find.js';
 import type { Published } from './project.js';
 
@@ -92,11 +92,23 @@ export function planSwap(
       from,
       to: pub.version,
       sha512: pub.sha512,
-      runtime: pub.runtime,
+      runtime: { ...ridRuntime(oldRuntime, pub), ...pub.runtime },
       ...(runtimeTargets ? { runtimeTargets } : {}),
     });
   }
   return plan;
+}
+
+/** an app published for one RID lists RID assets under `runtime`: their new versions, same paths */
+function ridRuntime(oldRuntime: readonly string[], pub: Published): Record<string, AssetInfo> {
+  const out: Record<string, AssetInfo> = {};
+  for (const k of oldRuntime) {
+    const t = k.startsWith('runtimes/') ? pub.runtimeTargets[k] : undefined;
+    if (!t) continue;
+    const { rid: _rid, assetType: _type, ...versions } = t;
+    out[k] = versions;
+  }
+  return out;
 }
 
 /** the argv of a step, run in the tooling root with the image at `target` */
