@@ -15,6 +15,8 @@ function fakeImage(opts: { pip: boolean; pipInstalls?: (spec: string) => string 
     ['/app/venv/bin/python', ''],
     [`${SITE}/urllib3-1.26.4.dist-info/METADATA`, 'Name: urllib3\nVersion: 1.26.4\n'],
     [`${SITE}/certifi-2023.7.22.dist-info/METADATA`, 'Name: certifi\nVersion: 2023.7.22\n'],
+    [`${SITE}/setuptools-66.1.1.dist-info/METADATA`, 'Name: setuptools\nVersion: 66.1.1\n'],
+    [`${SITE}/setuptools/_vendor/wheel-0.38.4.dist-info/METADATA`, 'Name: wheel\nVersion: 0.38.4\n'],
   ]);
   const calls: Array<{ argv: string[]; opts: RunOptions | undefined }> = [];
   const setVersion = (name: string, v: string) => {
@@ -41,6 +43,14 @@ function fakeImage(opts: { pip: boolean; pipInstalls?: (spec: string) => string 
   };
   function runSync(argv: string[], o: RunOptions | undefined): RunResult {
     calls.push({ argv, opts: o });
+    if (argv.includes('--upgrade') && argv.at(-1) === 'setuptools') {
+      files.delete(`${SITE}/setuptools/_vendor/wheel-0.38.4.dist-info/METADATA`);
+      files.set(
+        `${SITE}/setuptools/_vendor/wheel-0.45.1.dist-info/METADATA`,
+        'Name: wheel\nVersion: 0.45.1\n',
+      );
+      return { code: 0, stdout: '', stderr: '' };
+    }
     if (argv[1] === '-c' && o?.in !== 'tooling') {
       return {
         code: 0,
@@ -189,5 +199,20 @@ describe('python manager', () => {
     ]);
     expect(r.failed[0]?.reason).toMatch(/not a PEP 440 version/);
     expect(calls).toEqual([]);
+  });
+
+  it('a vendored copy: best effort upgrade of its parent in the same environment, then looked at again', async () => {
+    const { exec, calls } = fakeImage({ pip: true });
+    const path = `${SITE.slice(1)}/setuptools/_vendor/wheel-0.38.4.dist-info/METADATA`;
+    const r = await pythonManager.patch(ctx(exec), [u('wheel', '0.38.4', '0.38.5', 'CVE-9', path)]);
+    expect(calls.find((c) => c.argv.includes('--upgrade'))?.argv.slice(-2)).toEqual([
+      '--upgrade',
+      'setuptools',
+    ]);
+    expect(r.changes).toEqual([
+      { type: 'python-pkg', name: 'wheel', path: '/app/venv', from: '0.38.4', to: '0.45.1' },
+    ]);
+    const again = await pythonManager.patch(ctx(exec), [u('wheel', '0.38.4', '0.38.5', 'CVE-9', path)]);
+    expect(again.skipped[0]?.reason).toBe(`not installed at ${SITE}`);
   });
 });
