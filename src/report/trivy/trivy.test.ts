@@ -72,6 +72,30 @@ describe('Trivy report parser', () => {
     ]);
   });
 
+  it('a .NET result without PkgPath: the deps.json named by Target is the path', () => {
+    const raw = Buffer.from(
+      JSON.stringify({
+        SchemaVersion: 2,
+        Results: [
+          {
+            Target: 'app/MyApp.deps.json',
+            Class: 'lang-pkgs',
+            Type: 'dotnet-core',
+            Vulnerabilities: [
+              {
+                VulnerabilityID: 'CVE-2024-43485',
+                PkgName: 'System.Text.Json',
+                InstalledVersion: '8.0.0',
+                FixedVersion: '8.0.5',
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(parseTrivyReport(raw, 'f').langUpdates[0]?.pkgPath).toBe('app/MyApp.deps.json');
+  });
+
   it('counts the patch summary: total, patched (has a fix), skipped (no fix)', () => {
     const m = parseTrivyReport(fixture('trivy-debian12.json'), 'f');
     expect(m.summary).toEqual({

@@ -101,7 +101,9 @@ function langUpdates(result: TrivyResult, summary: SummaryCounts): UpdatePackage
   for (const v of result.Vulnerabilities ?? []) {
     count(summary, v.FixedVersion !== '');
     if (v.FixedVersion === '') continue;
-    const pkgPath = v.PkgPath !== '' ? v.PkgPath : result.Type === 'gobinary' ? result.Target : '';
+    // a Go binary's or a .NET app's findings name the file in Target (the binary, the *.deps.json)
+    const fromTarget = result.Type === 'gobinary' || result.Type === 'dotnet-core';
+    const pkgPath = v.PkgPath !== '' ? v.PkgPath : fromTarget ? result.Target : '';
     out.push({
       name: v.PkgName,
       installedVersion: v.InstalledVersion,
