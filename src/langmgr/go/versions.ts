@@ -53,7 +53,7 @@ export function isPseudo(v: string): boolean {
 
 /** Toolchain versions: `go1.22.4`, `1.22.4`, `1.22` → [1, 22, 4]; undefined if not one. */
 export function toolchain(raw: string): [number, number, number] | undefined {
-  const m = /^(?:go)?(\d+)\.(\d+)(?:\.(\d+))?/.exec(raw.trim());
+  const m = /^(?:go|v)?(\d+)\.(\d+)(?:\.(\d+))?/.exec(raw.trim());
   if (!m) return undefined;
   return [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
 }
