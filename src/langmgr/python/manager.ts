@@ -3,33 +3,15 @@
  * a python:X.Y-slim tooling image that installs the fixed release and swaps the files in the exact
  * site-packages dir. Every target is validated against its dist-info afterwards (PEP 440 equality).
  */
-import { eq, gte } from '@renovatebot/pep440';
+import { gte } from '@renovatebot/pep440';
 import { CopaError } from '../../errors.js';
-import type { Executor } from '../../engine/types.js';
 import type { LanguageContext, LanguageManager, LanguageResult } from '../types.js';
-import { metaEntriesFor, parseMetaDirName, pipErrorLine } from './paths.js';
-import { PIP_FLAGS, pipEnv, REPLACE, runPip } from './pip.js';
-import { planTargets, TYPE, type Target } from './plan.js';
-import { findPython, installedVersions, pythonCandidates } from './site.js';
-
-/** where a tooling root sees the image */
-const MOUNT = '/tmp/rootfs';
-const spec = (t: Target): string => `${t.name}==${t.version}`;
-
-function fail(out: LanguageResult, t: Target, installed: string | null, reason: string): void {
-  out.failed.push({ type: TYPE, name: t.name, path: t.root, required: t.version, installed, reason });
-}
-
-const change = (t: Target, to = t.version) => ({ type: TYPE, name: t.name, path: t.root, from: t.from, to });
-
-/** The version now in the image must equal the chosen one (one copy, PEP 440 equality). */
-async function validate(exec: Executor, t: Target, out: LanguageResult): Promise<void> {
-  const now = await installedVersions(exec, t.loc.site, t.name);
-  if (now.length === 1 && eq(now[0] ?? '', t.version)) out.changes.push(change(t));
-  else if (now.length === 0) fail(out, t, null, `not found at ${t.loc.site} after the install`);
-  else
-    fail(out, t, now.join(', '), `installed version ${now.join(', ')} does not match required ${t.version}`);
-}
+import { metaEntriesFor, parseMetaDirName } from './paths.js';
+import { PIP_FLAGS, pipEnv, runPip } from './pip.js';
+import { planTargets, type Target } from './plan.js';
+import { change, fail, spec, validate } from './result.js';
+import { findPython, pythonCandidates } from './site.js';
+import { viaTooling } from './tooling.js';
 
 /** pip of the environment, all targets at once; with --ignore-errors a failed batch is retried one by one. */
 async function pipDirect(
@@ -137,55 +119,6 @@ async function inImage(ctx: LanguageContext, group: Target[], out: LanguageResul
   if (direct.length > 0) await pipDirect(ctx, base, env, direct, out);
   if (vendored.length > 0) await pipVendored(ctx, base, env, vendored, out);
   return [];
-}
-
-/** No pip in the image: python:X.Y-slim installs each release into its own /tmp, the files are swapped in. */
-async function viaTooling(ctx: LanguageContext, ts: Target[], out: LanguageResult): Promise<void> {
-  const byVersion = new Map<string, Target[]>();
-  for (const t of ts)
-    byVersion.set(t.loc.pyVersion ?? '3', [...(byVersion.get(t.loc.pyVersion ?? '3') ?? []), t]);
-  for (const [ver, group] of byVersion) {
-    let exec: Executor;
-    try {
-      exec = await ctx.withTooling([`docker.io/library/python:${ver}-slim`], MOUNT);
-    } catch (e) {
-      if (!ctx.ignoreErrors || !(e instanceof CopaError)) throw e;
-      for (const t of group) fail(out, t, t.from, `no tooling image: ${e.message}`);
-      continue;
-    }
-    try {
-      const env = pipEnv(await ctx.toolEnv('tooling'));
-      for (const [i, t] of group.entries()) {
-        const dir = `/tmp/copa-pip/${i}`;
-        const argv = [
-          'python3',
-          '-m',
-          'pip',
-          'install',
-          ...PIP_FLAGS,
-          '--no-deps',
-          '--no-compile',
-          '--target',
-          dir,
-          spec(t),
-        ];
-        const r = await runPip(exec, argv, env, ctx.indexes, { in: 'tooling', onOutput: ctx.onOutput });
-        if (!r.ok) {
-          fail(out, t, t.from, `pip install failed: ${r.error}`);
-          continue;
-        }
-        const swap = await exec.run(['python3', '-c', REPLACE, MOUNT, `${MOUNT}${t.loc.site}`, t.name, dir], {
-          env,
-          in: 'tooling',
-        });
-        if (swap.code !== 0)
-          fail(out, t, t.from, `replacing the files failed: ${pipErrorLine(swap.stderr, swap.stdout)}`);
-        else await validate(exec, t, out);
-      }
-    } finally {
-      await ctx.withoutTooling();
-    }
-  }
 }
 
 function throwFirst(out: LanguageResult): void {
