@@ -71,6 +71,10 @@ async function patchedVersions(layout: string, ref: string): Promise<Record<stri
     const out: Record<string, string> = {};
     for (const l of LIBS) out[l.name] = nodeVersion(root, l.path);
     out['json5 (top, other major)'] = nodeVersion(root, 'app/node_modules/json5/package.json');
+    // the global package's bin link still runs
+    out['semver bin'] = execFileSync('chroot', [root, '/usr/local/bin/semver', '-r', '>=7', '7.5.2'], {
+      encoding: 'utf8',
+    }).trim();
     const lock = JSON.parse(await readFile(join(root, 'app/package-lock.json'), 'utf8')) as {
       packages: Record<string, { version: string; integrity: string }>;
     };
@@ -85,6 +89,7 @@ const fixed = {
   json5: '1.0.2',
   semver: '7.5.2',
   'json5 (top, other major)': '2.2.1',
+  'semver bin': '7.5.2',
   'lock minimist': '1.2.6',
   'lock json5': '1.0.2',
 };

@@ -242,6 +242,7 @@ async function apply(
       ctx.signal.throwIfAborted();
       try {
         await s.replacePackage(site, p.file, `${scratch}/stage`, c.dir);
+        await s.markExecutable(site, c.dir, p.pkg.bin);
       } catch (err) {
         problems.add('PACKAGE_MANAGER', e.u, e.to, `replacing /${c.dir}: ${(err as Error).message}`, c.from);
         continue;

@@ -45,6 +45,7 @@ export interface Manifest {
   version?: unknown;
   dependencies?: unknown;
   optionalDependencies?: unknown;
+  bin?: unknown;
 }
 
 export function parseManifest(text: string | Buffer | undefined): Manifest | undefined {

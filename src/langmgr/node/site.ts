@@ -111,6 +111,14 @@ export async function replacePackage(site: Site, tgz: string, stage: string, dir
   await mustRun(site, ['sh', '-c', REPLACE, 'sh', tgz, stage, sitePath(site, dir)]);
 }
 
+const EXECUTABLE = 'for f; do if [ -f "$f" ] && [ ! -L "$f" ]; then chmod a+x "$f"; fi; done';
+
+/** Make the package's `bin` targets executable, as npm does when it installs (tarballs may lack the bit). */
+export async function markExecutable(site: Site, dir: string, bins: string[]): Promise<void> {
+  if (bins.length === 0) return;
+  await mustRun(site, ['sh', '-c', EXECUTABLE, 'sh', ...bins.map((b) => sitePath(site, `${dir}/${b}`))]);
+}
+
 /** Overwrite an existing file (owner and mode kept). */
 export async function writeText(site: Site, rel: string, text: string): Promise<void> {
   await mustRun(site, ['sh', '-c', 'cat > "$1"', 'sh', sitePath(site, rel)], text);

@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { editLockfile, lockNames } from './lockfile.js';
-import { BadTarball, inspectTarball } from './tarball.js';
+import { BadTarball, binTargets, inspectTarball } from './tarball.js';
 
 type E = {
   name: string;
@@ -55,6 +55,16 @@ describe('tarball check', () => {
   it('refuses non-gzip data and a missing package.json', async () => {
     await expect(inspectTarball(Buffer.from('nope'))).rejects.toBeInstanceOf(BadTarball);
     await expect(inspectTarball(await tgz([{ name: 'package/a.js' }]))).rejects.toThrow(/package.json/);
+  });
+});
+
+describe('bin targets', () => {
+  it('string or map, ./ stripped, unsafe ones dropped', () => {
+    expect(binTargets('./bin/semver.js')).toEqual(['bin/semver.js']);
+    expect(binTargets({ a: 'cli.js', b: './cli.js', c: '../../etc/passwd', d: '/bin/sh', e: 3 })).toEqual([
+      'cli.js',
+    ]);
+    expect(binTargets(undefined)).toEqual([]);
   });
 });
 

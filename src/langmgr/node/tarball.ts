@@ -17,7 +17,22 @@ export interface PackedPackage {
   version: string;
   dependencies: Record<string, string>;
   optionalDependencies: Record<string, string>;
+  /** `bin` targets, relative to the package dir (npm makes them executable when it installs) */
+  bin: string[];
   entries: number;
+}
+
+/** The `bin` field's targets as safe relative paths (`./x` -> `x`; `..` or absolute ones dropped). */
+export function binTargets(bin: unknown): string[] {
+  const raw =
+    typeof bin === 'string' ? [bin] : bin !== null && typeof bin === 'object' ? Object.values(bin) : [];
+  const out: string[] = [];
+  for (const b of raw) {
+    if (typeof b !== 'string' || b.startsWith('/')) continue;
+    const segs = b.split('/').filter((x) => x !== '' && x !== '.');
+    if (segs.length > 0 && !segs.includes('..') && !b.includes('\0')) out.push(segs.join('/'));
+  }
+  return [...new Set(out)];
 }
 
 export class BadTarball extends Error {}
@@ -80,6 +95,7 @@ export async function inspectTarball(tgz: Buffer): Promise<PackedPackage> {
     version: m.version,
     dependencies: depMap(m.dependencies),
     optionalDependencies: depMap(m.optionalDependencies),
+    bin: binTargets(m.bin),
     entries,
   };
 }
