@@ -251,8 +251,17 @@ function report(result: PatchResult, flags: PatchFlags, logger: ReturnType<typeo
     else process.stdout.write(lines);
     return;
   }
+  for (const f of result.libraryFailed ?? []) {
+    logger.warn(
+      `library ${f.name} (${f.path}) was not patched to ${f.required}: ${f.reason} (ignored: --ignore-errors)`,
+    );
+  }
   if (result.status === 'Up-to-date') {
-    logger.info('Image is already up-to-date. No patch was applied.');
+    logger.info(
+      result.libraryFailed?.length
+        ? 'No patch was applied: every library update failed (see above).'
+        : 'Image is already up-to-date. No patch was applied.',
+    );
     return;
   }
   for (const f of result.failed ?? []) {
@@ -262,7 +271,8 @@ function report(result: PatchResult, flags: PatchFlags, logger: ReturnType<typeo
   }
   logger.info(`Patched image (${result.platform}): ${result.patchedImage ?? ''}`);
   const updated = plans.reduce((n, p) => n + p.updates.length, 0);
+  const libraries = plans.reduce((n, p) => n + (p.libraries?.length ?? 0), 0);
   logger.info(
-    `Patch summary: ${updated} package(s) updated${result.layer ? `, new layer ${result.layer.digest} (${result.layer.size} bytes)` : ''}`,
+    `Patch summary: ${updated} package(s)${libraries > 0 ? ` and ${libraries} library update(s)` : ''} updated${result.layer ? `, new layer ${result.layer.digest} (${result.layer.size} bytes)` : ''}`,
   );
 }

@@ -122,6 +122,7 @@ export async function patchOne(
       image: formatReference(source),
       platform: formatPlatform(platform),
       plan: applied.plan,
+      ...(libraries?.failed.length ? { libraryFailed: libraries.failed } : {}),
       output: { kind: 'none' },
     };
     if (base.status !== 'Patched') return { result: base, cleanup: () => Promise.resolve() };
