@@ -200,6 +200,36 @@ describe('Go libraries', () => {
     expect(r.stderr).toMatch(/golang\.org\/x\/text.*v0\.3\.999/);
   });
 
+  it('stdlib with --toolchain-patch-level: rebuilt with the next Go patch release (GOTOOLCHAIN download) and the dep fix', async (t) => {
+    const host = /^go(\d+)\.(\d+)\.(\d+)$/.exec(hostGo('GOVERSION'));
+    const next = host ? `${host[1]}.${host[2]}.${Number(host[3]) + 1}` : '';
+    const toolchains = execFileSync('go', ['list', '-m', '-versions', 'golang.org/toolchain'], {
+      encoding: 'utf8',
+      env: { ...process.env, GOFLAGS: '' },
+    });
+    if (!next || !toolchains.includes(`-go${next}.linux-amd64`)) t.skip();
+    const stdlib: GoVuln = {
+      ...VULN,
+      pkg: 'stdlib',
+      installed: `v${next.replace(/\d+$/, '0')}`,
+      fixed: next,
+    };
+    const report = await writeReport('trivy-stdlib.json', goTrivyReport(binImage, [VULN, stdlib]));
+    const out = join(work, 'out-stdlib');
+    const r = await copa(
+      args('patch', '-i', binImage, '-r', report, '--toolchain-patch-level', '--oci-dir', out, '-t', 'p5'),
+      env(),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    await withUnpackedImage(out, 'p5', (root) => {
+      const file = join(root, GO_BINARY);
+      expect(execFileSync('go', ['version', file], { encoding: 'utf8' })).toContain(`go${next}`);
+      expect(buildInfo(file).deps.get(GO_DEP)).toBe(`v${GO_DEP_FIXED}`);
+      expect(buildInfo(file).mod).toBe(`${GO_MODULE}@${GO_MODULE_VERSION}`);
+      return Promise.resolve();
+    });
+  });
+
   it('go.mod-only image: go.mod/go.sum updated by the fallback, nothing else in the layer', async () => {
     const vuln: GoVuln = { ...VULN, path: 'app/go.mod', type: 'gomod' };
     const report = await writeReport('trivy-mod.json', goTrivyReport(modImage, [vuln]));

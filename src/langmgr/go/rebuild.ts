@@ -48,7 +48,8 @@ export function checkRebuilt(plan: RebuildPlan, after: BuildInfo): string[] {
   if (after.main.path !== before.main.path)
     bad.push(`main module ${after.main.path} (was ${before.main.path})`);
   if (isRelease(before.main.version) && after.main.version !== before.main.version) {
-    bad.push(`main module version ${after.main.version} (was ${before.main.version})`);
+    const why = after.main.version === '(devel)' ? ' (stamping it from a git tag needs Go >= 1.24)' : '';
+    bad.push(`main module version ${after.main.version} (was ${before.main.version})${why}`);
   }
   if (after.path !== before.path) bad.push(`package ${after.path} (was ${before.path})`);
   for (const [name, want] of plan.deps) {
@@ -68,10 +69,19 @@ export function checkRebuilt(plan: RebuildPlan, after: BuildInfo): string[] {
   return bad;
 }
 
+/** Whether an ELF file's program interpreter is musl's (PT_INTERP sits in the first pages). */
+async function linksMusl(s: GoSession, file: string): Promise<boolean> {
+  const head = await s.run(['head', '-c', '8192', '--', file], { allowFail: true });
+  return head.stdout.includes('/ld-musl-');
+}
+
 /** Source → go get → tidy if needed → vendor → tagged commit → go build → check → install. */
 export async function rebuild(s: GoSession, plan: RebuildPlan, work: string): Promise<BuildInfo> {
   const { info } = plan;
   const pkg = packageDir(info);
+  if (info.settings.get('CGO_ENABLED') === '1' && (await linksMusl(s, plan.file))) {
+    throw new StepError('a cgo binary linked against musl cannot be rebuilt in the glibc golang:1 image');
+  }
   const { moduleDir, from } = await fetchSource(s, info, `${work}/src`, s.ctx.goVcsUrl);
   s.ctx.logger.info(`Rebuilding ${info.main.path} (${info.path}) from ${from}`);
   const go = (...args: string[]): string[] => ['go', '-C', moduleDir, ...args];

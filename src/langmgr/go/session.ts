@@ -76,8 +76,10 @@ export class GoSession {
     });
     if (r.code !== 0 && !opts.allowFail) {
       const tail = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-6).join(' | ');
+      // `go get`, not `go -C /tmp/copa-go/b0/src`
+      const shown = argv.filter((a, k) => a !== '-C' && argv[k - 1] !== '-C').slice(0, 3);
       throw new StepError(
-        redactText(`${argv.slice(0, 3).join(' ')} failed (exit ${r.code}): ${tail}`, this.ctx.indexes),
+        redactText(`${shown.join(' ')} failed (exit ${r.code}): ${tail}`, this.ctx.indexes),
       );
     }
     return r;

@@ -79,3 +79,25 @@ describe('go names and versions', () => {
     expect(goflags(undefined)).toBe('-modcacherw');
   });
 });
+
+describe('go environment', () => {
+  it('flags/host env beat the image env; caches stay in the tooling scratch dir', async () => {
+    const { goEnvironment } = await import('./session.js');
+    const env = goEnvironment(
+      ['GOPROXY=https://image.invalid', 'GOPRIVATE=corp.example', 'GOFLAGS=-mod=vendor -tags=x'],
+      {
+        GOPROXY: 'https://flag.invalid',
+      },
+    );
+    expect(env).toMatchObject({
+      GOPROXY: 'https://flag.invalid',
+      GOPRIVATE: 'corp.example',
+      GOFLAGS: '-tags=x -modcacherw',
+      GOCACHE: '/tmp/copa-go/cache',
+      GOMODCACHE: '/tmp/copa-go/gopath/pkg/mod',
+      GOPATH: '/tmp/copa-go/gopath',
+      GOENV: 'off',
+    });
+    expect(env.PATH?.startsWith('/usr/local/go/bin:')).toBe(true);
+  });
+});
