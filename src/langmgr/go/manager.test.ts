@@ -147,6 +147,15 @@ describe('go manager (planning, fake tooling root)', () => {
     expect(tooling).toEqual([]);
   });
 
+  it('falls back to go.mod of the module dirs when no binary can be rebuilt', async () => {
+    const { ctx } = context();
+    const r = await goManager.patch(ctx, [u('golang.org/x/text', '0.3.8', 'usr/bin/missing')]);
+    expect(r.changes).toEqual([
+      { type: 'gomod', name: 'golang.org/x/text', path: 'app/go.mod', from: 'v0.3.0', to: 'v0.3.8' },
+    ]);
+    expect(r.skipped.map((s) => s.reason)).toEqual(['no Go binary with build info at this path']);
+  });
+
   it('opens no tooling image when every entry is skipped', async () => {
     const { ctx, tooling } = context();
     const r = await goManager.patch(ctx, [

@@ -39,11 +39,22 @@ function repoOfRevision(info: BuildInfo): { url: string; ref: string } | undefin
 /** Fetch one ref of a repository into `dir` (shallow), leaving no .git behind. */
 async function gitFetch(s: GoSession, dir: string, url: string, ref: string | undefined): Promise<void> {
   if (ref === undefined) {
-    await s.run(['git', 'clone', '--quiet', '--depth', '1', '--', url, dir]);
+    const clone = ['git', 'clone', '--quiet', '--depth', '1', '--', url, dir];
+    if ((await s.run(clone, { allowFail: true })).code !== 0) {
+      await s.run(['rm', '-rf', '--', dir]);
+      await s.run(clone.filter((a) => a !== '--depth' && a !== '1'));
+    }
   } else {
     await s.run(['git', 'init', '--quiet', dir]);
-    await s.run(['git', '-C', dir, 'fetch', '--quiet', '--depth', '1', '--', url, ref]);
-    await s.run(['git', '-C', dir, 'checkout', '--quiet', 'FETCH_HEAD']);
+    const git = (...args: string[]): string[] => ['git', '-C', dir, ...args];
+    const shallow = await s.run(git('fetch', '--quiet', '--depth', '1', '--', url, ref), { allowFail: true });
+    if (shallow.code === 0) await s.run(git('checkout', '--quiet', 'FETCH_HEAD'));
+    else {
+      // servers that refuse shallow or by-commit fetches (dumb http, uploadpack settings): all branches and tags
+      await s.run(git('fetch', '--quiet', '--tags', '--', url, '+refs/heads/*:refs/remotes/origin/*'));
+      const direct = await s.run(git('checkout', '--quiet', ref), { allowFail: true });
+      if (direct.code !== 0) await s.run(git('checkout', '--quiet', `origin/${ref}`));
+    }
   }
   await s.run(['rm', '-rf', '--', `${dir}/.git`]);
 }
