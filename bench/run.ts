@@ -20,6 +20,8 @@ import { copaContender } from './copa.js';
 import { floorContender } from './floor.js';
 import { copaGoContender, copaGoEnv, copaGoW4Contender, type CopaGoEnv } from './peer.js';
 import { copaW4BulkContender, copaW4SeparateContender, type W4Source } from './w4.js';
+import { w6Contenders } from './w6.js';
+import { w6Targets } from './w6-targets.js';
 import { ensureBenchImages } from './images.js';
 import { describeMachine, load } from './machine.js';
 import { stopAll } from './measure.js';
@@ -67,7 +69,7 @@ function positiveInt(v: string): number {
 const flags = new Command('npm run bench --')
   .description('Benchmark copa patch against a buildah rebuild and the apt-in-a-chroot floor')
   .option('--rounds <n>', 'rounds per contender (medians are reported)', positiveInt, 3)
-  .option('--only <ids>', 'comma-separated contender ids (default: all; see bench/README.md)', (v) =>
+  .option('--only <ids>', 'comma-separated contender or workload ids, e.g. w6 (default: all)', (v) =>
     v.split(',').filter(Boolean),
   )
   .option('--cli <main.js>', 'CLI to measure (default: build dist/ and use dist/cli/main.js)')
@@ -271,6 +273,7 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
       copaW4BulkContender(ctx, w4),
       copaW4SeparateContender(ctx, w4),
       buildahW4Contender(w4, ctx),
+      ...w6Contenders(ctx),
     ];
     // the original Copa: its rows are listed even without its binaries (then they say n/a and why)
     const peer = peerPaths(flags);
@@ -319,12 +322,14 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
       ),
       copaGoW4Contender(env, ctx, w4),
     );
-    const unknown = (flags.only ?? []).filter((id) => !all.some((c) => c.id === id));
+    const picked = (c: Contender): boolean =>
+      !flags.only || flags.only.some((id) => id === c.id || id === c.workload);
+    const unknown = (flags.only ?? []).filter((id) => !all.some((c) => c.id === id || c.workload === id));
     if (unknown.length > 0)
       throw new Error(
         `unknown contender(s) ${unknown.join(', ')}; known: ${all.map((c) => c.id).join(', ')}`,
       );
-    let contenders = flags.only ? all.filter((c) => flags.only?.includes(c.id)) : all;
+    let contenders = all.filter(picked);
     const skipped: ContenderResult[] = [];
     if (missing.some((t) => t.command === 'buildah')) {
       for (const c of contenders.filter((x) => x.family === 'buildah')) {
@@ -384,6 +389,7 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
       w3: W3_NOTE,
       results: [...results, ...skipped],
     });
+    run.targets.push(...w6Targets(run.results));
     const jsonPath = await writeResults(RESULTS, run);
     log(`results written to ${jsonPath}`);
     await publish(run, jsonPath);
