@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copa } from '../helpers/cli.js';
 import { pushFixture } from '../helpers/fixtures.js';
@@ -18,6 +18,7 @@ import {
   goGrypeReport,
   goTrivyReport,
   hostGo,
+  serveHttps,
   type GoFixtures,
   type GoVuln,
 } from '../helpers/go-fixtures.js';
@@ -228,6 +229,52 @@ describe('Go libraries', () => {
       expect(buildInfo(file).mod).toBe(`${GO_MODULE}@${GO_MODULE_VERSION}`);
       return Promise.resolve();
     });
+  });
+
+  it('untagged build (pseudo-version): source from --go-vcs-url on a plain HTTPS git host (dumb HTTP, own CA)', async () => {
+    const vcsImage = (await pushFixture(fixtures.vcs, fixtures.refName, registry.host, 'go/hey-vcs:1'))
+      .reference;
+    const was = await withUnpackedImage(fixtures.vcs, fixtures.refName, (root) =>
+      Promise.resolve(buildInfo(join(root, GO_BINARY))),
+    );
+    expect(was.mod).toMatch(
+      new RegExp(`^${GO_MODULE}@v0\\.0\\.0-\\d{14}-${fixtures.vcsCommit.slice(0, 12)}$`),
+    );
+    const server = await serveHttps(dirname(fixtures.vcsRepo), work);
+    try {
+      const report = await writeReport('trivy-vcs.json', goTrivyReport(vcsImage, [VULN]));
+      const out = join(work, 'out-vcs');
+      const vcsUrl = `${server.url}/${basename(fixtures.vcsRepo)}@${fixtures.vcsCommit}`;
+      const r = await copa(
+        args(
+          'patch',
+          '-i',
+          vcsImage,
+          '-r',
+          report,
+          '--go-vcs-url',
+          vcsUrl,
+          '--ca-certs',
+          server.ca,
+          '--oci-dir',
+          out,
+          '-t',
+          'p6',
+        ),
+        env(),
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`from ${vcsUrl}`);
+      await withUnpackedImage(out, 'p6', (root) => {
+        const after = buildInfo(join(root, GO_BINARY));
+        expect(after.mod.startsWith(`${GO_MODULE}@v0.0.0-`)).toBe(true);
+        expect(after.deps.get(GO_DEP)).toBe(`v${GO_DEP_FIXED}`);
+        expect(after.settings).toEqual(was.settings);
+        return Promise.resolve();
+      });
+    } finally {
+      await server.stop();
+    }
   });
 
   it('go.mod-only image: go.mod/go.sum updated by the fallback, nothing else in the layer', async () => {

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, chown, cp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:https';
+import { join, normalize } from 'node:path';
 import { run } from './exec.js';
 import { cachedDir, ensureDebianFixture, fixtureCacheRoot, FIXTURE_REF_NAME, utcDate } from './fixtures.js';
 
@@ -29,10 +30,15 @@ export interface GoFixtures {
   tooling: string;
   binary: string;
   gomod: string;
+  /** hey built from an untagged git checkout (pseudo-version, vcs.revision) */
+  vcs: string;
+  /** that checkout as a bare repository prepared for dumb-HTTP serving, and its commit */
+  vcsRepo: string;
+  vcsCommit: string;
   refName: string;
 }
 
-const RECIPE = 1;
+const RECIPE = 2;
 
 export function hostGo(name: string): string {
   return execFileSync('go', ['env', name], { encoding: 'utf8' }).trim();
@@ -146,11 +152,47 @@ async function build(tmp: string, debianLayout: string): Promise<void> {
   await run('go', ['mod', 'tidy'], { env: { ...env }, cwd: app });
   const appTar = await layer(tmp, 'app', join(tmp, 'stage-app'), ['app']);
   await scratchLayout(join(tmp, 'oci-gomod'), appTar, 'COPY . /app', '/app/app');
+  await buildVcs(tmp, env);
   for (const d of ['stage-bin', 'stage-app', 'gobin', 'bin.tar', 'app.tar', 'gocache']) {
     await rm(join(tmp, d), { recursive: true, force: true });
   }
   await run('chmod', ['-R', 'u+w', join(tmp, 'gopath')]);
   await rm(join(tmp, 'gopath'), { recursive: true, force: true });
+}
+
+/** hey's released source committed to a fresh, untagged git repository and built there (-buildvcs). */
+async function buildVcs(tmp: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const got = await run('go', ['mod', 'download', '-json', `${GO_MODULE}@${GO_MODULE_VERSION}`], { env });
+  const src = join(tmp, 'vcs-src');
+  await run('cp', ['-a', (JSON.parse(got.stdout) as { Dir: string }).Dir, src]);
+  await run('chmod', ['-R', 'u+w', src]);
+  const gitEnv = {
+    ...env,
+    GIT_AUTHOR_DATE: '2023-11-14T22:13:20Z',
+    GIT_COMMITTER_DATE: '2023-11-14T22:13:20Z',
+    GIT_CONFIG_NOSYSTEM: '1',
+  };
+  const git = (...a: string[]) =>
+    run('git', ['-C', src, '-c', 'user.name=fixture', '-c', 'user.email=fixture@localhost', ...a], {
+      env: gitEnv,
+    });
+  await git('init', '--quiet');
+  await git('add', '-A');
+  await git('commit', '--quiet', '-m', 'hey v0.1.4 source');
+  const commit = (await git('rev-parse', 'HEAD')).stdout.trim();
+  const bin = join(tmp, 'stage-vcs');
+  await mkdir(join(bin, 'usr/local/bin'), { recursive: true });
+  await run('go', ['build', '-buildvcs=true', '-trimpath', '-o', join(bin, GO_BINARY), '.'], {
+    env: { ...env, CGO_ENABLED: '0' },
+    cwd: src,
+  });
+  await run('git', ['clone', '--quiet', '--bare', src, join(tmp, 'hey.git')], { env: gitEnv });
+  await run('git', ['-C', join(tmp, 'hey.git'), 'update-server-info'], { env: gitEnv });
+  await writeFile(join(tmp, 'vcs-commit'), commit);
+  const tar = await layer(tmp, 'vcs', bin, ['usr']);
+  await scratchLayout(join(tmp, 'oci-vcs'), tar, `COPY hey /${GO_BINARY}`, `/${GO_BINARY}`);
+  for (const d of ['vcs-src', 'stage-vcs', 'vcs.tar'])
+    await rm(join(tmp, d), { recursive: true, force: true });
 }
 
 export async function ensureGoFixtures(): Promise<GoFixtures> {
@@ -171,6 +213,9 @@ export async function ensureGoFixtures(): Promise<GoFixtures> {
     tooling: join(dir, 'oci-tooling'),
     binary: join(dir, 'oci-binary'),
     gomod: join(dir, 'oci-gomod'),
+    vcs: join(dir, 'oci-vcs'),
+    vcsRepo: join(dir, 'hey.git'),
+    vcsCommit: (await readFile(join(dir, 'vcs-commit'), 'utf8')).trim(),
     refName: FIXTURE_REF_NAME,
   };
 }
@@ -183,6 +228,51 @@ export interface GoVuln {
   path: string;
   type: 'gobinary' | 'gomod';
   id?: string;
+}
+
+/** A static HTTPS server over `dir` (git's dumb HTTP protocol) with a fresh self-signed certificate. */
+export async function serveHttps(
+  dir: string,
+  work: string,
+): Promise<{ url: string; ca: string; stop(): Promise<void> }> {
+  const key = join(work, 'https-key.pem');
+  const ca = join(work, 'https-cert.pem');
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    ca,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
+  const server = createServer({ key: await readFile(key), cert: await readFile(ca) }, (req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'https://x').pathname);
+    const file = normalize(join(dir, path));
+    if (!file.startsWith(dir)) {
+      res.writeHead(403).end();
+      return;
+    }
+    readFile(file).then(
+      (body) => res.writeHead(200).end(body),
+      () => res.writeHead(404).end(),
+    );
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    ca,
+    stop: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
 }
 
 /** A Trivy report of a scratch image (no OS): one lang-pkgs result per target. */
