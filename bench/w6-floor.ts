@@ -7,6 +7,7 @@ import { removeTree } from '../test/helpers/upgradable.js';
 import type { BenchContext, Contender, RoundOutcome } from './contender.js';
 import { analyzeLayerFile } from './layer.js';
 import { measure, tail } from './measure.js';
+import { GZ6 } from './w6-targets.js';
 
 /**
  * The floors of W6: the plain package-manager command in an image tree extracted once (untimed), chrooted
@@ -126,7 +127,7 @@ export function w6FloorContender(spec: W6FloorSpec, ctx: BenchContext): Contende
         sample: { ...m.sample, wallS: commandS },
         traffic: { pulled: 0, pushed: 0, requests: 0 },
         layer: { compressed: gz1.length, uncompressed: raw.length },
-        detail: { 'changed files gzip -6 KiB': Math.round(gz6 / 102.4) / 10 },
+        detail: { [GZ6]: Math.round(gz6 / 102.4) / 10 },
         phases: { 'command (chrooted)': commandS, 'namespace + mounts': r2(m.sample.wallS - commandS) },
         inspect: () => analyzeLayerFile(gzFile),
       };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ContenderResult } from './stats.js';
 import { LOCK_JS, nodeFloorCommand } from './w6-floor.js';
-import { w6Targets } from './w6-targets.js';
+import { GZ6, w6Targets } from './w6-targets.js';
 
 const LIBS = [
   { name: 'minimist', to: '1.2.6', path: 'app/node_modules/minimist/package.json' },
@@ -80,6 +80,7 @@ function result(id: string, wallS: number, layer: number): ContenderResult {
       sample: { wallS: wallS * round, userS: 1, sysS: 0, cpuS: 1, rssMiB: 50 },
       traffic: { pulled: 0, pushed: 0, requests: 0 },
       layer: { compressed: layer, uncompressed: layer * 3 },
+      ...(id.startsWith('floor') ? { detail: { [GZ6]: 0.8 } } : {}),
     })),
   };
 }
@@ -102,7 +103,7 @@ describe('w6Targets', () => {
       ["W6 node new layer ≤ 1.0× the floor's changed files (gzip -1)", undefined],
     ]);
     expect(t[0]?.measured).toBe('1.20× wall (4.80 s vs 4.00 s; 1.00× CPU)');
-    expect(t[1]?.measured).toBe('0.90× (0.9 KiB vs 1.0 KiB)');
+    expect(t[1]?.measured).toBe('0.90× (0.9 KiB vs 1.0 KiB; 0.8 KiB at gzip -6)');
     expect(t[2]?.measured).toBe('n/a');
   });
 });

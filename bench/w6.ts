@@ -194,6 +194,8 @@ export function w6Contenders(ctx: BenchContext): Contender[] {
         env: () => [
           'PIP_CERT=/tmp/host-ca.pem',
           'PIP_DISABLE_PIP_VERSION_CHECK=1',
+          // as copa's pip env: pip's own stale bytecode (the fixture's mtimes are normalized) is not rewritten
+          'PYTHONDONTWRITEBYTECODE=1',
           ...(pip ? [`PIP_INDEX_URL=${pip}`] : []),
         ],
       },
