@@ -147,12 +147,21 @@ export async function patchLibraries(env: LibraryEnv, lang: UpdatePackage[]): Pr
       }
     }
   }
-  // VEX: every report entry of a library now at its chosen version (a failed library is left out)
-  const done = new Set(out.changes.map((c) => c.name));
-  const failed = new Set(out.failed.map((f) => f.name));
-  const fixed = chosen.filter((u) => done.has(u.name) && !failed.has(u.name));
-  out.validated = lang.filter((u) => fixed.some((v) => v.name === u.name && v.pkgPath === u.pkgPath));
+  // VEX: every report entry whose library (same name and ecosystem, at or under the changed path) is now at
+  // its chosen version; an entry with a failure at its path is left out
+  const matches = (u: UpdatePackage, c: { name: string; type: string; path: string }): boolean =>
+    c.name === u.name && c.type === (u.type ?? '') && within(u.pkgPath ?? '', c.path);
+  out.validated = lang.filter(
+    (u) => out.changes.some((c) => matches(u, c)) && !out.failed.some((f) => matches(u, f)),
+  );
   return out;
+}
+
+/** Whether a report path (Trivy style, no leading `/`) is the changed path or lies under it. */
+export function within(pkgPath: string, changed: string): boolean {
+  const dir = changed.replace(/^\/+|\/+$/g, '');
+  const p = pkgPath.replace(/^\/+/, '');
+  return dir === '' || p === dir || p.startsWith(`${dir}/`);
 }
 
 /** Copa's rules for the experimental flags, checked before any work. */

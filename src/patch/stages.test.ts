@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { UpdateManifest, UpdatePackage } from '../report/types.js';
-import { checkLibraryOptions } from './libraries.js';
+import { checkLibraryOptions, within } from './libraries.js';
 import { PatchOptionsSchema } from './options.js';
 import { stagesFor } from './stages.js';
 
@@ -68,5 +68,16 @@ describe("Copa's flag rules", () => {
     expect(() =>
       checkLibraryOptions(opts({ libraryPatchLevel: 'minor', pkgTypes: ['os', 'library'] }), true),
     ).not.toThrow();
+  });
+});
+
+describe('VEX matching of library changes', () => {
+  it('a report path is covered by the changed dir (venv, app dir) or is the changed file (a Go binary)', () => {
+    const venvMeta = 'app/venv/lib/python3.11/site-packages/urllib3-1.26.4.dist-info/METADATA';
+    expect(within(venvMeta, '/app/venv')).toBe(true);
+    expect(within('usr/local/bin/hey', '/usr/local/bin/hey')).toBe(true);
+    expect(within('app2/node_modules/x/package.json', '/app')).toBe(false);
+    expect(within('usr/local/bin/hey2', 'usr/local/bin/hey')).toBe(false);
+    expect(within('anything', '')).toBe(true);
   });
 });
