@@ -17,7 +17,7 @@ import type { UpdatePackage } from '../../report/types.js';
 import { missingDeps, planCopies, readManifest, under, type Copy } from './discover.js';
 import { editLockfile, type LockEdit } from './lockfile.js';
 import { nameProblem, pickVersion } from './names.js';
-import { KNOWN_GLOBAL_ROOTS, normalizePath, placePackage, type Target } from './paths.js';
+import { globalRoots, normalizePath, placePackage, unknownBase, type Target } from './paths.js';
 import * as s from './site.js';
 import { inspectTarball, type PackedPackage } from './tarball.js';
 
@@ -85,14 +85,23 @@ async function patch(ctx: LanguageContext, updates: UpdatePackage[]): Promise<La
   }
   problems.throwUnless(ctx.ignoreErrors);
 
-  // npm in the image? Its global root joins the well-known ones
+  // global roots: the well-known ones and the image's NPM_CONFIG_PREFIX; npm is asked (`npm root -g`) only
+  // when a report path lies in a node_modules that is neither under one of them nor in an app dir
   const userconfig = (await exec.readFile('/root/.npmrc')) ? '/root/.npmrc' : undefined;
-  const probe = await exec
-    .run(['npm', 'root', '-g'], { env: s.npmEnv({}, userconfig) })
-    .catch(() => undefined);
-  const hasNpm = probe?.code === 0;
-  const npmRoot = hasNpm ? normalizePath(probe.stdout.trim().split('\n').pop() ?? '') : undefined;
-  const roots = [...KNOWN_GLOBAL_ROOTS, ...(npmRoot ? [npmRoot] : [])];
+  const roots = globalRoots(ctx.image.env);
+  let unknown = false;
+  for (const { u } of byKey.values()) {
+    const base = unknownBase(u.pkgPath ?? '', roots);
+    if (base !== undefined && !(await exec.readFile(`/${under(base, 'package.json')}`))) unknown = true;
+  }
+  if (unknown) {
+    const probe = await exec
+      .run(['npm', 'root', '-g'], { env: s.npmEnv({}, userconfig) })
+      .catch(() => undefined);
+    const npmRoot =
+      probe?.code === 0 ? normalizePath(probe.stdout.trim().split('\n').pop() ?? '') : undefined;
+    if (npmRoot && !roots.includes(npmRoot)) roots.push(npmRoot);
+  }
 
   const entries: Entry[] = [];
   for (const { u, to } of byKey.values()) {
@@ -121,31 +130,40 @@ async function patch(ctx: LanguageContext, updates: UpdatePackage[]): Promise<La
   };
   if (ctx.dryRun || entries.length === 0) return result();
 
-  let site: s.Site;
-  if (hasNpm) {
-    site = {
-      exec,
-      where: 'image',
-      prefix: '',
-      env: s.npmEnv(await ctx.toolEnv('image'), userconfig),
-      onOutput: ctx.onOutput,
-    };
-  } else {
-    const images = s.toolingImages(ctx.image.env, ctx.image.history);
-    ctx.logger.info(`No npm in the image: using a node tooling image (${images[0] ?? ''})`);
-    exec = await ctx.withTooling(images, s.TOOLING_TARGET);
-    const cfg = userconfig ? `${s.TOOLING_TARGET}${userconfig}` : undefined;
-    site = {
-      exec,
-      where: 'tooling',
-      prefix: s.TOOLING_TARGET,
-      env: s.npmEnv(await ctx.toolEnv('tooling'), cfg),
-      onOutput: ctx.onOutput,
-    };
-  }
-  const scratch = await s.scratchDir(site);
+  // the image's npm when it runs (no separate probe: the first `npm pack` tells), else a tooling image's
+  const specs = uniqueSpecs(entries);
+  let site: s.Site = {
+    exec,
+    where: 'image',
+    prefix: '',
+    env: s.npmEnv(await ctx.toolEnv('image'), userconfig),
+    onOutput: ctx.onOutput,
+  };
+  let scratch = s.scratchName();
+  const cleanup = async () => {
+    await s.mustRun(site, ['rm', '-rf', scratch]).catch(() => undefined);
+  };
   try {
-    const packs = await packAll(ctx, site, scratch, entries, problems);
+    ctx.signal.throwIfAborted();
+    let run = await s.npmPack(site, scratch, specs);
+    if ('npm' in run && !run.npm) {
+      await cleanup();
+      const images = s.toolingImages(ctx.image.env, ctx.image.history);
+      ctx.logger.info(`No npm in the image: using a node tooling image (${images[0] ?? ''})`);
+      exec = await ctx.withTooling(images, s.TOOLING_TARGET);
+      const cfg = userconfig ? `${s.TOOLING_TARGET}${userconfig}` : undefined;
+      site = {
+        exec,
+        where: 'tooling',
+        prefix: s.TOOLING_TARGET,
+        env: s.npmEnv(await ctx.toolEnv('tooling'), cfg),
+        onOutput: ctx.onOutput,
+      };
+      scratch = s.scratchName();
+      ctx.signal.throwIfAborted();
+      run = await s.npmPack(site, scratch, specs);
+    }
+    const packs = await checkPacks(ctx, site, scratch, specs, run, entries, problems);
     for (const e of entries) {
       const p = packs.get(`${e.u.name}@${e.to}`);
       if (!p || problems.has(e.u)) continue;
@@ -164,7 +182,7 @@ async function patch(ctx: LanguageContext, updates: UpdatePackage[]): Promise<La
     problems.throwUnless(ctx.ignoreErrors);
     await apply(ctx, site, scratch, entries, packs, problems);
   } finally {
-    await s.mustRun(site, ['rm', '-rf', scratch]).catch(() => undefined);
+    await cleanup();
   }
   // beyond Copa: every replaced copy must now hold the chosen version
   for (const e of entries) {
@@ -185,40 +203,64 @@ async function patch(ctx: LanguageContext, updates: UpdatePackage[]): Promise<La
   return result();
 }
 
-/** `npm pack` each name@version once, read the tarball back and check it. */
-async function packAll(
+/** Each name@version once, in the order of the entries. */
+function uniqueSpecs(entries: Entry[]): s.Spec[] {
+  const out = new Map<string, s.Spec>();
+  for (const e of entries) out.set(`${e.u.name}@${e.to}`, { name: e.u.name, version: e.to });
+  return [...out.values()];
+}
+
+/**
+ * The tarballs of one `npm pack` run for every spec; when that run fails (a version the registry lacks, …),
+ * each spec is packed on its own, so that the error names its package and the others still go through.
+ * Every tarball is read back and checked.
+ */
+async function checkPacks(
   ctx: LanguageContext,
   site: s.Site,
   scratch: string,
+  specs: s.Spec[],
+  run: s.PackRun,
   entries: Entry[],
   problems: Problems,
 ) {
+  const results: Array<{ file: string } | { error: string }> = [];
+  if ('files' in run) results.push(...run.files);
+  else if (specs.length === 1) results.push(run);
+  else {
+    ctx.logger.info(`npm pack of ${specs.length} packages failed (${run.error}): packing them one by one`);
+    for (const spec of specs) {
+      ctx.signal.throwIfAborted();
+      const one = await s.npmPack(site, scratch, [spec]);
+      results.push('files' in one ? (one.files[0] ?? { error: 'no result' }) : one);
+    }
+  }
   const packs = new Map<string, Packed>();
   const failed = new Map<string, string>();
-  for (const e of entries) {
-    const spec = `${e.u.name}@${e.to}`;
-    if (!packs.has(spec) && !failed.has(spec)) {
-      ctx.signal.throwIfAborted();
-      const r = await s.npmPack(site, scratch, spec);
-      if ('error' in r) failed.set(spec, `npm pack ${spec}: ${r.error}`);
-      else {
-        const buf = await site.exec.readFile(r.file, site.where);
-        try {
-          if (!buf) throw new Error(`${r.file} not readable`);
-          const pkg = await inspectTarball(buf);
-          if (pkg.name !== e.u.name || pkg.version !== e.to)
-            throw new Error(`tarball holds ${pkg.name}@${pkg.version}`);
-          packs.set(spec, {
-            file: r.file,
-            pkg,
-            integrity: `sha512-${createHash('sha512').update(buf).digest('base64')}`,
-          });
-        } catch (err) {
-          failed.set(spec, `${spec} tarball refused: ${(err as Error).message}`);
-        }
-      }
+  for (const [i, spec] of specs.entries()) {
+    const key = `${spec.name}@${spec.version}`;
+    const r = results[i] ?? { error: 'no result' };
+    if ('error' in r) {
+      failed.set(key, `npm pack ${key}: ${r.error}`);
+      continue;
     }
-    const why = failed.get(spec);
+    const buf = await site.exec.readFile(r.file, site.where);
+    try {
+      if (!buf) throw new Error(`${r.file} not readable`);
+      const pkg = await inspectTarball(buf);
+      if (pkg.name !== spec.name || pkg.version !== spec.version)
+        throw new Error(`tarball holds ${pkg.name}@${pkg.version}`);
+      packs.set(key, {
+        file: r.file,
+        pkg,
+        integrity: `sha512-${createHash('sha512').update(buf).digest('base64')}`,
+      });
+    } catch (err) {
+      failed.set(key, `${key} tarball refused: ${(err as Error).message}`);
+    }
+  }
+  for (const e of entries) {
+    const why = failed.get(`${e.u.name}@${e.to}`);
     if (why) problems.add(why.startsWith('npm pack') ? 'PACKAGE_MANAGER' : 'UNSAFE_LAYER', e.u, e.to, why);
   }
   return packs;
@@ -233,25 +275,36 @@ async function apply(
   packs: Map<string, Packed>,
   problems: Problems,
 ) {
-  const done = new Map<string, { scope: string; edit?: LockEdit }>();
+  const jobs: Array<{ e: Entry; c: Copy; p: Packed }> = [];
+  const seen = new Set<string>();
   for (const e of entries) {
     const p = packs.get(`${e.u.name}@${e.to}`);
     if (!p || problems.has(e.u)) continue;
     for (const c of e.copies) {
-      if (done.has(c.dir)) continue;
-      ctx.signal.throwIfAborted();
-      try {
-        await s.replacePackage(site, p.file, `${scratch}/stage`, c.dir);
-        await s.markExecutable(site, c.dir, p.pkg.bin);
-      } catch (err) {
-        problems.add('PACKAGE_MANAGER', e.u, e.to, `replacing /${c.dir}: ${(err as Error).message}`, c.from);
-        continue;
-      }
-      ctx.logger.info(`node: /${c.dir} ${c.from} -> ${e.to}`);
-      const rel = e.target.scope === '' ? c.dir : c.dir.slice(e.target.scope.length + 1);
-      const edit = { rel, from: c.from, to: e.to, integrity: p.integrity, dependencies: p.pkg.dependencies };
-      done.set(c.dir, { scope: e.target.scope, ...(e.target.kind === 'app' ? { edit } : {}) });
+      if (seen.has(c.dir)) continue;
+      seen.add(c.dir);
+      jobs.push({ e, c, p });
     }
+  }
+  ctx.signal.throwIfAborted();
+  const outcome = await s
+    .replacePackages(
+      site,
+      `${scratch}/stage`,
+      jobs.map(({ c, p }) => ({ tgz: p.file, dir: c.dir, bins: p.pkg.bin })),
+    )
+    .catch((err: unknown) => jobs.map(() => (err as Error).message));
+  const done = new Map<string, { scope: string; edit?: LockEdit }>();
+  for (const [i, { e, c, p }] of jobs.entries()) {
+    const why = outcome[i];
+    if (why !== undefined) {
+      problems.add('PACKAGE_MANAGER', e.u, e.to, `replacing /${c.dir}: ${why}`, c.from);
+      continue;
+    }
+    ctx.logger.info(`node: /${c.dir} ${c.from} -> ${e.to}`);
+    const rel = e.target.scope === '' ? c.dir : c.dir.slice(e.target.scope.length + 1);
+    const edit = { rel, from: c.from, to: e.to, integrity: p.integrity, dependencies: p.pkg.dependencies };
+    done.set(c.dir, { scope: e.target.scope, ...(e.target.kind === 'app' ? { edit } : {}) });
   }
   const scopes = new Set([...done.values()].filter((d) => d.edit).map((d) => d.scope));
   for (const scope of scopes) {

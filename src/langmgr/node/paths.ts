@@ -6,6 +6,33 @@
 /** Global roots we know without asking npm (official images, distro packages). */
 export const KNOWN_GLOBAL_ROOTS = ['usr/local/lib/node_modules', 'usr/lib/node_modules'];
 
+/**
+ * The global roots known without running npm: the well-known ones plus `$NPM_CONFIG_PREFIX/lib/node_modules`
+ * of the image's env (npm reads `npm_config_*` case-insensitively; the last line wins).
+ */
+export function globalRoots(imageEnv: readonly string[]): string[] {
+  let prefix: string | undefined;
+  for (const line of imageEnv) {
+    const i = line.indexOf('=');
+    if (i > 0 && line.slice(0, i).toLowerCase() === 'npm_config_prefix') prefix = line.slice(i + 1);
+  }
+  const p = prefix?.startsWith('/') ? normalizePath(prefix) : undefined;
+  const extra = p === undefined ? [] : [p === '' ? 'lib/node_modules' : `${p}/lib/node_modules`];
+  return [...new Set([...KNOWN_GLOBAL_ROOTS, ...extra])];
+}
+
+/**
+ * The dir before the first `node_modules` of a report path when its `node_modules` is not one of
+ * `globalRoots` (then it is an app dir, or a global root we do not know); undefined otherwise.
+ */
+export function unknownBase(pkgPath: string, globalRoots: readonly string[]): string | undefined {
+  const segs = normalizePath(pkgPath)?.split('/');
+  const first = segs?.indexOf('node_modules') ?? -1;
+  if (!segs || first < 0) return undefined;
+  const base = segs.slice(0, first).join('/');
+  return globalRoots.includes(base === '' ? 'node_modules' : `${base}/node_modules`) ? undefined : base;
+}
+
 /** npm and corepack are never patched themselves (Copa's rule): only packages inside their trees. */
 const SELF = new Set(['npm', 'corepack']);
 
