@@ -33,7 +33,8 @@ let arm: { fixture: DebianFixture; up: Upgradable[]; digest: string };
 let source: string;
 
 type Desc = RawDescriptor;
-const args = (...a: string[]) => [...a, '--cache-dir', cacheDir, '-w', work];
+// emulated apt on a 2-core CI machine can pass Copa's default 5m run timeout: allow more
+const args = (...a: string[]) => [...a, '--cache-dir', cacheDir, '-w', work, '--timeout', '15m'];
 const findPlatform = (m: Desc[], arch: string) =>
   m.find(
     (d) =>
