@@ -228,7 +228,7 @@ async function checkPacks(
   if ('files' in run) results.push(...run.files);
   else if (specs.length === 1) results.push(run);
   else {
-    ctx.logger.info(`npm pack of ${specs.length} packages failed (${run.error}): packing them one by one`);
+    ctx.logger.info(`npm pack of ${specs.length} packages failed: packing them one by one`);
     for (const spec of specs) {
       ctx.signal.throwIfAborted();
       const one = await s.npmPack(site, scratch, [spec]);
