@@ -9,12 +9,12 @@ import { debVersion } from '../../version/deb.js';
 import { pacmanVersion } from '../../version/pacman.js';
 import { rpmVersion } from '../../version/rpm.js';
 import type { VersionScheme } from '../../version/types.js';
+import { count, counter, libraryEntry, osEntry } from '../entries.js';
 import { describeIssue, isJsonObject, parseReportJson } from '../json.js';
 import {
   UnsupportedReportError,
   type PatchSummary,
   type ReportParser,
-  type SummaryCounts,
   type UpdateManifest,
 } from '../types.js';
 
@@ -118,16 +118,6 @@ export function lowestFixVersion(versions: string[], scheme: VersionScheme): str
   return readable.reduce((low, v) => (scheme.compare(v, low) < 0 ? v : low));
 }
 
-function counter(): SummaryCounts {
-  return { total: 0, patched: 0, skipped: 0 };
-}
-
-function count(c: SummaryCounts, fixed: boolean): void {
-  c.total++;
-  if (fixed) c.patched++;
-  else c.skipped++;
-}
-
 function fixVersions(m: GrypeMatch): string[] {
   const fix = m.vulnerability.fix;
   if (fix?.state !== 'fixed') return [];
@@ -170,33 +160,19 @@ function toManifest(report: z.infer<typeof GrypeReportSchema>): UpdateManifest {
     const path = firstPath(m);
     const fixes = fixVersions(m);
     const scheme = OS_SCHEMES[artifact.type];
+    const found = { name: artifact.name, installed: artifact.version, id: vulnerability.id };
     if (scheme !== undefined) {
       count(summary.os, fixes.length > 0);
       if (fixes.length === 0) continue;
-      manifest.osUpdates.push({
-        name: artifact.name,
-        installedVersion: artifact.version,
-        fixedVersion: lowestFixVersion(fixes, scheme),
-        vulnerabilityID: vulnerability.id,
-        type: osType,
-        class: 'os-pkgs',
-      });
+      const fixed = lowestFixVersion(fixes, scheme);
+      manifest.osUpdates.push(osEntry({ ...found, fixed, type: osType }));
       continue;
     }
     const type = langType(m);
     if (type === undefined) continue;
     count(summary.lang, fixes.length > 0);
     if (fixes.length === 0) continue;
-    const pkgPath = path.replace(/^\/+/, '');
-    manifest.langUpdates.push({
-      name: artifact.name,
-      installedVersion: artifact.version,
-      fixedVersion: fixes.join(', '),
-      vulnerabilityID: vulnerability.id,
-      type,
-      class: 'lang-pkgs',
-      ...(pkgPath !== '' ? { pkgPath } : {}),
-    });
+    manifest.langUpdates.push(libraryEntry({ ...found, fixed: fixes.join(', '), type }, path));
   }
   return manifest;
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { CopaError } from '../../errors.js';
+import { count, counter, libraryEntry, osEntry, type Finding } from '../entries.js';
 import { describeIssue, isJsonObject, parseReportJson } from '../json.js';
 import {
   UnsupportedReportError,
@@ -49,6 +50,16 @@ const TrivyReportSchema = z.looseObject({
 
 type TrivyResult = z.infer<typeof ResultSchema>;
 
+function finding(v: z.infer<typeof VulnerabilitySchema>, type: string): Finding {
+  return {
+    name: v.PkgName,
+    installed: v.InstalledVersion,
+    fixed: v.FixedVersion,
+    id: v.VulnerabilityID,
+    type,
+  };
+}
+
 /** Library ecosystems Copa can patch; other `lang-pkgs` types (jar, npm lock files, ...) are ignored. */
 export const TRIVY_LANG_TYPES: ReadonlySet<string> = new Set([
   'python-pkg',
@@ -64,29 +75,12 @@ function looksLikeTrivy(value: unknown): value is Record<string, unknown> {
   return 'SchemaVersion' in value || 'ArtifactName' in value || 'Results' in value;
 }
 
-function counter(): SummaryCounts {
-  return { total: 0, patched: 0, skipped: 0 };
-}
-
-function count(c: SummaryCounts, fixed: boolean): void {
-  c.total++;
-  if (fixed) c.patched++;
-  else c.skipped++;
-}
-
 function osUpdates(result: TrivyResult, summary: SummaryCounts): UpdatePackage[] {
   const out: UpdatePackage[] = [];
   for (const v of result.Vulnerabilities ?? []) {
     count(summary, v.FixedVersion !== '');
     if (v.FixedVersion === '') continue;
-    out.push({
-      name: v.PkgName,
-      installedVersion: v.InstalledVersion,
-      fixedVersion: v.FixedVersion,
-      vulnerabilityID: v.VulnerabilityID,
-      type: result.Type,
-      class: 'os-pkgs',
-    });
+    out.push(osEntry(finding(v, result.Type)));
   }
   return out;
 }
@@ -104,15 +98,7 @@ function langUpdates(result: TrivyResult, summary: SummaryCounts): UpdatePackage
     // a Go binary's or a .NET app's findings name the file in Target (the binary, the *.deps.json)
     const fromTarget = result.Type === 'gobinary' || result.Type === 'dotnet-core';
     const pkgPath = v.PkgPath !== '' ? v.PkgPath : fromTarget ? result.Target : '';
-    out.push({
-      name: v.PkgName,
-      installedVersion: v.InstalledVersion,
-      fixedVersion: v.FixedVersion,
-      vulnerabilityID: v.VulnerabilityID,
-      type: result.Type,
-      class: 'lang-pkgs',
-      ...(pkgPath !== '' ? { pkgPath } : {}),
-    });
+    out.push(libraryEntry(finding(v, result.Type), pkgPath));
   }
   return out;
 }
