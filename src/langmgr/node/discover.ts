@@ -23,9 +23,15 @@ export async function readManifest(exec: Executor, dir: string): Promise<Manifes
   return parseManifest(await exec.readFile(`/${under(dir, 'package.json')}`));
 }
 
-/** Every `<name>` directory in the node_modules trees below `scope` (bounded walk; dot entries skipped). */
-export async function findCopies(exec: Executor, scope: string, name: string): Promise<string[]> {
-  const out: string[] = [];
+/** Package dirs by package name. */
+export type DirIndex = Map<string, string[]>;
+
+/**
+ * Every package directory in the node_modules trees below `scope`, by name (bounded walk; dot entries
+ * skipped): one walk serves every report entry of the same app.
+ */
+export async function packageDirs(exec: Executor, scope: string): Promise<DirIndex> {
+  const out: DirIndex = new Map();
   let lists = 0;
   const visit = async (nm: string, depth: number): Promise<void> => {
     if (depth > MAX_DEPTH || lists >= MAX_LISTS) return;
@@ -43,12 +49,19 @@ export async function findCopies(exec: Executor, scope: string, name: string): P
       for (const s of (await exec.list(`/${nm}/${e}`)) ?? []) if (!s.startsWith('.')) pkgs.push(`${e}/${s}`);
     }
     for (const p of pkgs) {
-      if (p === name) out.push(`${nm}/${p}`);
+      const dirs = out.get(p);
+      if (dirs) dirs.push(`${nm}/${p}`);
+      else out.set(p, [`${nm}/${p}`]);
       await visit(`${nm}/${p}/node_modules`, depth + 1);
     }
   };
   await visit(under(scope, 'node_modules'), 0);
   return out;
+}
+
+/** Every `<name>` directory in the node_modules trees below `scope`. */
+export async function findCopies(exec: Executor, scope: string, name: string): Promise<string[]> {
+  return (await packageDirs(exec, scope)).get(name) ?? [];
 }
 
 /** The copies to replace for `name` at `target`, or why there are none. */
@@ -57,10 +70,12 @@ export async function planCopies(
   target: Target,
   name: string,
   to: string,
+  /** the walk of `target.scope` (packageDirs), when the caller keeps one */
+  index?: DirIndex,
 ): Promise<{ copies: Copy[]; reason: string }> {
   const dirs = new Set<string>();
   if (target.reported) dirs.add(target.reported);
-  for (const d of await findCopies(exec, target.scope, name)) dirs.add(d);
+  for (const d of (index ?? (await packageDirs(exec, target.scope))).get(name) ?? []) dirs.add(d);
   const copies: Copy[] = [];
   let reason = `no copy of ${name} below ${to} in /${target.scope}`;
   for (const dir of dirs) {

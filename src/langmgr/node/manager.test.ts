@@ -122,6 +122,7 @@ function npmImage(opts: { missing?: string[]; npm?: boolean } = {}) {
   put('/opt/g/lib/node_modules/glob/package.json', { name: 'glob', version: '7.0.0' });
   const npmCalls: string[][] = [];
   const scripts: string[][] = [];
+  const listed: string[] = [];
   const image = (p: string) => p.replace(/^\/copa-image(?=\/)/, '');
   const exec: Executor = {
     created: [],
@@ -177,6 +178,7 @@ function npmImage(opts: { missing?: string[]; npm?: boolean } = {}) {
     close: () => Promise.resolve(),
     readFile: (p) => Promise.resolve(files.get(p)),
     list: (p) => {
+      listed.push(p);
       const names = new Set<string>();
       for (const f of files.keys())
         if (f.startsWith(`${p}/`)) names.add(f.slice(p.length + 1).split('/')[0] ?? '');
@@ -194,7 +196,7 @@ function npmImage(opts: { missing?: string[]; npm?: boolean } = {}) {
       return Promise.resolve(exec);
     },
   });
-  return { c, npmCalls, scripts, version, tooling: () => tooling };
+  return { c, npmCalls, scripts, listed, version, tooling: () => tooling };
 }
 
 const LIBS = [
@@ -217,6 +219,8 @@ describe('node manager (npm played by a fake)', () => {
     expect(r.failed).toEqual([]);
     expect(f.version('app/node_modules/x/node_modules/json5')).toBe('1.0.2');
     expect(f.tooling()).toBeUndefined();
+    // the app's tree is walked once for both of its entries
+    expect(f.listed.filter((p) => p === '/app/node_modules')).toHaveLength(1);
   });
 
   it('a failing batch: each spec on its own, the error names the package; --ignore-errors patches the rest', async () => {

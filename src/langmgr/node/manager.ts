@@ -14,7 +14,16 @@ import type {
   LibraryFailure,
 } from '../types.js';
 import type { UpdatePackage } from '../../report/types.js';
-import { missingDeps, planCopies, readManifest, under, type Copy } from './discover.js';
+import type { Executor } from '../../engine/types.js';
+import {
+  missingDeps,
+  packageDirs,
+  planCopies,
+  readManifest,
+  under,
+  type Copy,
+  type DirIndex,
+} from './discover.js';
 import { editLockfile, type LockEdit } from './lockfile.js';
 import { nameProblem, pickVersion } from './names.js';
 import { globalRoots, normalizePath, placePackage, unknownBase, type Target } from './paths.js';
@@ -104,6 +113,7 @@ async function patch(ctx: LanguageContext, updates: UpdatePackage[]): Promise<La
   }
 
   const entries: Entry[] = [];
+  const walks = new Map<string, Promise<DirIndex>>();
   for (const { u, to } of byKey.values()) {
     const where = placePackage(u.pkgPath ?? '', u.name, roots);
     if ('skip' in where) {
@@ -114,7 +124,7 @@ async function patch(ctx: LanguageContext, updates: UpdatePackage[]): Promise<La
     const plan =
       own?.name === u.name
         ? { copies: [], reason: 'the app itself, not a dependency' }
-        : await planCopies(exec, where, u.name, to);
+        : await planCopies(exec, where, u.name, to, await walk(walks, exec, where.scope));
     const first = plan.copies.find((c) => c.dir === where.reported) ?? plan.copies[0];
     if (!first) {
       skipped.push({ name: u.name, path: u.pkgPath ?? '', reason: plan.reason });
@@ -201,6 +211,13 @@ async function patch(ctx: LanguageContext, updates: UpdatePackage[]): Promise<La
   }
   problems.throwUnless(ctx.ignoreErrors);
   return result();
+}
+
+/** One walk of each scope's node_modules trees for all entries of the scope. */
+function walk(walks: Map<string, Promise<DirIndex>>, exec: Executor, scope: string): Promise<DirIndex> {
+  let w = walks.get(scope);
+  if (!w) walks.set(scope, (w = packageDirs(exec, scope)));
+  return w;
 }
 
 /** Each name@version once, in the order of the entries. */
