@@ -11,6 +11,7 @@ import {
   utcDate,
   type DebianFixture,
 } from './fixtures.js';
+import { grypeLangReport, trivyLangReport, type LangFinding } from './lang-reports.js';
 
 /**
  * .NET fixtures for src/langmgr/dotnet. NuGet and mcr.microsoft.com are NOT reachable here, so both images are
@@ -116,58 +117,21 @@ export interface DotnetVuln {
 
 /** Trivy's shape for a .NET app: one lang-pkgs result per deps.json (Target = its path), no PkgPath. */
 export function dotnetTrivyReport(image: string, vulns: DotnetVuln[]): string {
-  return JSON.stringify(
-    {
-      SchemaVersion: 2,
-      ArtifactName: image,
-      ArtifactType: 'container_image',
-      Metadata: { OS: { Family: 'debian', Name: '12' }, ImageConfig: { architecture: 'amd64', os: 'linux' } },
-      Results: [
-        { Target: `${image} (debian 12)`, Class: 'os-pkgs', Type: 'debian' },
-        {
-          Target: 'app/MyApp.deps.json',
-          Class: 'lang-pkgs',
-          Type: 'dotnet-core',
-          Vulnerabilities: vulns.map((v) => ({
-            VulnerabilityID: v.id,
-            PkgID: `${v.pkg}/${v.installed}`,
-            PkgName: v.pkg,
-            InstalledVersion: v.installed,
-            FixedVersion: v.fixed,
-            Severity: 'HIGH',
-          })),
-        },
-      ],
-    },
-    null,
-    2,
-  );
+  return trivyLangReport({ ref: image, os: { family: 'debian', name: '12' } }, vulns.map(dotnetFinding));
 }
 
 /** The same findings as Grype writes them (artifact type `dotnet`, the deps.json as location). */
 export function dotnetGrypeReport(image: string, vulns: DotnetVuln[]): string {
-  return JSON.stringify(
-    {
-      matches: vulns.map((v) => ({
-        vulnerability: {
-          id: v.id,
-          namespace: 'github:language:dotnet',
-          fix: { versions: [v.fixed], state: 'fixed' },
-        },
-        artifact: {
-          name: v.pkg,
-          version: v.installed,
-          type: 'dotnet',
-          language: 'dotnet',
-          locations: [{ path: '/app/MyApp.deps.json' }],
-          purl: `pkg:nuget/${v.pkg}@${v.installed}`,
-        },
-      })),
-      source: { type: 'image', target: { userInput: image, architecture: 'amd64', architectureVariant: '' } },
-      distro: { name: 'debian', version: '12' },
-      descriptor: { name: 'grype', version: '0.80.0' },
-    },
-    null,
-    2,
-  );
+  return grypeLangReport({ ref: image, os: { family: 'debian', name: '12' } }, vulns.map(dotnetFinding));
+}
+
+function dotnetFinding(v: DotnetVuln): LangFinding {
+  return {
+    type: 'dotnet-core',
+    name: v.pkg,
+    installed: v.installed,
+    fixed: v.fixed,
+    path: 'app/MyApp.deps.json',
+    id: v.id,
+  };
 }

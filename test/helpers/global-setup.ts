@@ -6,5 +6,6 @@ import { spawnSync } from 'node:child_process';
  */
 export default function setup(): void {
   const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { encoding: 'utf8' });
-  if (r.status !== 0) process.stderr.write(`tsc reported errors (build emitted anyway):\n${r.stdout}${r.stderr}`);
+  if (r.status !== 0)
+    process.stderr.write(`tsc reported errors (build emitted anyway):\n${r.stdout}${r.stderr}`);
 }

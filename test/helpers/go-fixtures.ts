@@ -5,6 +5,7 @@ import { createServer } from 'node:https';
 import { join, normalize } from 'node:path';
 import { run } from './exec.js';
 import { cachedDir, ensureDebianFixture, fixtureCacheRoot, FIXTURE_REF_NAME, utcDate } from './fixtures.js';
+import { grypeLangReport, trivyLangReport, type LangFinding } from './lang-reports.js';
 
 /**
  * Go fixtures for the library manager (src/langmgr/go), built once a day and cached:
@@ -277,66 +278,21 @@ export async function serveHttps(
 
 /** A Trivy report of a scratch image (no OS): one lang-pkgs result per target. */
 export function goTrivyReport(image: string, vulns: GoVuln[]): string {
-  const targets = [...new Set(vulns.map((v) => `${v.type}\0${v.path}`))];
-  return JSON.stringify(
-    {
-      SchemaVersion: 2,
-      ArtifactName: image,
-      ArtifactType: 'container_image',
-      Metadata: { ImageConfig: { architecture: 'amd64', os: 'linux' } },
-      Results: targets.map((t) => {
-        const [type, path] = t.split('\0') as [string, string];
-        return {
-          Target: path,
-          Class: 'lang-pkgs',
-          Type: type,
-          Vulnerabilities: vulns
-            .filter((v) => v.type === type && v.path === path)
-            .map((v, i) => ({
-              VulnerabilityID: v.id ?? `CVE-2099-${3000 + i}`,
-              PkgName: v.pkg,
-              InstalledVersion: v.installed,
-              FixedVersion: v.fixed,
-              Severity: 'HIGH',
-            })),
-        };
-      }),
-    },
-    null,
-    2,
-  );
+  return trivyLangReport({ ref: image, idBase: 3000 }, vulns.map(goFinding));
 }
 
 /** The same findings as Grype writes them (go-module artifacts at absolute paths). */
 export function goGrypeReport(vulns: GoVuln[]): string {
-  return JSON.stringify(
-    {
-      matches: vulns.map((v, i) => ({
-        vulnerability: {
-          id: v.id ?? `GHSA-0000-0000-${String(3000 + i)}`,
-          namespace: 'github:language:go',
-          severity: 'High',
-          fix: { versions: [v.fixed], state: 'fixed' },
-        },
-        relatedVulnerabilities: [],
-        matchDetails: [],
-        artifact: {
-          id: `a${i}`,
-          name: v.pkg,
-          version: v.installed,
-          type: 'go-module',
-          locations: [{ path: `/${v.path}` }],
-          language: 'go',
-          purl: `pkg:golang/${v.pkg}@${v.installed}`,
-          metadataType: v.type === 'gobinary' ? 'GolangBinMetadata' : 'GolangModMetadata',
-          metadata: {},
-        },
-      })),
-      source: { type: 'image', target: {} },
-      distro: { name: '', version: '' },
-      descriptor: { name: 'grype', version: '0.80.0' },
-    },
-    null,
-    2,
-  );
+  return grypeLangReport({ ref: '', idBase: 3000 }, vulns.map(goFinding));
+}
+
+function goFinding(v: GoVuln): LangFinding {
+  return {
+    type: v.type,
+    name: v.pkg,
+    installed: v.installed,
+    fixed: v.fixed,
+    path: v.path,
+    ...(v.id ? { id: v.id } : {}),
+  };
 }

@@ -4,6 +4,7 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from './exec.js';
 import { cachedDir, ensureDebianFixture, fixtureCacheRoot, PRIVATE_NAMESPACE, utcDate } from './fixtures.js';
+import { grypeLangReport, trivyLangReport, type LangFinding } from './lang-reports.js';
 
 /**
  * A node app image close to the official node image, built from Debian packages: bookworm-minbase +
@@ -167,45 +168,14 @@ export async function ensureNodeFixture(): Promise<NodeFixture> {
 
 /** A Trivy report with lang-pkgs results (Type node-pkg) for these libraries. */
 export function trivyNodeReport(image: string, libs: Array<NodeLib & { fixed?: string }>): string {
-  return JSON.stringify({
-    SchemaVersion: 2,
-    ArtifactName: image,
-    ArtifactType: 'container_image',
-    Metadata: { OS: { Family: 'debian', Name: '12' }, ImageConfig: { architecture: 'amd64', os: 'linux' } },
-    Results: [
-      { Target: `${image} (debian 12)`, Class: 'os-pkgs', Type: 'debian' },
-      {
-        Target: 'Node.js',
-        Class: 'lang-pkgs',
-        Type: 'node-pkg',
-        Vulnerabilities: libs.map((l, i) => ({
-          VulnerabilityID: `CVE-2099-${2000 + i}`,
-          PkgName: l.name,
-          PkgPath: l.path,
-          InstalledVersion: l.from,
-          FixedVersion: l.fixed ?? l.to,
-          Severity: 'HIGH',
-        })),
-      },
-    ],
-  });
+  return trivyLangReport({ ref: image, os: { family: 'debian', name: '12' } }, libs.map(nodeFinding));
 }
 
 /** The same findings as a Grype report (`grype -o json`): npm artifacts located at /<path>. */
 export function grypeNodeReport(image: string, libs: Array<NodeLib & { fixed?: string }>): string {
-  return JSON.stringify({
-    matches: libs.map((l, i) => ({
-      vulnerability: { id: `CVE-2099-${2000 + i}`, fix: { versions: [l.fixed ?? l.to], state: 'fixed' } },
-      artifact: {
-        name: l.name,
-        version: l.from,
-        type: 'npm',
-        locations: [{ path: `/${l.path}` }],
-        purl: `pkg:npm/${l.name}@${l.from}`,
-      },
-    })),
-    source: { type: 'image', target: { userInput: image, architecture: 'amd64' } },
-    distro: { name: 'debian', version: '12', idLike: [] },
-    descriptor: { name: 'grype', version: '0.74.7' },
-  });
+  return grypeLangReport({ ref: image, os: { family: 'debian', name: '12' } }, libs.map(nodeFinding));
+}
+
+function nodeFinding(l: NodeLib & { fixed?: string }): LangFinding {
+  return { type: 'node-pkg', name: l.name, installed: l.from, fixed: l.fixed ?? l.to, path: l.path };
 }

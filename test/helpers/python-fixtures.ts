@@ -11,6 +11,7 @@ import {
   type DebianFixture,
 } from './fixtures.js';
 import { removeTree, runInChroot } from './upgradable.js';
+import { grypeLangReport, trivyLangReport, type LangFinding } from './lang-reports.js';
 
 /**
  * Python fixtures for the library manager (src/langmgr/python): the bookworm fixture with Debian's
@@ -127,61 +128,21 @@ export interface PyVuln {
 
 /** A Trivy report of a Debian 12 image whose only findings are python-pkg ones. */
 export function pythonTrivyReport(image: string, vulns: PyVuln[]): string {
-  return JSON.stringify(
-    {
-      SchemaVersion: 2,
-      ArtifactName: image,
-      ArtifactType: 'container_image',
-      Metadata: {
-        OS: { Family: 'debian', Name: '12' },
-        ImageConfig: { architecture: 'amd64', os: 'linux' },
-      },
-      Results: [
-        { Target: `${image} (debian 12)`, Class: 'os-pkgs', Type: 'debian' },
-        {
-          Target: 'Python',
-          Class: 'lang-pkgs',
-          Type: 'python-pkg',
-          Vulnerabilities: vulns.map((v, i) => ({
-            VulnerabilityID: v.id ?? `CVE-2099-${2000 + i}`,
-            PkgName: v.pkg,
-            PkgPath: v.path,
-            InstalledVersion: v.installed,
-            FixedVersion: v.fixed,
-            Severity: 'HIGH',
-          })),
-        },
-      ],
-    },
-    null,
-    2,
-  );
+  return trivyLangReport({ ref: image, os: { family: 'debian', name: '12' } }, vulns.map(pyFinding));
 }
 
 /** The same findings as Grype writes them (artifact type `python`, absolute location paths). */
 export function pythonGrypeReport(image: string, vulns: PyVuln[]): string {
-  return JSON.stringify(
-    {
-      matches: vulns.map((v, i) => ({
-        vulnerability: {
-          id: v.id ?? `CVE-2099-${2000 + i}`,
-          namespace: 'github:language:python',
-          fix: { versions: [v.fixed], state: 'fixed' },
-        },
-        artifact: {
-          name: v.pkg,
-          version: v.installed,
-          type: 'python',
-          language: 'python',
-          locations: [{ path: `/${v.path}` }],
-          purl: `pkg:pypi/${v.pkg}@${v.installed}`,
-        },
-      })),
-      source: { type: 'image', target: { userInput: image, architecture: 'amd64', architectureVariant: '' } },
-      distro: { name: 'debian', version: '12' },
-      descriptor: { name: 'grype', version: '0.80.0' },
-    },
-    null,
-    2,
-  );
+  return grypeLangReport({ ref: image, os: { family: 'debian', name: '12' } }, vulns.map(pyFinding));
+}
+
+function pyFinding(v: PyVuln): LangFinding {
+  return {
+    type: 'python-pkg',
+    name: v.pkg,
+    installed: v.installed,
+    fixed: v.fixed,
+    path: v.path,
+    ...(v.id ? { id: v.id } : {}),
+  };
 }
