@@ -38,6 +38,20 @@ export { readOciLayout, writeOciLayout } from './oci/layout/index.js';
 export { writeDockerArchive } from './oci/archive/index.js';
 export { loadImage } from './oci/load/index.js';
 
+// libraries (experimental) and engines
+export {
+  chooseFixedVersion,
+  selectLibraryUpdates,
+  languageManagers,
+  type LanguageManager,
+  type LibraryChange,
+  type LibraryFailure,
+  type LibraryPatchLevel,
+} from './langmgr/index.js';
+export { defaultEngine } from './engine/index.js';
+export type { Engine, Executor, ImageRoot } from './engine/types.js';
+export { parseGrypeReport } from './report/grype/grype.js';
+
 // layers
 export { LayerCache } from './layers/cache.js';
 export { withLock } from './fs/lock.js';
