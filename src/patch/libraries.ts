@@ -12,7 +12,13 @@ import type { UpdatePackage } from '../report/types.js';
 import { buildCaBundle, CA_TARGET, caEnv } from '../langmgr/common/ca.js';
 import { indexEnv, redactUrl, resolveIndexes } from '../langmgr/common/indexes.js';
 import { managerFor, selectLibraryUpdates, splitGoStdlib } from '../langmgr/index.js';
-import type { ImageFacts, LanguageContext, LibraryChange, LibraryFailure } from '../langmgr/types.js';
+import type {
+  ImageFacts,
+  LanguageContext,
+  LanguageManager,
+  LibraryChange,
+  LibraryFailure,
+} from '../langmgr/types.js';
 import type { ResolvedPatchOptions } from './options.js';
 
 export interface LibrariesApplied {
@@ -60,7 +66,7 @@ export async function patchLibraries(env: LibraryEnv, lang: UpdatePackage[]): Pr
     logger.info(`library ${s.name} (${s.pkgPath || s.type}): ${s.reason}`);
   }
   const chosen = [...selection.updates, ...stdlib];
-  const byManager = new Map<string, UpdatePackage[]>();
+  const byManager = new Map<LanguageManager, UpdatePackage[]>();
   for (const u of chosen) {
     const m = managerFor(u.type ?? '');
     if (!m) {
@@ -72,7 +78,7 @@ export async function patchLibraries(env: LibraryEnv, lang: UpdatePackage[]): Pr
       });
       continue;
     }
-    byManager.set(m.name, [...(byManager.get(m.name) ?? []), u]);
+    byManager.set(m, [...(byManager.get(m) ?? []), u]);
   }
   if (byManager.size === 0) return out;
 
@@ -121,10 +127,9 @@ export async function patchLibraries(env: LibraryEnv, lang: UpdatePackage[]): Pr
     toolchainPatchLevel: opts.toolchainPatchLevel,
     goVcsUrl: opts.goVcsUrl,
   };
-  for (const [name, updates] of byManager) {
+  for (const [m, updates] of byManager) {
+    const name = m.name;
     env.signal.throwIfAborted();
-    const m = managerFor(updates[0]?.type ?? '');
-    if (!m) continue;
     logger.info(`${opts.dryRun ? 'Planning' : 'Patching'} ${updates.length} ${name} library update(s)`);
     try {
       const r = await m.patch(ctx, updates);
