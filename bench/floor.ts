@@ -46,6 +46,17 @@ tar --create --sort=name --numeric-owner --totals -C "$upper" . 2>"$out.totals" 
 echo "$t0 $t1 $(date +%s.%N)" > "$out.times"`;
 
 /** The three timestamps the script writes -> its phases, in seconds. */
+/** Fresh upper, work and merged dirs of one overlay round under `dir`. */
+export async function overlayDirs(dir: string): Promise<{ upper: string; work: string; merged: string }> {
+  const [upper, work, merged] = ['upper', 'work', 'merged'].map((d) => join(dir, d)) as [
+    string,
+    string,
+    string,
+  ];
+  for (const d of [upper, work, merged]) await mkdir(d, { recursive: true });
+  return { upper, work, merged };
+}
+
 export function parseFloorTimes(text: string): Record<string, number> {
   const [t0, t1, t2] = text.trim().split(/\s+/).map(Number);
   if (
@@ -81,12 +92,7 @@ export function floorContender(
 
   const once = async (name: string): Promise<RoundOutcome> => {
     const dir = join(base, name);
-    const [upper, work, merged] = ['upper', 'work', 'merged'].map((d) => join(dir, d)) as [
-      string,
-      string,
-      string,
-    ];
-    for (const d of [upper, work, merged]) await mkdir(d, { recursive: true });
+    const { upper, work, merged } = await overlayDirs(dir);
     const out = join(dir, 'layer');
     const cache = temperature === 'warm' ? [lists, aptCache] : [];
     const cmd = temperature === 'warm' ? FLOOR_WARM : FLOOR_COLD;

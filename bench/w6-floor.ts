@@ -8,6 +8,7 @@ import type { BenchContext, Contender, RoundOutcome } from './contender.js';
 import { analyzeLayerFile } from './layer.js';
 import { measure, tail } from './measure.js';
 import { GZ6 } from './w6-targets.js';
+import { overlayDirs } from './floor.js';
 
 /**
  * The floors of W6: the plain package-manager command in an image tree extracted once (untimed), chrooted
@@ -95,12 +96,7 @@ export function w6FloorContender(spec: W6FloorSpec, ctx: BenchContext): Contende
 
   const once = async (name: string): Promise<RoundOutcome> => {
     const dir = join(base, name);
-    const [upper, work, merged] = ['upper', 'work', 'merged'].map((d) => join(dir, d)) as [
-      string,
-      string,
-      string,
-    ];
-    for (const d of [upper, work, merged]) await mkdir(d, { recursive: true });
+    const { upper, work, merged } = await overlayDirs(dir);
     const times = join(dir, 'times');
     const argv = [...PRIVATE_NAMESPACE, 'bash', '-c', SCRIPT, 'bash', lower, upper, work, merged, times];
     try {
