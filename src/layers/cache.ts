@@ -14,6 +14,7 @@
  * creating PID, and cleanStale() removes those whose process is gone.
  */
 import { randomBytes } from 'node:crypto';
+import { lstatSync, readdirSync } from 'node:fs';
 import {
   chmod,
   lstat,
@@ -78,20 +79,20 @@ function errno(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
 }
 
-/** Disk usage of a tree (allocated blocks, each inode once). */
+/** Disk usage of a tree (allocated blocks, each inode once); synchronous calls, as in extraction. */
 export async function diskUsage(dir: string): Promise<number> {
   const seen = new Set<number>();
   let total = 0;
-  async function walk(p: string): Promise<void> {
-    const st = await lstat(p);
+  function walk(p: string): void {
+    const st = lstatSync(p);
     if (!seen.has(st.ino)) {
       seen.add(st.ino);
       total += st.blocks * 512;
     }
-    if (st.isDirectory()) for (const name of await readdir(p)) await walk(join(p, name));
+    if (st.isDirectory()) for (const name of readdirSync(p)) walk(join(p, name));
   }
-  await walk(dir);
-  return total;
+  walk(dir);
+  return Promise.resolve(total);
 }
 
 export class LayerCache {

@@ -46,7 +46,7 @@ export async function snapshot(
 ): Promise<Snapshot> {
   const snap: Snapshot = new Map();
   async function walk(dirAbs: string, dirRel: string): Promise<void> {
-    for (const name of await readNames(dirAbs)) {
+    for (const name of readNames(dirAbs)) {
       const abs = join(dirAbs, name);
       const rel = dirRel === '' ? name : `${dirRel}/${name}`;
       if (opts.exclude?.(rel)) continue;
@@ -150,7 +150,7 @@ async function* diffEntries(rootAbs: string, plan: DiffPlan, opts: PackOptions):
     }
     const abs = join(rootAbs, p);
     const st = await lstat(abs);
-    const item = await builder.item(abs, p, st, xattrs.get(abs));
+    const item = builder.item(abs, p, st, xattrs.get(abs));
     if (!item) continue;
     yield item;
     if (plan.opaque.has(p)) yield builder.opaque(p, st);

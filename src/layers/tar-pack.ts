@@ -2,13 +2,22 @@
  * Packing a layer: tar entries -> (digest of the tar = diffID) -> gzip/zstd/none -> (digest of the
  * blob) -> file, in one streaming pass. Shared by the upperdir writer and the snapshot fallback.
  */
-import { constants, createWriteStream, type Stats } from 'node:fs';
-import { open, readlink, rm } from 'node:fs/promises';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  createWriteStream,
+  openSync,
+  readlinkSync,
+  readSync,
+  type Stats,
+} from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as zlib from 'node:zlib';
 import { CopaError, withContext } from '../errors.js';
 import { DigestStream } from '../oci/digest.js';
+import { BlockGzip } from './block-gzip.js';
 import type { Logger } from '../log.js';
 import type { LayerCompression } from '../oci/mediatypes.js';
 import { nativeZstd } from './decompress.js';
@@ -64,7 +73,7 @@ export class EntryBuilder {
   }
 
   /** The entry for a file system object, or undefined for what tar cannot hold (sockets). */
-  async item(abs: string, rel: string, st: Stats, xattrs: Xattrs | undefined): Promise<PackItem | undefined> {
+  item(abs: string, rel: string, st: Stats, xattrs: Xattrs | undefined): PackItem | undefined {
     const base = {
       name: rel,
       mode: st.mode & 0o7777,
@@ -79,7 +88,7 @@ export class EntryBuilder {
     const withX = xa.length > 0 ? { xattrs: xa } : {};
     if (st.isDirectory()) return { header: { ...base, ...withX, type: 'dir' } };
     if (st.isSymbolicLink())
-      return { header: { ...base, ...withX, type: 'symlink', linkname: await readlink(abs) } };
+      return { header: { ...base, ...withX, type: 'symlink', linkname: readlinkSync(abs) } };
     if (st.isFile()) {
       if (st.nlink > 1) {
         const key = `${st.dev}:${st.ino}`;
@@ -109,23 +118,28 @@ export function devMinor(rdev: number): number {
   return (rdev & 0xff) | ((rdev >>> 12) & 0xfff00);
 }
 
-async function* fileContent(path: string, size: number): AsyncGenerator<Buffer> {
-  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+const READ_CHUNK = 1 << 20;
+
+/**
+ * A file's bytes, read synchronously: the compressor works on the thread pool meanwhile, and a
+ * pool round trip per read cost more than the read (a layer is mostly small files).
+ */
+function* fileContent(path: string, size: number): Generator<Buffer> {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     let left = size;
     while (left > 0) {
-      const buf = Buffer.allocUnsafe(Math.min(left, 1 << 16));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      left -= bytesRead;
-      yield buf.subarray(0, bytesRead);
+      const buf = Buffer.allocUnsafe(Math.min(left, READ_CHUNK));
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      left -= n;
+      yield buf.subarray(0, n);
     }
-    const extra = await fh.read(Buffer.alloc(1), 0, 1, null);
-    if (left !== 0 || extra.bytesRead !== 0) {
+    if (left !== 0 || readSync(fd, Buffer.alloc(1), 0, 1, null) !== 0) {
       throw new CopaError('INTERNAL', `${path} changed while it was being written into the layer`);
     }
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -141,33 +155,15 @@ async function* tarBytes(items: AsyncIterable<PackItem>): AsyncGenerator<Buffer>
   yield Buffer.alloc(2 * BLOCK);
 }
 
-/** Sets the gzip header's OS byte to 255 ("unknown") so the output does not depend on the platform. */
-class GzipOsByte extends Transform {
-  private pos = 0;
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    const at = 9 - this.pos;
-    this.pos += chunk.length;
-    if (at >= 0 && at < chunk.length) {
-      const copy = Buffer.from(chunk);
-      copy[at] = 0xff;
-      cb(null, copy);
-      return;
-    }
-    cb(null, chunk);
-  }
-}
-
-function compressor(compression: LayerCompression): Transform[] {
-  if (compression === 'none') return [];
-  if (compression === 'gzip') return [zlib.createGzip({ level: 6 }), new GzipOsByte()];
+/** zstd through node:zlib (Node >= 22.15); gzip is BlockGzip. */
+function zstdCompressor() {
   const native = nativeZstd();
   if (!native) {
     throw new CopaError('ENVIRONMENT', 'zstd layer compression needs Node.js 22.15 or newer', {
       hint: 'use gzip compression, or run copa with a newer Node.js',
     });
   }
-  return [native.createZstdCompress()];
+  return native.createZstdCompress();
 }
 
 /** Write the entries as a layer blob to `outFile`; digest and diffID come from the same pass. */
@@ -176,17 +172,43 @@ export async function packLayer(
   outFile: string,
   compression: LayerCompression,
 ): Promise<WrittenLayer> {
-  const stages = compressor(compression);
-  const diff = new DigestStream();
+  const diff = createHash('sha256');
+  let uncompressedSize = 0;
   const blob = new DigestStream();
   try {
-    await pipeline([
-      Readable.from(tarBytes(items), { objectMode: false }),
-      diff,
-      ...stages,
-      blob,
-      createWriteStream(outFile),
-    ]);
+    if (compression === 'zstd') {
+      const counted = async function* (): AsyncGenerator<Buffer> {
+        for await (const chunk of tarBytes(items)) {
+          diff.update(chunk);
+          uncompressedSize += chunk.length;
+          yield chunk;
+        }
+      };
+      await pipeline([
+        Readable.from(counted(), { objectMode: false }),
+        zstdCompressor(),
+        blob,
+        createWriteStream(outFile),
+      ]);
+    } else {
+      const out = createWriteStream(outFile);
+      const done = pipeline(blob, out);
+      const failed = done.then(() => new Promise<never>(() => {})); // rejects only if writing fails
+      failed.catch(() => {});
+      const sink = (chunk: Buffer): Promise<void> | void =>
+        blob.write(chunk)
+          ? undefined
+          : Promise.race([new Promise<void>((r) => blob.once('drain', () => r())), failed]);
+      const gzip = compression === 'gzip' ? new BlockGzip(sink) : undefined;
+      for await (const chunk of tarBytes(items)) {
+        diff.update(chunk);
+        uncompressedSize += chunk.length;
+        await (gzip ? gzip.write(chunk) : sink(chunk));
+      }
+      await gzip?.end();
+      blob.end();
+      await done;
+    }
   } catch (e) {
     await rm(outFile, { force: true });
     throw e instanceof CopaError ? e : withContext(e, `writing layer ${outFile}`);
@@ -194,9 +216,9 @@ export async function packLayer(
   return {
     path: outFile,
     digest: blob.digest(),
-    diffID: diff.digest(),
+    diffID: `sha256:${diff.digest('hex')}`,
     size: blob.bytes,
-    uncompressedSize: diff.bytes,
+    uncompressedSize,
     compression,
   };
 }

@@ -4,8 +4,7 @@
  * `.wh..wh..opq` marker right after it, xattrs become PAX `SCHILY.xattr.*` records (all but
  * `trusted.overlay.*`), a second name of an inode becomes a hardlink entry. Same tree -> same bytes.
  */
-import type { Stats } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CopaError } from '../errors.js';
 import { silentLogger } from '../log.js';
@@ -21,8 +20,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * The names in a directory, in byte order. Names that are not UTF-8 cannot be carried through
  * Node's string paths: refused clearly rather than written wrong.
  */
-export async function readNames(dir: string): Promise<string[]> {
-  const raw = await readdir(dir, { encoding: 'buffer' });
+export function readNames(dir: string): string[] {
+  const raw = readdirSync(dir, { encoding: 'buffer' });
   raw.sort((a, b) => Buffer.compare(a, b));
   return raw.map((b) => {
     try {
@@ -67,10 +66,10 @@ async function* upperEntries(
   const logger = opts.logger ?? silentLogger;
   async function* walk(dirAbs: string, dirRel: string): AsyncGenerator<PackItem> {
     const children: { name: string; key: string; st: Stats }[] = [];
-    for (const name of await readNames(dirAbs)) {
+    for (const name of readNames(dirAbs)) {
       const rel = dirRel === '' ? name : `${dirRel}/${name}`;
       if (opts.exclude?.(rel)) continue;
-      const st = await lstat(join(dirAbs, name));
+      const st = lstatSync(join(dirAbs, name));
       // entries are ordered by the name they get in the tar (a whiteout's is `.wh.<name>`)
       children.push({ name, key: isWhiteoutDevice(st) ? `${WHITEOUT_PREFIX}${name}` : name, st });
     }
@@ -84,7 +83,7 @@ async function* upperEntries(
         yield builder.whiteout(rel, st);
         continue;
       }
-      const item = await builder.item(abs, rel, st, xa);
+      const item = builder.item(abs, rel, st, xa);
       if (!item) {
         logger.debug(`layer: leaving out ${rel} (a socket)`);
         continue;
