@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../log.js';
 import type { Platform } from '../oci/schemas.js';
-import type { WriteLayerOptions, WrittenLayer } from '../layers/writer.js';
+import type { PackOptions, WrittenLayer } from '../layers/tar-pack.js';
 
 /** which root a command runs in: the image, or the tooling image that supplies a missing tool */
 export type RootName = 'image' | 'tooling';
@@ -86,7 +86,7 @@ export interface ImageRoot {
   /** mount points any session so far had to create in the image (never part of the layer) */
   created(): string[];
   /** after the session is closed: write every change made through it as one layer blob */
-  writeLayer(outFile: string, opts: WriteLayerOptions): Promise<WrittenLayer>;
+  writeLayer(outFile: string, opts: PackOptions): Promise<WrittenLayer>;
 }
 
 /** One way of running the patch: the native engine today, BuildKit later. */

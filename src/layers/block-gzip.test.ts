@@ -14,7 +14,9 @@ async function compress(data: Buffer, blockSize: number, piece = 777): Promise<B
 
 /** half text (compressible, with matches across block boundaries), half random */
 function sample(n: number): Buffer {
-  const text = Buffer.from('usr/share/doc/libssl3/changelog.Debian.gz 0644 root root\n'.repeat(Math.ceil(n / 2 / 57)));
+  const text = Buffer.from(
+    'usr/share/doc/libssl3/changelog.Debian.gz 0644 root root\n'.repeat(Math.ceil(n / 2 / 57)),
+  );
   return Buffer.concat([text.subarray(0, Math.floor(n / 2)), randomBytes(n - Math.floor(n / 2))]);
 }
 

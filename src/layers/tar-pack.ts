@@ -143,7 +143,7 @@ function* fileContent(path: string, size: number): Generator<Buffer> {
   }
 }
 
-async function* tarBytes(items: AsyncIterable<PackItem>): AsyncGenerator<Buffer> {
+async function* tarBytes(items: AsyncIterable<PackItem> | Iterable<PackItem>): AsyncGenerator<Buffer> {
   for await (const item of items) {
     yield encodeHeader(item.header);
     if (item.source !== undefined && item.header.type === 'file') {
@@ -168,7 +168,7 @@ function zstdCompressor() {
 
 /** Write the entries as a layer blob to `outFile`; digest and diffID come from the same pass. */
 export async function packLayer(
-  items: AsyncIterable<PackItem>,
+  items: AsyncIterable<PackItem> | Iterable<PackItem>,
   outFile: string,
   compression: LayerCompression,
 ): Promise<WrittenLayer> {

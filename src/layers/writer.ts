@@ -4,15 +4,16 @@
  * `.wh..wh..opq` marker right after it, xattrs become PAX `SCHILY.xattr.*` records (all but
  * `trusted.overlay.*`), a second name of an inode becomes a hardlink entry. Same tree -> same bytes.
  */
-import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CopaError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { WHITEOUT_PREFIX } from './paths.js';
 import { EntryBuilder, packLayer, type PackItem, type PackOptions, type WrittenLayer } from './tar-pack.js';
 import { readXattrsRecursive, type Xattrs } from './xattr.js';
+import { LowerView, sameContent, sameMeta } from './lower.js';
 
-export type { PackOptions as WriteLayerOptions, WrittenLayer } from './tar-pack.js';
+export type { WrittenLayer } from './tar-pack.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -57,14 +58,31 @@ function checkSelfContained(abs: string, xattrs: Xattrs | undefined): void {
   }
 }
 
-async function* upperEntries(
+/**
+ * The entries of an upperdir, in tar order. With the lower layers given, an object overlayfs copied
+ * up without changing it (same type, mode, owner, xattrs and bytes or link target as the lower
+ * one: dpkg rewriting an identical file, a lock file opened for writing) is left out, and so is a
+ * directory left with nothing to carry; files with several names and anything under an opaque
+ * directory are always kept.
+ */
+function upperEntries(
   upperdir: string,
   xattrs: Map<string, Xattrs>,
   opts: PackOptions,
-): AsyncGenerator<PackItem> {
+  lower: LowerView | undefined,
+): PackItem[] {
   const builder = new EntryBuilder(opts.sourceDateEpoch);
   const logger = opts.logger ?? silentLogger;
-  async function* walk(dirAbs: string, dirRel: string): AsyncGenerator<PackItem> {
+  let dropped = 0;
+  const unchanged = (abs: string, rel: string, st: Stats, xa: Xattrs | undefined): boolean => {
+    if (!lower || !(st.isFile() || st.isSymbolicLink()) || st.nlink > 1) return false;
+    const low = lower.lookup(rel);
+    if (!low || !sameMeta(st, xa, low.st, low.xattrs)) return false;
+    if (st.isSymbolicLink()) return readlinkSync(abs) === readlinkSync(low.abs);
+    return st.size === low.st.size && sameContent(abs, low.abs, st.size);
+  };
+  /** the items of `dirAbs`'s children (and their subtrees); `keepAll` under an opaque directory */
+  function walk(dirAbs: string, dirRel: string, keepAll: boolean): PackItem[] {
     const children: { name: string; key: string; st: Stats }[] = [];
     for (const name of readNames(dirAbs)) {
       const rel = dirRel === '' ? name : `${dirRel}/${name}`;
@@ -74,13 +92,32 @@ async function* upperEntries(
       children.push({ name, key: isWhiteoutDevice(st) ? `${WHITEOUT_PREFIX}${name}` : name, st });
     }
     children.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+    const out: PackItem[] = [];
     for (const { name, st } of children) {
       const abs = join(dirAbs, name);
       const rel = dirRel === '' ? name : `${dirRel}/${name}`;
       const xa = xattrs.get(abs);
       checkSelfContained(abs, xa);
       if (isWhiteoutDevice(st)) {
-        yield builder.whiteout(rel, st);
+        out.push(builder.whiteout(rel, st));
+        continue;
+      }
+      if (st.isDirectory()) {
+        const opaque = xa?.get('trusted.overlay.opaque')?.toString() === 'y';
+        const inner = walk(abs, rel, keepAll || opaque);
+        const low = lower && !keepAll && !opaque && inner.length === 0 ? lower.lookup(rel) : undefined;
+        if (low?.st.isDirectory() && sameMeta(st, xa, low.st, low.xattrs)) {
+          dropped++;
+          continue;
+        }
+        out.push(builder.item(abs, rel, st, xa) as PackItem);
+        // the opaque marker comes right after its directory, before any sibling inside it
+        if (opaque) out.push(builder.opaque(rel, st));
+        out.push(...inner);
+        continue;
+      }
+      if (!keepAll && unchanged(abs, rel, st, xa)) {
+        dropped++;
         continue;
       }
       const item = builder.item(abs, rel, st, xa);
@@ -88,23 +125,27 @@ async function* upperEntries(
         logger.debug(`layer: leaving out ${rel} (a socket)`);
         continue;
       }
-      yield item;
-      if (st.isDirectory()) {
-        // the opaque marker comes right after its directory, before any sibling inside it
-        if (xa?.get('trusted.overlay.opaque')?.toString() === 'y') yield builder.opaque(rel, st);
-        yield* walk(abs, rel);
-      }
+      out.push(item);
     }
+    return out;
   }
-  yield* walk(upperdir, '');
+  const items = walk(upperdir, '', false);
+  if (dropped > 0) logger.debug(`layer: left out ${dropped} unchanged copy-up(s)`);
+  return items;
+}
+
+export interface WriteLayerOptions extends PackOptions {
+  /** the layers under the upperdir, top first: copy-ups identical to them are left out */
+  lowerdirs?: readonly string[];
 }
 
 export async function writeLayer(
   upperdir: string,
   outFile: string,
-  opts: PackOptions,
+  opts: WriteLayerOptions,
 ): Promise<WrittenLayer> {
   const dir = resolve(upperdir);
   const xattrs = await readXattrsRecursive(dir);
-  return packLayer(upperEntries(dir, xattrs, opts), outFile, opts.compression);
+  const lower = opts.lowerdirs ? await new LowerView(opts.lowerdirs).open() : undefined;
+  return packLayer(upperEntries(dir, xattrs, opts, lower), outFile, opts.compression);
 }

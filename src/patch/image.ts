@@ -4,6 +4,7 @@ import { fileLayer } from '../oci/filelayer.js';
 import { isDockerMediaType, layerMediaType } from '../oci/mediatypes.js';
 import { appendLayer, replaceLayers } from '../oci/mutate.js';
 import type { ImageRoot } from '../engine/types.js';
+import type { Logger } from '../log.js';
 
 export const ANNOTATION_PATCHED = 'sh.copa.image.patched';
 export const ANNOTATION_CREATED = 'org.opencontainers.image.created';
@@ -37,6 +38,7 @@ export async function buildPatchedImage(
     keepLayers: number;
     targetTag: string;
     annotations?: Record<string, string>;
+    logger?: Logger;
   },
 ) {
   const epoch = process.env.SOURCE_DATE_EPOCH;
@@ -44,6 +46,7 @@ export async function buildPatchedImage(
     compression: 'gzip',
     ...(epoch && /^\d+$/.test(epoch) ? { sourceDateEpoch: Number(epoch) } : {}),
     exclude: (rel) => isExcluded(rel, excluded),
+    ...(opts.logger ? { logger: opts.logger } : {}),
   });
   const family = isDockerMediaType(base.mediaType) ? 'docker' : 'oci';
   const mediaType = layerMediaType(family, 'gzip');

@@ -138,6 +138,7 @@ export async function patchOne(
           keepLayers: keep,
           targetTag: target.tag ?? '',
           annotations: opts.annotations,
+          logger,
         },
       ),
     );

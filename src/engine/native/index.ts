@@ -90,7 +90,9 @@ export async function openImageRoot(opts: ImageRootOptions): Promise<ImageRoot> 
     },
     created: () => [...new Set([...created, ...session.created])],
     writeLayer: (outFile, packOpts) =>
-      before ? writeDiffLayer(merged, before, outFile, packOpts) : writeLayer(upperdir, outFile, packOpts),
+      before
+        ? writeDiffLayer(merged, before, outFile, packOpts)
+        : writeLayer(upperdir, outFile, { ...packOpts, lowerdirs: [...opts.layerDirs].reverse() }),
   };
 }
 
