@@ -6,6 +6,7 @@ import { CopaError } from '../errors.js';
 import { patch } from '../patch/patch.js';
 import { formatPlan } from '../patch/plan.js';
 import type { PatchResult } from '../patch/result.js';
+import { formatTimings } from '../patch/phases.js';
 import { parseDuration } from './duration.js';
 import { addLibraryOptions, libraryOptions, type LibraryFlags } from './library-flags.js';
 import { withInterrupts } from './interrupt.js';
@@ -26,6 +27,7 @@ interface PatchFlags extends LibraryFlags {
   insecureRegistry: string[];
   dryRun: boolean;
   json: boolean;
+  timings?: boolean;
   platform?: string[];
   cacheDir?: string;
   loader: string;
@@ -104,6 +106,7 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
     )
     .option('--dry-run', 'print the plan (packages, from -> to, target tag) and write nothing', false)
     .option('--json', 'print a machine-readable result on stdout', false)
+    .option('--timings', 'print where the time went (a table of phases) at the end; --debug does too', false)
     .option('--cache-dir <dir>', 'layer and package cache (default: $XDG_CACHE_HOME/copa or ~/.cache/copa)')
     .addOption(
       new Option(
@@ -170,6 +173,7 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
     const image = flags.image;
     if (!image)
       throw new CopaError('USAGE', 'no image given', { hint: 'pass the image to patch with -i/--image' });
+    const started = performance.now();
     await withInterrupts(logger, async (signal) => {
       const result = await patch({
         ...sharedOptions(flags, debug),
@@ -185,6 +189,7 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
         ...(debug ? { onOutput: (_s: 'stdout' | 'stderr', d: string) => void process.stderr.write(d) } : {}),
       });
       report(result, flags, logger);
+      if (flags.timings || debug) printTimings(result, (performance.now() - started) / 1000);
     });
   });
 }
@@ -238,6 +243,16 @@ async function bulk(flags: PatchFlags, debug: boolean, logger: ReturnType<typeof
     }
   }
   await withInterrupts(logger, (signal) => runBulk(flags, sharedOptions(flags, debug), logger, signal));
+}
+
+/** The phase table(s) of --timings, on stderr (one per platform in a multi-platform run). */
+function printTimings(result: PatchResult, totalSeconds: number): void {
+  const tables = result.timings
+    ? [{ title: result.platform, timings: result.timings }]
+    : (result.platforms ?? []).flatMap((p) => (p.timings ? [{ title: p.platform, timings: p.timings }] : []));
+  for (const t of tables) {
+    process.stderr.write(`Timings (${t.title}):\n${formatTimings(t.timings, totalSeconds).join('\n')}\n`);
+  }
 }
 
 function report(result: PatchResult, flags: PatchFlags, logger: ReturnType<typeof cliLogger>): void {

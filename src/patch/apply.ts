@@ -1,4 +1,5 @@
 import { CopaError } from '../errors.js';
+import { Phases } from './phases.js';
 import type { Logger } from '../log.js';
 import type { ImageRoot } from '../engine/types.js';
 import { formatPlatform } from '../oci/platform.js';
@@ -23,6 +24,8 @@ export interface ApplyContext {
   targetRef: string;
   logger: Logger;
   signal: AbortSignal;
+  /** where the phase timings go (package lists, simulation, download, install) */
+  phases?: Phases;
   onOutput?: PackageManagerContext['onOutput'];
 }
 
@@ -127,11 +130,7 @@ export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyCont
     if (names.length === 0) return { plan, excluded: [] };
   }
   logger.info(`Updating package lists (${os.type} ${os.version})`);
-  let t = performance.now();
-  const lap = (what: string): void => {
-    logger.debug(`${what} in ${((performance.now() - t) / 1000).toFixed(2)}s`);
-    t = performance.now();
-  };
+  const lap = (ctx.phases ?? new Phases(logger)).laps();
   const what = `${os.type} ${os.version} (${platform})`;
   await pkgCache.refresh(what, (indexesFresh) => pm.refresh(pmCtx, { indexesFresh }));
   lap('package lists updated');

@@ -217,6 +217,7 @@ async function assemble(
       plan: r?.plan,
       digest: r?.digest,
       layer: r?.layer,
+      timings: r?.timings,
     };
   });
   const attempted = outcomes.length;

@@ -24,6 +24,7 @@ import type { RegistryClient } from '../oci/registry/client.js';
 import type { Platform } from '../oci/schemas.js';
 import type { LocalStore } from '../oci/load/index.js';
 import { mapLimit } from '../limit.js';
+import { Phases } from './phases.js';
 
 export interface RunContext {
   logger: Logger;
@@ -66,7 +67,8 @@ export async function patchOne(
   const { logger, signal } = ctx;
   const layers = await image.layers();
   logger.info(`Pulling ${formatReference(source)} (${formatPlatform(platform)}, ${layers.length} layers)`);
-  const allDirs = await timed(logger, 'layers ready', () => mapLimit(layers, 3, (l) => cache.ensure(l)));
+  const phases = new Phases(logger);
+  const allDirs = await phases.time('layers ready', () => mapLimit(layers, 3, (l) => cache.ensure(l)));
   signal.throwIfAborted();
   const lineage = await findLineage(client, image, platform, logger);
   // re-patching: the old patch layers become part of the new change set
@@ -99,6 +101,7 @@ export async function patchOne(
           targetRef: formatReference(target),
           logger,
           signal,
+          phases,
           ...(onOutput ? { onOutput } : {}),
         },
         libraries: {
@@ -125,8 +128,10 @@ export async function patchOne(
       ...(libraries?.failed.length ? { libraryFailed: libraries.failed } : {}),
       output: { kind: 'none' },
     };
-    if (base.status !== 'Patched') return { result: base, cleanup: () => Promise.resolve() };
-    const built = await timed(logger, 'layer written', () =>
+    if (base.status !== 'Patched') {
+      return { result: { ...base, timings: phases.list() }, cleanup: () => Promise.resolve() };
+    }
+    const built = await phases.time('layer written', () =>
       buildPatchedImage(
         image,
         root,
@@ -153,12 +158,13 @@ export async function patchOne(
           installed: applied.installed,
           failed: applied.failed,
           libraryFailed: libraries?.failed,
+          timings: phases.list(),
         },
         image: built.image,
         cleanup,
       };
     }
-    const delivered = await timed(logger, 'image delivered', () =>
+    const delivered = await phases.time('image delivered', () =>
       deliver(built.image, {
         opts,
         client,
@@ -196,6 +202,7 @@ export async function patchOne(
       failed: applied.failed,
       libraryFailed: libraries?.failed,
       output: { kind: delivered.kind, location: delivered.location },
+      timings: phases.list(),
     };
     return { result, cleanup: () => Promise.resolve() };
   } finally {

@@ -1,5 +1,6 @@
 import type { LibraryFailure } from '../langmgr/types.js';
 import type { PatchPlan } from './plan.js';
+import type { PhaseTiming } from './phases.js';
 
 export type PatchStatus = 'Patched' | 'Up-to-date' | 'DryRun';
 
@@ -11,6 +12,7 @@ export interface PlatformResult {
   plan?: PatchPlan | undefined;
   digest?: string | undefined;
   layer?: PatchResult['layer'];
+  timings?: PhaseTiming[] | undefined;
 }
 
 /** What a run did; printed as JSON by --json. Stable field order. */
@@ -41,4 +43,6 @@ export interface PatchResult {
     kind: 'registry' | 'oci-layout' | 'docker' | 'podman' | 'build-context' | 'none';
     location?: string | undefined;
   };
+  /** seconds per phase (layers ready, package lists, install, layer write, delivery); single-platform runs */
+  timings?: PhaseTiming[] | undefined;
 }

@@ -76,7 +76,11 @@ export async function runStages(root: ImageRoot, input: StageInput): Promise<Sta
       logger.info('The report lists library findings only: OS packages are left as they are');
     }
     if (!which.libraries || !report) return { applied };
-    const libraries = await patchLibraries({ ...input.libraries, root }, report.langUpdates);
+    const libs = (): Promise<LibrariesApplied> =>
+      patchLibraries({ ...input.libraries, root }, report.langUpdates);
+    const libraries = await (input.apply.phases
+      ? input.apply.phases.time('libraries updated', libs)
+      : libs());
     applied.plan.libraries = libraries.changes;
     applied.plan.librariesSkipped = libraries.skipped;
     return { applied, libraries };
