@@ -100,5 +100,7 @@ export interface Engine {
   platformHint(platform: Platform): Promise<string | undefined>;
   /** a private scratch dir for one run under `base` (leftovers of dead runs removed) */
   createWorkDir(base: string, logger: Logger): Promise<string>;
+  /** keep a work dir for the user (--debug): later runs never remove it; returns its (new) path */
+  keepWorkDir(dir: string): Promise<string>;
   openImageRoot(opts: ImageRootOptions): Promise<ImageRoot>;
 }

@@ -78,8 +78,10 @@ export async function patchOne(
 
   const workDir = await engine.createWorkDir(opts.workingFolder ?? cache.tempRoot(), logger);
   const cleanup = async (): Promise<void> => {
-    if (opts.debug) logger.warn(`--debug: keeping the work dir ${workDir}; remove it when done`);
-    else await rm(workDir, { recursive: true, force: true });
+    if (opts.debug) {
+      const kept = await engine.keepWorkDir(workDir);
+      logger.warn(`--debug: kept the work dir ${kept}; remove it when done`);
+    } else await rm(workDir, { recursive: true, force: true });
   };
   let keepDir = false;
   try {

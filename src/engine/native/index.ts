@@ -10,10 +10,10 @@ import { copyTree, flattenLayers } from './flatten.js';
 import type { SandboxSpec, ToolingSpec } from './protocol.js';
 import { requireRoot } from './root.js';
 import { openSandbox, type SandboxSession } from './sandbox.js';
-import { createWorkDir } from './workdir.js';
+import { createWorkDir, keepWorkDir } from './workdir.js';
 
 export { requireRoot } from './root.js';
-export { createWorkDir } from './workdir.js';
+export { createWorkDir, keepWorkDir } from './workdir.js';
 export type { SandboxSession } from './sandbox.js';
 export type { ImageRoot, ImageRootOptions } from '../types.js';
 
@@ -104,5 +104,6 @@ export const nativeEngine: Engine = {
   platformHint: async (platform) =>
     (await emulationEnabled(platform)) ? undefined : emulationHint(platform.architecture),
   createWorkDir,
+  keepWorkDir,
   openImageRoot,
 };

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../../log.js';
 
 const PREFIX = 'copa-run-';
@@ -34,4 +34,19 @@ export async function createWorkDir(root: string, logger: Logger): Promise<strin
   );
   await mkdir(dir, { mode: 0o700 });
   return dir;
+}
+
+/**
+ * Keep a work dir (--debug): renamed `copa-debug-<UTC time>-<random>`, a name no clean-up of leftover
+ * dirs matches, so it stays until the user removes it.
+ */
+export async function keepWorkDir(dir: string): Promise<string> {
+  if (!basename(dir).startsWith(PREFIX)) return dir;
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  const kept = join(dirname(dir), `copa-debug-${stamp}-${randomBytes(3).toString('hex')}`);
+  await rename(dir, kept);
+  return kept;
 }
