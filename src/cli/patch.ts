@@ -30,7 +30,7 @@ interface PatchFlags extends LibraryFlags {
   timings?: boolean;
   platform?: string[];
   cacheDir?: string;
-  loader: string;
+  loader?: string;
   compression: string;
   forceCompression: boolean;
   format: string;
@@ -67,7 +67,7 @@ Examples:
   copa plan merge shard-*.jsonl --plan plan.json
 `;
 
-function collect(value: string, previous: string[]): string[] {
+function collect(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').filter(Boolean)];
 }
 
@@ -95,7 +95,6 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
       '--platform <platforms>',
       'platform to patch, e.g. linux/arm64 (default: the report’s, else the host’s)',
       collect,
-      [],
     )
     .addOption(new Option('--progress <mode>', 'progress output: auto, plain, tty, quiet').default('auto'))
     .option(
@@ -111,14 +110,12 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
     .addOption(
       new Option(
         '-l, --loader <name>',
-        'local image store to load into without --push/--oci-dir: docker or podman (default: auto)',
-      )
-        .choices(['docker', 'podman', ''])
-        .default(''),
+        'local image store to load into without --push/--oci-dir: docker or podman (default: whichever is running)',
+      ).choices(['docker', 'podman']),
     )
     .addOption(
       new Option('--compression <type>', 'compression of the new layer for local exports')
-        .choices(['uncompressed', 'gzip', 'zstd', 'estargz'])
+        .choices(['uncompressed', 'gzip', 'zstd'])
         .default('uncompressed'),
     )
     .option('--force-compression', 'recompress every layer of a local export to --compression', false)
@@ -129,8 +126,7 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
     )
     .option(
       '--eol-api-url <url>',
-      'end-of-life API base URL (update-all mode; default $COPA_EOL_API_URL or endoflife.date)',
-      process.env.COPA_EOL_API_URL || 'https://endoflife.date/api/v1/products',
+      "end-of-life API base URL for update-all mode, '' or off to skip the check (default: $COPA_EOL_API_URL, else endoflife.date)",
     )
     .option('--exit-on-eol', "fail when the image's OS release is end-of-life", false)
     .option(
@@ -207,10 +203,10 @@ function sharedOptions(flags: PatchFlags, debug: boolean): JobDefaults {
     ociDir: flags.ociDir,
     insecureRegistries: flags.insecureRegistry,
     cacheDir: flags.cacheDir,
-    loader: flags.loader as 'docker' | 'podman' | '',
+    loader: (flags.loader ?? '') as 'docker' | 'podman' | '',
     compression: flags.compression as 'uncompressed' | 'gzip' | 'zstd' | 'estargz',
     forceCompression: flags.forceCompression,
-    eolApiUrl: (flags.eolApiUrl ?? '').replace(/\/+$/, '') || undefined,
+    eolApiUrl: eolApiUrl(flags.eolApiUrl),
     exitOnEol: flags.exitOnEol,
     toolingImage: flags.toolingImage,
     ...libraryOptions(flags),
@@ -244,6 +240,17 @@ async function bulk(flags: PatchFlags, debug: boolean, logger: ReturnType<typeof
   }
   await withInterrupts(logger, (signal) => runBulk(flags, sharedOptions(flags, debug), logger, signal));
 }
+
+/**
+ * The end-of-life API: the flag, else $COPA_EOL_API_URL (unset or empty: not given), else endoflife.date;
+ * `--eol-api-url ''` or `off` (flag or variable) turns the check off.
+ */
+export function eolApiUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const raw = (flag ?? (env.COPA_EOL_API_URL || DEFAULT_EOL_API)).trim();
+  return raw === 'off' ? '' : raw.replace(/\/+$/, '');
+}
+
+const DEFAULT_EOL_API = 'https://endoflife.date/api/v1/products';
 
 /** The phase table(s) of --timings, on stderr (one per platform in a multi-platform run). */
 function printTimings(result: PatchResult, totalSeconds: number): void {

@@ -219,6 +219,11 @@ async function endOfLife(
   logger: Logger,
   signal: AbortSignal,
 ) {
+  if (opts.eolApiUrl === '') {
+    logger.debug('end-of-life check off (--eol-api-url off)');
+    if (opts.exitOnEol) logger.warn('--exit-on-eol has no effect: the end-of-life check is off');
+    return;
+  }
   const result = await checkEol(os, { apiUrl: opts.eolApiUrl, logger, signal });
   if (!result.isEol) return;
   if (opts.exitOnEol) throw eolError(os);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { networkError, statusError, summarizeErrorBody } from './errors.js';
+import { networkError, selfHosted, statusError, summarizeErrorBody } from './errors.js';
 
 describe('registry error mapping', () => {
   it('summarizes distribution error bodies and other text', () => {
@@ -53,6 +53,22 @@ describe('registry error mapping', () => {
     );
     expect(tls.message).toContain('TLS connection failed');
     expect(tls.hint).toContain('NODE_EXTRA_CA_CERTS');
+  });
+
+  it('suggests --insecure-registry only for a self-hosted registry, never for docker.io', () => {
+    const offline = networkError(
+      'docker.io',
+      Object.assign(new Error('getaddrinfo ENOTFOUND registry-1.docker.io'), { code: 'ENOTFOUND' }),
+      (s) => s,
+    );
+    expect(offline.hint).not.toContain('--insecure-registry');
+    expect(offline.hint).toMatch(/network connection.*air-gapped/);
+    expect(selfHosted('docker.io')).toBe(false);
+    expect(selfHosted('ghcr.io')).toBe(false);
+    expect(selfHosted('registry.example.com:5000')).toBe(true);
+    expect(selfHosted('localhost')).toBe(true);
+    expect(selfHosted('10.0.0.7')).toBe(true);
+    expect(selfHosted('registry')).toBe(true);
   });
 
   it('keeps only a redacted copy of the cause', () => {

@@ -87,7 +87,24 @@ export function networkError(registry: string, err: unknown, redactText: (s: str
     });
   }
   return new CopaError('NETWORK', `registry ${registry} unreachable: ${detail}`, {
-    hint: `check the registry address and that it is running; for a registry without TLS use --insecure-registry ${registry}`,
+    hint: selfHosted(registry)
+      ? `check the registry address and that it is running; for a registry without TLS use --insecure-registry ${registry}`
+      : 'check the network connection (and HTTPS_PROXY if a proxy is needed); offline or air-gapped, copy the image to a registry you can reach and patch it there',
     cause,
   });
+}
+
+/**
+ * A registry someone runs themselves (an explicit port, an IP address, `localhost`, a name without a
+ * dot): the only kind for which plain HTTP (--insecure-registry) is a plausible fix.
+ */
+export function selfHosted(registry: string): boolean {
+  const host = registry.replace(/:\d+$/, '');
+  return (
+    registry !== host ||
+    host === 'localhost' ||
+    !host.includes('.') ||
+    /^\d{1,3}(\.\d{1,3}){3}$/.test(host) ||
+    host.startsWith('[')
+  );
 }
