@@ -36,7 +36,7 @@ export function cacheCommand(): Command {
     .option('--cache-dir <dir>', 'cache directory')
     .action(async (o: { cacheDir?: string; olderThan?: string }) => {
       const cache = new LayerCache(o.cacheDir ? { dir: o.cacheDir } : {});
-      const r = await cache.prune(o.olderThan ? { olderThanMs: parseDuration(o.olderThan) } : { all: true });
+      const r = await cache.prune(o.olderThan ? { olderThanMs: parseDuration(o.olderThan, '--older-than') } : { all: true });
       process.stdout.write(`removed ${r.removed} layer(s), freed ${human(r.freedBytes)}\n`);
     });
   return cmd;

@@ -11,11 +11,11 @@ const UNITS: Record<string, number> = {
 };
 
 /** Go-style durations as Copa's --timeout takes them: `5m`, `90s`, `1h30m`, `1.5h`, `300ms`. */
-export function parseDuration(input: string): number {
+export function parseDuration(input: string, flag = '--timeout'): number {
   const s = input.trim();
   if (/^\d+$/.test(s) && s !== '0') {
-    throw new CopaError('USAGE', `invalid duration ${JSON.stringify(input)}: missing unit`, {
-      hint: 'e.g. --timeout 10m',
+    throw new CopaError('USAGE', `${flag}: invalid duration ${JSON.stringify(input)}: missing unit`, {
+      hint: `e.g. ${flag} 10m`,
     });
   }
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
@@ -26,8 +26,8 @@ export function parseDuration(input: string): number {
     pos = re.lastIndex;
   }
   if (s === '' || pos !== s.length || total <= 0) {
-    throw new CopaError('USAGE', `invalid duration ${JSON.stringify(input)}`, {
-      hint: 'e.g. --timeout 10m, 90s or 1h30m',
+    throw new CopaError('USAGE', `${flag}: invalid duration ${JSON.stringify(input)}`, {
+      hint: `e.g. ${flag} 10m, 90s or 1h30m`,
     });
   }
   return Math.round(total);

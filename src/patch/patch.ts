@@ -11,6 +11,7 @@ import { checkLibraryOptions } from './libraries.js';
 import { resolveSourceImage } from './source.js';
 import { prepareDelivery } from './sink.js';
 import type { PatchResult } from './result.js';
+import { asUsage, checkPlatforms } from './validate.js';
 import { patchedReference } from './tag.js';
 import { multiPlatformPlan, patchMulti } from './multi.js';
 import { newRegistryClient } from './client.js';
@@ -71,12 +72,15 @@ function abortError(signal: AbortSignal): CopaError {
 
 async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchResult> {
   const { logger } = ctx;
-  let source = parseReference(opts.image);
+  let source = asUsage('-i/--image', () => parseReference(opts.image));
   if (!source.tag && !source.digest) {
     logger.warn(`image reference ${opts.image} has no tag: using ${opts.image}:latest`);
     source = withDefaultTag(source);
   }
-  const target = patchedReference(source, opts.tag, opts.tagSuffix);
+  const target = asUsage(opts.tag ? '-t/--tag' : '--tag-suffix', () =>
+    patchedReference(source, opts.tag, opts.tagSuffix),
+  );
+  checkPlatforms(opts.platforms);
   const store = await prepareDelivery(opts, { hook: ctx.deliver, logger });
   if (opts.vexOutput && opts.vexFormat !== 'openvex') {
     throw new CopaError('USAGE', `unsupported VEX format ${JSON.stringify(opts.vexFormat)}`, {

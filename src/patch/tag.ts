@@ -5,6 +5,9 @@ import { parseReference, type ImageReference } from '../oci/reference.js';
  * Copa's tag rules (COPA-BEHAVIOUR §4.1): no `-t` → `<repo>:<sourceTag>-<suffix>`; `-t foo` → `<repo>:foo`;
  * `-t reg/repo:foo` (contains `:` or `@`) → that reference, which must carry a tag.
  */
+/** OCI distribution tag grammar */
+const TAG = /^[\w][\w.-]{0,127}$/;
+
 export function patchedReference(
   source: ImageReference,
   tag: string | undefined,
@@ -18,7 +21,15 @@ export function patchedReference(
       });
     }
     if (!suffix) throw new CopaError('USAGE', '--tag-suffix must not be empty when --tag is not given');
-    return { ...repo, tag: `${source.tag}-${suffix}` };
+    const derived = `${source.tag}-${suffix}`;
+    if (!TAG.test(derived)) {
+      throw new CopaError(
+        'USAGE',
+        `--tag-suffix ${JSON.stringify(suffix)} makes the tag ${JSON.stringify(derived)}, which is not a valid tag`,
+        { hint: 'a suffix may hold letters, digits, _ . and - (the tag is at most 128 characters)' },
+      );
+    }
+    return { ...repo, tag: derived };
   }
   if (tag.includes(':') || tag.includes('@')) {
     const full = parseReference(tag);
@@ -29,7 +40,7 @@ export function patchedReference(
     }
     return { registry: full.registry, repository: full.repository, tag: full.tag };
   }
-  if (!/^[\w][\w.-]{0,127}$/.test(tag)) {
+  if (!TAG.test(tag)) {
     throw new CopaError('USAGE', `--tag ${JSON.stringify(tag)} is not a valid tag`, {
       hint: 'tags are up to 128 letters, digits, _ . and -, not starting with . or -',
     });
