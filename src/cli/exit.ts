@@ -27,3 +27,27 @@ export function formatError(err: unknown, debug: boolean): string {
     ? `Error: ${e.stack}`
     : `Error: ${e.message} (internal error; rerun with --debug and report it)`;
 }
+
+/** The `--json` form of a failure (schema/patch-result.schema.json, `$defs/error`). */
+export function jsonError(
+  err: unknown,
+  exitCode: number,
+): { status: 'Error'; code: string; exitCode: number; message: string; hint?: string } {
+  if (err instanceof CopaError) {
+    return {
+      status: 'Error',
+      code: err.code,
+      exitCode,
+      message: err.message,
+      ...(err.hint ? { hint: err.hint } : {}),
+    };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return {
+    status: 'Error',
+    code: 'INTERNAL',
+    exitCode,
+    message: message || 'internal error',
+    hint: 'rerun with --debug and report it',
+  };
+}

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { CopaError } from '../errors.js';
 import { cacheCommand } from './cache.js';
-import { exitCodeFor, formatError } from './exit.js';
+import { exitCodeFor, formatError, jsonError } from './exit.js';
 import { generateCommand } from './generate.js';
 import { patchCommand } from './patch.js';
 import { planCommand } from './plan.js';
@@ -33,18 +33,37 @@ async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
+    const json = argv.includes('--json');
     const code = (err as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('commander.')) {
       const exitCode = (err as { exitCode?: number }).exitCode ?? 2;
-      return code === 'commander.helpDisplayed' || code === 'commander.version' || exitCode === 0 ? 0 : 2;
+      const ok = code === 'commander.helpDisplayed' || code === 'commander.version' || exitCode === 0;
+      if (!ok && json) writeJsonError(usageError(err), 2);
+      return ok ? 0 : 2;
     }
     if (err instanceof CopaError && err.code === 'NO_UPDATES') {
       process.stderr.write('Image is already up-to-date. No patch was applied.\n');
       return 0;
     }
     process.stderr.write(formatError(err, globals().debug) + '\n');
-    return exitCodeFor(err);
+    const exitCode = exitCodeFor(err);
+    // a bulk run that failed jobs has printed its summary (the JSON of every job) already
+    const summarized =
+      err instanceof CopaError && (err.code === 'JOBS_FAILED' || err.code === 'JOBS_RETRYABLE');
+    if (json && !summarized) writeJsonError(err, exitCode);
+    return exitCode;
   }
+}
+
+/** commander's own message ("error: unknown option '--x'"), as a USAGE error. */
+function usageError(err: unknown): CopaError {
+  const text = err instanceof Error ? err.message.replace(/^error: /, '') : String(err);
+  return new CopaError('USAGE', text, { hint: 'see --help' });
+}
+
+/** --json: the failure as a JSON object on stdout too, so scripts need not parse stderr. */
+function writeJsonError(err: unknown, exitCode: number): void {
+  process.stdout.write(JSON.stringify(jsonError(err, exitCode), null, 2) + '\n');
 }
 
 // `copa ... | head` closes stdout early: that is not an error

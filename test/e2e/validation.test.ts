@@ -78,3 +78,24 @@ describe('usage errors exit 2 before any request', () => {
     expect(requests - before).toBe(0);
   });
 });
+
+describe('--json on failure', () => {
+  it('prints the error as a JSON object on stdout (status Error, code, exit code, message, hint)', async () => {
+    const usage = await copa(['patch', '-i', '::bad', '--json', '--cache-dir', cacheDir], env);
+    expect(usage.code).toBe(2);
+    expect(JSON.parse(usage.stdout)).toMatchObject({ status: 'Error', code: 'USAGE', exitCode: 2 });
+    const unknown = await copa(['patch', '--no-such-flag', '--json'], env);
+    expect(JSON.parse(unknown.stdout)).toMatchObject({
+      status: 'Error',
+      code: 'USAGE',
+      message: "unknown option '--no-such-flag'",
+    });
+    // a run that fails on the way (nothing listens on port 1): exit 1, the same object
+    const down = await copa(['patch', '-i', '127.0.0.1:1/app:1.0', '--json', '--cache-dir', cacheDir], env);
+    expect(down.code).toBe(1);
+    const err = JSON.parse(down.stdout) as { status: string; code: string; message: string; hint?: string };
+    expect(err).toMatchObject({ status: 'Error', code: 'NETWORK', exitCode: 1 });
+    expect(err.message).toContain('127.0.0.1:1');
+    expect(err.hint).toBeTruthy();
+  });
+});
