@@ -38,6 +38,7 @@ import type { Layer } from '../oci/image.js';
 import { decompress } from './decompress.js';
 import { extractLayer } from './extract.js';
 import { withLock } from '../fs/lock.js';
+import { itemsInUse, layerItem, markInUse } from './inuse.js';
 
 export interface LayerCacheOptions {
   dir?: string;
@@ -135,6 +136,7 @@ export class LayerCache {
 
   /** The extracted (overlay-form) directory of `layer`, extracting it if no process has yet. */
   ensure(layer: Layer): Promise<string> {
+    markInUse(this.dir, layerItem(digestHex(layer.diffID))); // before it exists: a prune meanwhile leaves it alone
     const running = this.inflight.get(layer.diffID);
     if (running) return running;
     const p = this.ensureUncached(layer).finally(() => this.inflight.delete(layer.diffID));
@@ -236,7 +238,33 @@ export class LayerCache {
     return { entries, totalBytes: entries.reduce((n, e) => n + e.bytes, 0) };
   }
 
-  /** Remove layers unused for longer than `olderThanMs`, or all of them. */
+  /**
+   * Remove one cached layer unless a process uses it (see inuse.ts): moved out of sight first, so
+   * ensure() never sees a half-deleted layer; put back if a run marked it meanwhile. Returns the bytes freed.
+   */
+  async remove(diffID: string): Promise<number> {
+    const hex = digestHex(diffID);
+    const marked = (): boolean => itemsInUse(this.dir).has(layerItem(hex));
+    if (marked()) return 0;
+    const { meta } = await this.readMeta(diffID);
+    const trash = join(this.dir, 'layers', 'tmp', `prune-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await mkdir(join(this.dir, 'layers', 'tmp'), { recursive: true });
+    try {
+      await rename(this.layerDir(diffID), trash);
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return 0; // pruned by someone else
+      throw e;
+    }
+    if (marked()) {
+      await rename(trash, this.layerDir(diffID)).catch(() => rm(trash, { recursive: true, force: true }));
+      return 0;
+    }
+    await rm(this.metaPath(diffID), { force: true });
+    await rm(trash, { recursive: true, force: true });
+    return meta.bytes;
+  }
+
+  /** Remove layers unused for longer than `olderThanMs`, or all of them (those in use stay). */
   async prune(opts: {
     olderThanMs?: number;
     all?: boolean;
@@ -247,19 +275,11 @@ export class LayerCache {
     for (const entry of (await this.report()).entries) {
       const old = opts.olderThanMs !== undefined && now - entry.lastUsed.getTime() > opts.olderThanMs;
       if (!opts.all && !old) continue;
-      // move it out of sight first, so ensure() never sees a half-deleted layer
-      const trash = join(this.dir, 'layers', 'tmp', `prune-${process.pid}-${randomBytes(4).toString('hex')}`);
-      await mkdir(join(this.dir, 'layers', 'tmp'), { recursive: true });
-      try {
-        await rename(this.layerDir(entry.diffID), trash);
-      } catch (e) {
-        if (errno(e) === 'ENOENT') continue; // pruned by someone else
-        throw e;
+      const freed = await this.remove(entry.diffID);
+      if (freed > 0) {
+        removed++;
+        freedBytes += freed;
       }
-      await rm(this.metaPath(entry.diffID), { force: true });
-      await rm(trash, { recursive: true, force: true });
-      removed++;
-      freedBytes += entry.bytes;
     }
     return { removed, freedBytes };
   }

@@ -12,6 +12,7 @@ import { resolveSourceImage } from './source.js';
 import { prepareDelivery } from './sink.js';
 import type { PatchResult } from './result.js';
 import { asUsage, checkPlatforms } from './validate.js';
+import { enforceCap } from '../cache/prune.js';
 import { patchedReference } from './tag.js';
 import { multiPlatformPlan, patchMulti } from './multi.js';
 import { newRegistryClient } from './client.js';
@@ -102,11 +103,18 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
   const client = newRegistryClient(opts, logger);
   const cache = new LayerCache({ logger, ...(opts.cacheDir ? { dir: opts.cacheDir } : {}) });
   const env: FlowEnv = { opts, ctx, client, cache, store, source, report, engine };
-  // a deliver hook (copa generate) takes exactly one image: the platform asked for, or the host's
-  const multi = ctx.deliver ? undefined : await multiPlatformPlan(env, reportDir);
-  if (multi) return patchMulti(env, multi, target);
-  const { image, platform } = await resolveSourceImage(client, source, report, opts.platforms[0]);
-  await engine.checkPlatform(platform);
-  const one = await patchOne(env, image, platform, target, { deliver: true });
-  return one.result;
+  try {
+    // a deliver hook (copa generate) takes exactly one image: the platform asked for, or the host's
+    const multi = ctx.deliver ? undefined : await multiPlatformPlan(env, reportDir);
+    if (multi) return await patchMulti(env, multi, target);
+    const { image, platform } = await resolveSourceImage(client, source, report, opts.platforms[0]);
+    await engine.checkPlatform(platform);
+    const one = await patchOne(env, image, platform, target, { deliver: true });
+    return one.result;
+  } finally {
+    // the cache stays under its cap (COPA_CACHE_MAX); what this run uses is never removed
+    await enforceCap(cache.dir, logger).catch((e: unknown) =>
+      logger.warn(`could not keep the cache under its cap: ${e instanceof Error ? e.message : String(e)}`),
+    );
+  }
 }

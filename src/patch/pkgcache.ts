@@ -15,10 +15,12 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { copyTree } from '../fs/tree.js';
 import { withLock } from '../fs/lock.js';
 import type { Logger } from '../log.js';
+import { PACKAGES_USED } from '../cache/items.js';
+import { markInUse, packagesItem } from '../layers/inuse.js';
 import type { PackageManager, PackageManagerContext } from '../pkgmgr/types.js';
 
 const DEFAULT_MAX_AGE_MS = 10 * 60_000;
@@ -91,6 +93,10 @@ export class PackageCache {
 
   /** Private host directories for every cache path (bind them into the sandbox), packages seeded. */
   async open(): Promise<Map<string, string>> {
+    // in use by this run (pruning leaves it alone), and when it was last used (`copa cache du`)
+    markInUse(dirname(dirname(this.dir)), packagesItem(basename(this.dir)));
+    await mkdir(this.dir, { recursive: true });
+    await writeFile(join(this.dir, PACKAGES_USED), '');
     for (const path of this.pm.cachePaths) {
       const dir = join(this.workDir, 'pkgcache', enc(path));
       await mkdir(join(dir, 'partial'), { recursive: true });

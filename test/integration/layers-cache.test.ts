@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CopaError } from '../../src/errors.js';
+import { releaseAll } from '../../src/layers/inuse.js';
 import { LayerCache } from '../../src/layers/cache.js';
 import type { Layer } from '../../src/oci/image.js';
 import { makeTar, memoryLayer, sha256, type TarSpec } from '../helpers/tar.js';
@@ -210,6 +211,9 @@ describe('LayerCache', () => {
     expect([bytes.get(l1.diffID), bytes.get(l2.diffID)]).toEqual([du1, du2]);
     expect(report.totalBytes).toBe(du1 + du2);
 
+    // while this process uses them (a run in progress), nothing is pruned
+    expect(await cache.prune({ all: true })).toEqual({ removed: 0, freedBytes: 0 });
+    releaseAll(); // the run is over
     // l1 last used two days ago
     const old = new Date(Date.now() - 2 * 86_400_000);
     await utimes(join(dir, 'layers', 'meta', `${l1.diffID.slice(7)}.json`), old, old);
@@ -218,6 +222,7 @@ describe('LayerCache', () => {
     expect(await cache.prune({ olderThanMs: 86_400_000 })).toEqual({ removed: 0, freedBytes: 0 });
     // using a layer again after pruning extracts it again
     expect(await cache.ensure(l1)).toBe(d1);
+    releaseAll();
     expect(await cache.prune({ all: true })).toEqual({ removed: 2, freedBytes: du1 + du2 });
     expect(await cache.report()).toEqual({ entries: [], totalBytes: 0 });
     expect(await readdir(join(dir, 'layers', 'tmp'))).toEqual([]);
