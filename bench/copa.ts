@@ -5,6 +5,7 @@ import { removeTree } from '../test/helpers/upgradable.js';
 import { measure, tail } from './measure.js';
 import type { BenchContext, Contender, RoundOutcome } from './contender.js';
 import { analyzeRegistryLayer } from './layer.js';
+import { profileFloors } from './profile-floors.js';
 import type { Temperature } from './stats.js';
 
 /**
@@ -18,14 +19,26 @@ export interface CopaSpec {
   id: string;
   label: string;
   temperature: Temperature;
-  /** `small` or `10x` */
+  /** `small`, `10x` or `distroless` */
   image: string;
-  /** `w1`, `w2` */
+  /** `w1`, `w2`, `w3` */
   workload: string;
   /** source repository:tag in the registry */
   source: string;
   /** Trivy report file; undefined = update-all */
   report?: string;
+  /** more patch flags (e.g. --tooling-image) */
+  extraArgs?: string[];
+  /** the source pushed (and whatever else the row needs), once; called before the first run */
+  ensure?: () => Promise<void>;
+  /** packages for the new layer's Installed-Size check (default: the Debian fixture's) */
+  upgradable?: string[];
+}
+
+/** `repository:tag` -> its two parts (the tag after the last colon). */
+export function splitSource(source: string): { repository: string; reference: string } {
+  const colon = source.lastIndexOf(':');
+  return { repository: source.slice(0, colon), reference: source.slice(colon + 1) };
 }
 
 const PatchJson = z.looseObject({
@@ -74,10 +87,12 @@ export function copaContender(spec: CopaSpec, ctx: BenchContext): Contender {
     '--timeout',
     '60m',
     '--json',
+    ...(spec.extraArgs ?? []),
     ...extra,
   ];
 
   const patchOnce = async (cacheDir: string, target: string, extra: string[] = []) => {
+    await spec.ensure?.();
     await mkdir(scratch, { recursive: true });
     const m = await measure(argv(cacheDir, target, extra), { scratch });
     if (m.code !== 0) {
@@ -107,6 +122,7 @@ export function copaContender(spec: CopaSpec, ctx: BenchContext): Contender {
     workload: spec.workload,
 
     async prepare() {
+      await spec.ensure?.();
       if (spec.temperature === 'warm') await patchOnce(warmCache, `bench/${spec.id}-warmup:patched`);
     },
 
@@ -122,24 +138,44 @@ export function copaContender(spec: CopaSpec, ctx: BenchContext): Contender {
           sample: m.sample,
           traffic: ctx.proxy.traffic(),
           layer: { compressed: layer.size, uncompressed: layer.uncompressedSize },
-          inspect: () => analyzeRegistryLayer(ctx.registryHost, repository, layer.digest, ctx.upgradable),
+          inspect: () =>
+            analyzeRegistryLayer(
+              ctx.registryHost,
+              repository,
+              layer.digest,
+              spec.upgradable ?? ctx.upgradable,
+            ),
         };
       } finally {
         if (spec.temperature === 'cold') await removeTree(cacheDir);
       }
     },
 
-    /** One extra run with --debug for the phase timings (its work dir is kept by --debug: removed here). */
+    /**
+     * One extra run with --debug for the phase timings; its work dir (kept by --debug) then gives the
+     * layer-write floor, and on cold rows the source's pull + extract floor is measured too
+     * (bench/profile-floors.ts). The work dir is removed afterwards.
+     */
     async profile() {
       const cacheDir =
         spec.temperature === 'warm'
           ? warmCache
           : await mkdtemp(join(ctx.workDir, `copa-profile-${spec.id}-`));
       const work = await mkdtemp(join(ctx.workDir, 'copa-debug-work-'));
+      const floors = await mkdtemp(join(ctx.workDir, 'copa-profile-floors-'));
       try {
         const { m } = await patchOnce(cacheDir, `bench/${spec.id}-profile:patched`, ['--debug', '-w', work]);
-        return parsePhases(m.stderr);
+        const phases = parsePhases(m.stderr);
+        const measured = await profileFloors({
+          work,
+          scratch: floors,
+          registryHost: ctx.registryHost,
+          ...(spec.temperature === 'cold' ? { source: splitSource(spec.source) } : {}),
+          log: ctx.log,
+        });
+        return { ...phases, ...measured };
       } finally {
+        await removeTree(floors);
         await removeTree(work);
         if (spec.temperature === 'cold') await removeTree(cacheDir);
       }

@@ -12,11 +12,11 @@ import {
   renderMarkdown,
   renderText,
   replaceBetweenMarkers,
-  W3_NOTE,
   writeResults,
   type BenchRun,
 } from './output.js';
 import type { LayerContent } from './layer.js';
+import { LAYER_FLOOR, PULL_FLOOR } from './phase-floors.js';
 import type { ContenderResult } from './stats.js';
 import { detailLines, markdownTable, phaseRows, rows, textTable } from './table.js';
 
@@ -111,6 +111,25 @@ describe('tables', () => {
       ],
     });
   });
+  it('puts each floor under its phase with a ratio row, even when a later column brings it', () => {
+    const warm = {
+      ...result('w', 'copa', 'warm', 1),
+      phases: { 'layers ready': 0, 'layer written': 1.2, [LAYER_FLOOR]: 0.6 },
+    };
+    const cold = {
+      ...result('c', 'copa', 'cold', 1),
+      phases: { 'layers ready': 3, simulation: 1, 'layer written': 1, [PULL_FLOOR]: 2, [LAYER_FLOOR]: 0.5 },
+    };
+    expect(phaseRows([warm, cold]).body).toEqual([
+      ['layers ready', '0.00', '3.00'],
+      [PULL_FLOOR, '–', '2.00'],
+      ['layers ready ÷ floor', '–', '1.50×'],
+      ['layer written', '1.20', '1.00'],
+      [LAYER_FLOOR, '0.60', '0.50'],
+      ['layer written ÷ floor', '2.00×', '2.00×'],
+      ['simulation', '–', '1.00'],
+    ]);
+  });
 });
 
 describe('renderings', () => {
@@ -133,16 +152,17 @@ describe('renderings', () => {
       small: { reference: 'r/small:12', layers: 2, compressed: 65 * 2 ** 20, uncompressed: 172 * 2 ** 20 },
       big: { reference: 'r/big:12', layers: 3, compressed: 660 * 2 ** 20, uncompressed: 1724 * 2 ** 20 },
       upgradable: [{ name: 'libssl3', from: '1', to: '2' }],
+      distroless: { upgradable: [{ name: 'openssl', from: '1', to: '2' }] },
     },
-    w3: W3_NOTE,
     results,
   });
 
-  it('prints the machine, the images, the table with W3 as n/a, errors and the targets', () => {
+  it('prints the machine, the images, the table, errors and the targets', () => {
     const text = renderText(run);
     expect(text).toContain('2 × Test CPU, 8.0 GiB RAM, Linux 6.1.0, Node v20.20.2');
     expect(text).toContain('10x image: 3 layers, 660 MiB compressed / 1724 MiB uncompressed');
-    expect(text).toMatch(/W3 distroless\s+n\/a \(distroless support pending\)/);
+    expect(text).toContain('distroless upgradable today: 1 packages (openssl)');
+    expect(text).not.toContain('pending');
     expect(text).toContain('floor-cold: apt failed\n    second line');
     // identical layers are one line naming every workload; small amounts in KiB
     expect(text).toContain(
@@ -153,6 +173,13 @@ describe('renderings', () => {
     );
     expect(text).toContain('met   W1 warm ≤ 0.3× buildah (warm): 0.25× wall (1.00× CPU)');
     expect(text).toContain('met   W1 10x warm ≤ 1.2× W1 warm: 1.20× wall (1.00× CPU)');
+    // issue 14's targets come first
+    expect(text).toContain('targets (not asserted):\n  n/a   W1 cold ≤ 0.7× Copa v0.14.2 cold: n/a\n');
+    expect(text).toContain('met   peak RSS ≤ 200 MiB (every single-image copa run): 120 MiB (copa-w1-warm)');
+  });
+
+  it('still shows the W3 note of an older record', () => {
+    expect(renderText({ ...run, w3: 'n/a (old note)' })).toMatch(/W3 distroless\s+n\/a \(old note\)/);
   });
 
   it('renders Markdown for the README and replaces only the text between the markers', () => {

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { LayerContent } from './layer.js';
 import type { Machine } from './machine.js';
+import { speedTargets } from './speed-targets.js';
 import { evaluateTargets, type ContenderResult, type Target } from './stats.js';
 import {
   COLUMNS,
@@ -36,17 +37,26 @@ export interface BenchRun {
     small: ImageFacts;
     big: ImageFacts;
     upgradable: Array<{ name: string; from: string; to: string }>;
+    /** W3: the distroless fixture's upgradable packages that day (when W3 ran) */
+    distroless?: { upgradable: Array<{ name: string; from: string; to: string }> };
   };
-  w3: string;
+  /** older records only: W3's note from before it was measured */
+  w3?: string;
   results: ContenderResult[];
   targets: Target[];
 }
 
-export const W3_NOTE = 'n/a (distroless support pending)';
-
+/** The record with its targets: the speed targets of issue 14 first, then the others. */
 export function finishRun(partial: Omit<BenchRun, 'targets'>): BenchRun {
-  return { ...partial, targets: evaluateTargets(partial.results) };
+  const targets = [...speedTargets(partial.results, partial.images), ...evaluateTargets(partial.results)];
+  return { ...partial, targets };
 }
+
+const upgradableLine = (what: string, list: ReadonlyArray<{ name: string }>): string =>
+  `${what}: ${list.length} packages (${list.map((u) => u.name).join(', ')})`;
+
+/** the W3 note of an older record (before W3 was measured) as a table row */
+const w3Rows = (run: BenchRun): string[][] => (run.w3 ? [noteRow('W3 distroless', run.w3)] : []);
 
 const mib = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
 
@@ -111,9 +121,12 @@ export function renderText(run: BenchRun): string {
     `CLI: ${run.cli.path} (${run.cli.commit})`,
     imageLine('small image', run.images.small),
     imageLine('10x image', run.images.big),
-    `upgradable today: ${run.images.upgradable.length} packages (${run.images.upgradable.map((u) => u.name).join(', ')})`,
+    upgradableLine('upgradable today', run.images.upgradable),
+    ...(run.images.distroless
+      ? [upgradableLine('distroless upgradable today', run.images.distroless.upgradable)]
+      : []),
     '',
-    textTable(COLUMNS, [...rows(run.results), noteRow('W3 distroless', run.w3)]),
+    textTable(COLUMNS, [...rows(run.results), ...w3Rows(run)]),
     '',
     ...detailBlock(run.results, (l) => `  ${l}`, 'details (medians):'),
     'new layer content:',
@@ -133,9 +146,9 @@ export function renderMarkdown(run: BenchRun, jsonName: string): string {
   const phases = phaseRows(run.results);
   return [
     `Latest run: ${run.startedAt.slice(0, 10)}, ${run.rounds} rounds (medians), CLI at ${run.cli.commit}; machine: ${machineLine(run.machine)}.`,
-    `Images: ${imageLine('small', run.images.small)}; ${imageLine('10x', run.images.big)}; ${run.images.upgradable.length} upgradable packages that day. Raw figures: \`bench/results/${jsonName}\` (not committed).`,
+    `Images: ${imageLine('small', run.images.small)}; ${imageLine('10x', run.images.big)}; ${run.images.upgradable.length} upgradable packages that day${run.images.distroless ? ` (distroless fixture: ${run.images.distroless.upgradable.length})` : ''}. Raw figures: \`bench/results/${jsonName}\` (not committed).`,
     '',
-    markdownTable(COLUMNS, [...rows(run.results), noteRow('W3 distroless', run.w3)]),
+    markdownTable(COLUMNS, [...rows(run.results), ...w3Rows(run)]),
     '',
     ...detailBlock(run.results, (l) => `- ${l}`, 'Details (medians):', true),
     ...(phases.body.length > 0

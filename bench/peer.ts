@@ -1,6 +1,5 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pushFixture, type DebianFixture } from '../test/helpers/fixtures.js';
 import { removeTree } from '../test/helpers/upgradable.js';
 import { startBuildkit, sourcePolicy, type Buildkit, type PeerPaths } from './buildkit.js';
 import { bulkConfig } from './bulk.js';
@@ -9,7 +8,6 @@ import { measure, tail, type Measured, type Sample } from './measure.js';
 import { clockTicks, cpuDelta, peakRssMiB, readProcStat, resetPeakRss, treeDetail } from './proc.js';
 import { inspectAddedLayers } from './pushed.js';
 import type { Temperature } from './stats.js';
-import { ensureToolingImage, TOOLING_REPO, TOOLING_TAG } from './tooling.js';
 import { checkW4Push, w4Spec, type W4Source } from './w4.js';
 
 /**
@@ -30,15 +28,14 @@ export interface CopaGoEnv {
   stop(): Promise<void>;
 }
 
-export function copaGoEnv(paths: PeerPaths, ctx: BenchContext, fixture: DebianFixture): CopaGoEnv {
+/** `tooling`: pushes the tooling image once (bench/tooling.ts toolingSource) and gives its reference. */
+export function copaGoEnv(paths: PeerPaths, ctx: BenchContext, tooling: () => Promise<string>): CopaGoEnv {
   const dir = join(ctx.workDir, 'copa-go');
   let started: Promise<{ bk: Buildkit; policyFile: string }> | undefined;
   const start = async (): Promise<{ bk: Buildkit; policyFile: string }> => {
-    const tooling = await ensureToolingImage(fixture, ctx.log);
-    await pushFixture(tooling.layoutDir, tooling.refName, ctx.registryHost, `${TOOLING_REPO}:${TOOLING_TAG}`);
+    const target = await tooling();
     await mkdir(dir, { recursive: true });
     const policyFile = join(dir, 'source-policy.json');
-    const target = `${ctx.proxyHost}/${TOOLING_REPO}:${TOOLING_TAG}`;
     await writeFile(policyFile, JSON.stringify(sourcePolicy(target), null, 2) + '\n');
     const bk = await startBuildkit({
       paths,
@@ -139,9 +136,17 @@ export interface CopaGoSpec {
   source: string;
   /** Trivy report; undefined = update-all */
   report?: string;
+  /** default `small` */
+  image?: string;
+  /** more `copa patch` flags (e.g. --ignore-errors) */
+  extraArgs?: string[];
+  /** the source pushed, once; called before the first run */
+  ensure?: () => Promise<void>;
+  /** packages for the new layer's Installed-Size check (default: the Debian fixture's) */
+  upgradable?: string[];
 }
 
-/** The original Copa on one image (W1 with a report, W2 update-all), the small image. */
+/** The original Copa on one image (W1 with a report, W2 update-all, W3 distroless). */
 export function copaGoContender(spec: CopaGoSpec, env: CopaGoEnv, ctx: BenchContext): Contender {
   const once = (target: string) =>
     runCopaGo(
@@ -153,6 +158,7 @@ export function copaGoContender(spec: CopaGoSpec, env: CopaGoEnv, ctx: BenchCont
         ...(spec.report ? ['-r', spec.report] : []),
         '-t',
         `${ctx.proxyHost}/${target}`,
+        ...(spec.extraArgs ?? []),
       ],
       `${spec.id} ${target}`,
     );
@@ -161,9 +167,10 @@ export function copaGoContender(spec: CopaGoSpec, env: CopaGoEnv, ctx: BenchCont
     label: spec.label,
     family: 'copa-go',
     temperature: spec.temperature,
-    image: 'small',
+    image: spec.image ?? 'small',
     workload: spec.workload,
     prepare: async () => {
+      await spec.ensure?.();
       await env.ready();
     },
 
@@ -180,7 +187,7 @@ export function copaGoContender(spec: CopaGoSpec, env: CopaGoEnv, ctx: BenchCont
         ctx.registryHost,
         { repository, reference: 'patched' },
         { repository: spec.source.slice(0, colon), reference: spec.source.slice(colon + 1) },
-        ctx.upgradable,
+        spec.upgradable ?? ctx.upgradable,
       );
       return {
         round: n,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Contender, RoundOutcome } from './contender.js';
 import type { LayerContent } from './layer.js';
-import { executeRounds, roundOrder } from './rounds.js';
+import { executeRounds, roundOrder, setAside } from './rounds.js';
 
 describe('roundOrder', () => {
   it('rotates the list by one per round', () => {
@@ -106,5 +106,46 @@ describe('executeRounds (fake contenders)', () => {
     await expect(executeRounds([fakeContender('a', [])], { ...opts, aborted: () => true })).rejects.toThrow(
       /interrupted/,
     );
+  });
+});
+
+describe('setAside', () => {
+  it('turns the contenders of one family into n/a rows and keeps the others', () => {
+    const c = (id: string, family: Contender['family'], workload?: string): Contender => ({
+      id,
+      label: id,
+      family,
+      temperature: 'cold',
+      image: 'small',
+      ...(workload ? { workload } : {}),
+      round: () => Promise.reject(new Error('not run')),
+    });
+    const { kept, rows } = setAside(
+      [c('a', 'copa', 'w1'), c('b', 'copa-go', 'w1'), c('d', 'copa-go')],
+      'copa-go',
+      'n/a (no copa)',
+    );
+    expect(kept.map((x) => x.id)).toEqual(['a']);
+    expect(rows).toEqual([
+      {
+        id: 'b',
+        label: 'b',
+        family: 'copa-go',
+        temperature: 'cold',
+        image: 'small',
+        workload: 'w1',
+        rounds: [],
+        unavailable: 'n/a (no copa)',
+      },
+      {
+        id: 'd',
+        label: 'd',
+        family: 'copa-go',
+        temperature: 'cold',
+        image: 'small',
+        rounds: [],
+        unavailable: 'n/a (no copa)',
+      },
+    ]);
   });
 });

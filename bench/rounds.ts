@@ -21,6 +21,27 @@ export function roundOrder<T>(items: readonly T[], round: number): T[] {
   return [...items.slice(k), ...items.slice(0, k)];
 }
 
+/** The contenders of `family` set aside with a reason (their `n/a (…)` rows), and the others. */
+export function setAside(
+  contenders: readonly Contender[],
+  family: ContenderResult['family'],
+  reason: string,
+): { kept: Contender[]; rows: ContenderResult[] } {
+  const rows = contenders
+    .filter((c) => c.family === family)
+    .map((c): ContenderResult => ({
+      id: c.id,
+      label: c.label,
+      family: c.family,
+      temperature: c.temperature,
+      image: c.image,
+      ...(c.workload === undefined ? {} : { workload: c.workload }),
+      rounds: [],
+      unavailable: reason,
+    }));
+  return { kept: contenders.filter((c) => c.family !== family), rows };
+}
+
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export async function executeRounds(

@@ -16,9 +16,11 @@ import { buildahContender, buildahW4Contender } from './buildah.js';
 import { peerPaths } from './buildkit.js';
 import { pushW4Images, W4_REPO, W4_TAGS } from './bulk.js';
 import type { BenchContext, Contender } from './contender.js';
-import { copaContender } from './copa.js';
 import { floorContender } from './floor.js';
-import { copaGoContender, copaGoEnv, copaGoW4Contender, type CopaGoEnv } from './peer.js';
+import { copaGoEnv, copaGoW4Contender, type CopaGoEnv } from './peer.js';
+import { copaGoSingleContenders, ourSingleContenders, SMALL } from './single.js';
+import { toolingSource } from './tooling.js';
+import { w3Contenders, w3Plan, W3_IDS } from './w3.js';
 import { copaW4BulkContender, copaW4SeparateContender, type W4Source } from './w4.js';
 import { w6Contenders } from './w6.js';
 import { w6Targets } from './w6-targets.js';
@@ -31,13 +33,12 @@ import {
   renderMarkdown,
   renderText,
   updateReadme,
-  W3_NOTE,
   writeResults,
   type BenchRun,
   type ImageFacts,
 } from './output.js';
 import { startCountingProxy } from './proxy.js';
-import { executeRounds } from './rounds.js';
+import { executeRounds, setAside } from './rounds.js';
 import type { ContenderResult } from './stats.js';
 import { installHint, installTools, missingTools, type Tool } from './tools.js';
 import { cliAtRef, givenCli, workingTreeCli, type BenchCli } from './cli.js';
@@ -204,124 +205,35 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
           log(`W4: ${W4_TAGS.length} tags pushed as ${W4_REPO}:${W4_TAGS[0]}…${W4_TAGS.at(-1)}`),
         )),
     };
-    const small = 'bench/debian:12';
-    const big = 'bench/debian-10x:12';
-    const all: Contender[] = [
-      copaContender(
-        {
-          id: 'copa-w1-cold',
-          label: `W1 report (${n} pkgs), cold`,
-          temperature: 'cold',
-          image: 'small',
-          workload: 'w1',
-          source: small,
-          report: smallReport,
-        },
-        ctx,
-      ),
-      copaContender(
-        {
-          id: 'copa-w1-warm',
-          label: `W1 report (${n} pkgs), warm`,
-          temperature: 'warm',
-          image: 'small',
-          workload: 'w1',
-          source: small,
-          report: smallReport,
-        },
-        ctx,
-      ),
-      copaContender(
-        {
-          id: 'copa-w2-warm',
-          label: 'W2 update-all, warm',
-          temperature: 'warm',
-          image: 'small',
-          workload: 'w2',
-          source: small,
-        },
-        ctx,
-      ),
-      copaContender(
-        {
-          id: 'copa-w1-10x-cold',
-          label: 'W1 on the 10x image, cold',
-          temperature: 'cold',
-          image: '10x',
-          workload: 'w1',
-          source: big,
-          report: bigReport,
-        },
-        ctx,
-      ),
-      copaContender(
-        {
-          id: 'copa-w1-10x-warm',
-          label: 'W1 on the 10x image, warm',
-          temperature: 'warm',
-          image: '10x',
-          workload: 'w1',
-          source: big,
-          report: bigReport,
-        },
-        ctx,
-      ),
-      buildahContender('cold', small, ctx),
-      buildahContender('warm', small, ctx),
-      floorContender('cold', images.small, ctx),
-      floorContender('warm', images.small, ctx),
-      copaW4BulkContender(ctx, w4),
-      copaW4SeparateContender(ctx, w4),
-      buildahW4Contender(w4, ctx),
-      ...w6Contenders(ctx),
-    ];
+    const sources = { count: n, smallReport, bigReport };
     // the original Copa: its rows are listed even without its binaries (then they say n/a and why)
     const peer = peerPaths(flags);
-    if (typeof peer !== 'string') copaGo = copaGoEnv(peer, ctx, images.fixture);
+    const tooling = toolingSource(images.fixture, ctx);
+    if (typeof peer !== 'string') copaGo = copaGoEnv(peer, ctx, tooling);
     // without the binaries the rows are replaced by n/a rows below and never run
     const env: CopaGoEnv = copaGo ?? {
       paths: { copa: '', buildkitd: '', buildctl: '' },
       ready: () => Promise.reject(new Error(typeof peer === 'string' ? peer : 'unavailable')),
       stop: () => Promise.resolve(),
     };
-    all.push(
-      copaGoContender(
-        {
-          id: 'copa-go-w1-cold',
-          label: `W1 report (${n} pkgs): Copa v0.14.2, cold`,
-          temperature: 'cold',
-          workload: 'w1',
-          source: small,
-          report: smallReport,
-        },
-        env,
-        ctx,
-      ),
-      copaGoContender(
-        {
-          id: 'copa-go-w1-warm',
-          label: `W1 report (${n} pkgs): Copa v0.14.2, warm`,
-          temperature: 'warm',
-          workload: 'w1',
-          source: small,
-          report: smallReport,
-        },
-        env,
-        ctx,
-      ),
-      copaGoContender(
-        {
-          id: 'copa-go-w2-warm',
-          label: 'W2 update-all: Copa v0.14.2, warm',
-          temperature: 'warm',
-          workload: 'w2',
-          source: small,
-        },
-        env,
-        ctx,
-      ),
+    const wantW3 = !flags.only || flags.only.some((id) => id === 'w3' || W3_IDS.includes(id));
+    const w3plan = wantW3 ? await w3Plan(ctx) : undefined;
+    const w3 = w3Contenders(ctx, env, tooling, w3plan);
+    const all: Contender[] = [
+      ...ourSingleContenders(ctx, sources),
+      ...w3.filter((c) => c.family === 'copa'),
+      buildahContender('cold', SMALL, ctx),
+      buildahContender('warm', SMALL, ctx),
+      floorContender('cold', images.small, ctx),
+      floorContender('warm', images.small, ctx),
+      copaW4BulkContender(ctx, w4),
+      copaW4SeparateContender(ctx, w4),
+      buildahW4Contender(w4, ctx),
+      ...w6Contenders(ctx),
+      ...copaGoSingleContenders(ctx, env, sources),
+      ...w3.filter((c) => c.family === 'copa-go'),
       copaGoW4Contender(env, ctx, w4),
-    );
+    ];
     const picked = (c: Contender): boolean =>
       !flags.only || flags.only.some((id) => id === c.id || id === c.workload);
     const unknown = (flags.only ?? []).filter((id) => !all.some((c) => c.id === id || c.workload === id));
@@ -331,34 +243,14 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
       );
     let contenders = all.filter(picked);
     const skipped: ContenderResult[] = [];
-    if (missing.some((t) => t.command === 'buildah')) {
-      for (const c of contenders.filter((x) => x.family === 'buildah')) {
-        skipped.push({
-          id: c.id,
-          label: c.label,
-          family: c.family,
-          temperature: c.temperature,
-          image: c.image,
-          rounds: [],
-          unavailable: 'n/a (buildah not installed)',
-        });
-      }
-      contenders = contenders.filter((c) => c.family !== 'buildah');
-    }
+    const aside = (family: ContenderResult['family'], reason: string): void => {
+      const { kept, rows } = setAside(contenders, family, reason);
+      contenders = kept;
+      skipped.push(...rows);
+    };
+    if (missing.some((t) => t.command === 'buildah')) aside('buildah', 'n/a (buildah not installed)');
     if (typeof peer === 'string') {
-      for (const c of contenders.filter((x) => x.family === 'copa-go')) {
-        skipped.push({
-          id: c.id,
-          label: c.label,
-          family: c.family,
-          temperature: c.temperature,
-          image: c.image,
-          ...(c.workload === undefined ? {} : { workload: c.workload }),
-          rounds: [],
-          unavailable: peer,
-        });
-      }
-      contenders = contenders.filter((c) => c.family !== 'copa-go');
+      aside('copa-go', peer);
       if (skipped.some((r) => r.family === 'copa-go')) log(`original Copa rows: ${peer}`);
     }
 
@@ -385,8 +277,8 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
         small: facts('small', pushed.small.reference),
         big: facts('big', pushed.big.reference),
         upgradable,
+        ...(w3plan ? { distroless: { upgradable: w3plan.updates } } : {}),
       },
-      w3: W3_NOTE,
       results: [...results, ...skipped],
     });
     run.targets.push(...w6Targets(run.results));

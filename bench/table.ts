@@ -1,4 +1,5 @@
 import type { Machine } from './machine.js';
+import { FLOOR_OF, floorRatio, orderPhaseNames, ratioRowName } from './phase-floors.js';
 import {
   copaGoPeerOf,
   median,
@@ -98,15 +99,24 @@ export function targetLines(targets: readonly Target[]): string[] {
   return targets.map((t) => `${mark(t.met)}  ${t.name}: ${t.measured}`);
 }
 
-/** Phase timings of the copa contenders (one `--debug` run each), as table rows. */
+/**
+ * Phase timings of the copa contenders (one `--debug` run each), as table rows; each floor measured beside
+ * a phase follows it, with a row of our phase ÷ the floor (bench/phase-floors.ts).
+ */
 export function phaseRows(results: readonly ContenderResult[]): { header: string[]; body: string[][] } {
   const withPhases = results.filter((r) => r.phases && Object.keys(r.phases).length > 0);
   const names: string[] = [];
   for (const r of withPhases)
     for (const p of Object.keys(r.phases ?? {})) if (!names.includes(p)) names.push(p);
+  const ratioOf = new Map(Object.keys(FLOOR_OF).map((p) => [ratioRowName(p), p]));
+  const cell = (r: ContenderResult, name: string): string => {
+    const phase = ratioOf.get(name);
+    if (phase !== undefined) return times(floorRatio(r.phases, phase));
+    return r.phases?.[name]?.toFixed(2) ?? '–';
+  };
   return {
     header: ['phase (s)', ...withPhases.map((r) => r.label)],
-    body: names.map((p) => [p, ...withPhases.map((r) => r.phases?.[p]?.toFixed(2) ?? '–')]),
+    body: orderPhaseNames(names).map((p) => [p, ...withPhases.map((r) => cell(r, p))]),
   };
 }
 

@@ -6,9 +6,11 @@ import {
   fixtureCacheRoot,
   FIXTURE_SUITE,
   PRIVATE_NAMESPACE,
+  pushFixture,
   utcDate,
   type DebianFixture,
 } from '../test/helpers/fixtures.js';
+import type { BenchContext } from './contender.js';
 
 /**
  * The "tooling" image the original Copa always pulls (debian:12-slim in real life; no public registry is
@@ -76,4 +78,19 @@ export async function ensureToolingImage(
     await run('rm', ['-f', rootfs]);
   });
   return { layoutDir: join(dir, 'oci'), refName: TOOLING_TAG };
+}
+
+/**
+ * The tooling image built (cached for the day) and pushed as `copa-tooling/debian:12-slim` once, on first
+ * use: the original Copa gets it through its source policy, our W3 rows with --tooling-image. Gives the
+ * reference through the counting proxy.
+ */
+export function toolingSource(fixture: DebianFixture, ctx: BenchContext): () => Promise<string> {
+  let pushed: Promise<string> | undefined;
+  const push = async (): Promise<string> => {
+    const tooling = await ensureToolingImage(fixture, ctx.log);
+    await pushFixture(tooling.layoutDir, tooling.refName, ctx.registryHost, `${TOOLING_REPO}:${TOOLING_TAG}`);
+    return `${ctx.proxyHost}/${TOOLING_REPO}:${TOOLING_TAG}`;
+  };
+  return () => (pushed ??= push());
 }
