@@ -1,6 +1,6 @@
 import { CopaError } from '../errors.js';
 import { Phases } from './phases.js';
-import type { Logger } from '../log.js';
+import { silentLogger, type Logger } from '../log.js';
 import type { ImageRoot } from '../engine/types.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { Platform } from '../oci/schemas.js';
@@ -49,13 +49,14 @@ export async function probeImage(
   root: ImageRoot,
   report: UpdateManifest | undefined,
   ignoreErrors = false,
+  logger: Logger = silentLogger,
 ): Promise<Probe> {
-  const os = await detectOs(root, report);
+  const os = await detectOs(root, report, logger);
   const pm = await chooseManager(os, root.session, { reportMode: report !== undefined, ignoreErrors });
   return { os, pm };
 }
 
-async function detectOs(root: ImageRoot, report: UpdateManifest | undefined): Promise<OsInfo> {
+async function detectOs(root: ImageRoot, report: UpdateManifest | undefined, logger: Logger): Promise<OsInfo> {
   const rel =
     (await root.session.readFile('/etc/os-release')) ?? (await root.session.readFile('/usr/lib/os-release'));
   const fromImage = rel ? osFromRelease(rel.toString('utf8')) : undefined;
@@ -75,6 +76,15 @@ async function detectOs(root: ImageRoot, report: UpdateManifest | undefined): Pr
       `the report is for ${fromReport.type} ${fromReport.version} but the image runs ${fromImage.type} ${fromImage.version}`,
       { hint: 'scan this image and pass that report' },
     );
+  }
+  const major = (v: string): string => v.split('.')[0] ?? v;
+  if (fromImage?.version && fromReport.version && major(fromImage.version) !== major(fromReport.version)) {
+    // Copa takes the report's word for it; we say so, and plan with the release the image really runs
+    logger.warn(
+      `the report is for ${fromReport.type} ${fromReport.version} but the image runs ${fromImage.type} ${fromImage.version}: ` +
+        `patching it as ${fromImage.type} ${fromImage.version}; fixed versions meant for another release may not exist (rescan the image)`,
+    );
+    return { type: fromReport.type, version: fromImage.version };
   }
   return fromReport;
 }

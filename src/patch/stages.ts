@@ -63,7 +63,7 @@ export async function runStages(root: ImageRoot, input: StageInput): Promise<Sta
   try {
     let applied: Applied = { plan: emptyPlan(input), excluded: [] };
     if (which.os) {
-      const probe = await probeImage(root, report, opts.ignoreErrors);
+      const probe = await probeImage(root, report, opts.ignoreErrors, logger);
       if (!report) await input.endOfLife(probe.os);
       if (probe.pm.tooling) {
         // the package manager is not in the image: reopen with a tooling image that supplies it

@@ -235,6 +235,40 @@ describe('copa patch on a real Debian 12 image', () => {
     expect(tagExists(`${registry.host}/debian:dry`)).toBe(false);
   });
 
+  it('a report for another Debian release: a warning, and the plan names the release the image runs', async () => {
+    const report = join(work, 'report-debian11.json');
+    const u = upgradable[0]!;
+    await writeFile(
+      report,
+      trivyReport({
+        family: 'debian',
+        version: '11.8',
+        arch: 'amd64',
+        image: source,
+        vulns: [{ pkg: u.name, installed: u.from, fixed: u.to }],
+      }),
+    );
+    const r = await copa([
+      'patch',
+      '-i',
+      source,
+      '-r',
+      report,
+      '--dry-run',
+      '--json',
+      '--cache-dir',
+      cacheDir,
+      '-w',
+      work,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /warning: the report is for debian 11\.8 but the image runs debian 12: patching it as debian 12/,
+    );
+    const result = JSON.parse(r.stdout) as { plan: { os: { type: string; version: string } } };
+    expect(result.plan.os).toEqual({ type: 'debian', version: '12' });
+  });
+
   it('a report whose fixes are already installed: exit 0, "already up-to-date", nothing pushed', async () => {
     const report = join(work, 'old.json');
     const u = upgradable[0]!;
