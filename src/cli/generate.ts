@@ -17,7 +17,7 @@ interface GenerateFlags {
   format: string;
   output?: string;
   platform?: string;
-  loader: string;
+  loader?: string;
   outputContext?: string;
   progress: string;
   insecureRegistry: string[];
@@ -82,9 +82,10 @@ export function generateCommand(globals: () => { debug: boolean }): Command {
       'platform to patch, e.g. linux/arm64 (default: the host’s; build with the same --platform)',
     )
     .addOption(
-      new Option('-l, --loader <name>', 'accepted for Copa compatibility; generate loads nothing')
-        .choices(['docker', 'podman', ''])
-        .default(''),
+      new Option('-l, --loader <name>', 'accepted for Copa compatibility; generate loads nothing').choices([
+        'docker',
+        'podman',
+      ]),
     )
     .option('--output-context <file>', 'write the build context tar to this file (default: stdout)')
     .addOption(new Option('--progress <mode>', 'progress output: auto, plain, tty, quiet').default('auto'))

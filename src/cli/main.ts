@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { CopaError } from '../errors.js';
 import { cacheCommand } from './cache.js';
+import { completionCommand } from './completion.js';
 import { exitCodeFor, formatError, jsonError } from './exit.js';
 import { generateCommand } from './generate.js';
 import { patchCommand } from './patch.js';
@@ -29,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
   program.addCommand(generateCommand(globals).exitOverride());
   program.addCommand(planCommand(globals).exitOverride());
   program.addCommand(cacheCommand().exitOverride());
+  program.addCommand(completionCommand(() => program).exitOverride());
   try {
     await program.parseAsync(argv);
     return 0;
