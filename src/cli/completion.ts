@@ -2,7 +2,7 @@
  * `copa completion bash|zsh|fish`: a completion script made from the command definitions themselves
  * (sub-commands, their flags, the choices of flags that have them), so it never falls behind them.
  */
-import { Command, type Option } from 'commander';
+import { Command } from 'commander';
 import { CopaError } from '../errors.js';
 
 interface Spec {
