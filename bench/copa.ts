@@ -56,7 +56,7 @@ const PatchJson = z.looseObject({
 });
 type PatchJson = z.infer<typeof PatchJson>;
 
-const PHASE = /^debug: (.+) in ([\d.]+)s$/;
+const PHASE = /^(?:\[\d\d:\d\d:\d\d\] )?debug: (.+) in ([\d.]+)s$/;
 
 /** `debug: <phase> in <n>s` lines of a --debug run -> phase -> seconds (a repeated phase adds up). */
 export function parsePhases(stderr: string): Record<string, number> {

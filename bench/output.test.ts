@@ -213,7 +213,7 @@ describe('parsers of tool output', () => {
       'debug: GET http://x/v2/ -> 200',
       'debug: layers ready in 0.02s',
       'debug: simulation in 0.70s',
-      'debug: simulation in 0.30s',
+      '[21:09:49] debug: simulation in 0.30s', // the CLI's time-stamped plain lines
       'Pushed x',
     ].join('\n');
     expect(parsePhases(stderr)).toEqual({ 'layers ready': 0.02, simulation: 1 });

@@ -26,7 +26,13 @@ export {
   withDefaultTag,
   type ImageReference,
 } from './oci/reference.js';
-export { parsePlatform, formatPlatform, normalizePlatform, hostPlatform, selectManifest } from './oci/platform.js';
+export {
+  parsePlatform,
+  formatPlatform,
+  normalizePlatform,
+  hostPlatform,
+  selectManifest,
+} from './oci/platform.js';
 export type { Image, ImageIndex, Layer } from './oci/image.js';
 export { appendLayer, replaceLayers } from './oci/mutate.js';
 export { fileLayer } from './oci/filelayer.js';

@@ -12,7 +12,7 @@ interface Spec {
 }
 
 function specs(cmd: Command, path: string[] = []): Spec[] {
-  const flags = (cmd.options).map((o) => ({
+  const flags = cmd.options.map((o) => ({
     ...(o.long ? { long: o.long } : {}),
     ...(o.short ? { short: o.short } : {}),
     takesValue: o.required || o.optional,

@@ -11,6 +11,9 @@ import { parseDuration } from './duration.js';
 import { addLibraryOptions, libraryOptions, type LibraryFlags } from './library-flags.js';
 import { withInterrupts } from './interrupt.js';
 import { cliLogger, parseProgress } from './logger.js';
+import { createDisplay } from './progress.js';
+import { finalSummary } from './summary.js';
+import type { Logger } from '../log.js';
 
 interface PatchFlags extends LibraryFlags {
   image?: string;
@@ -149,11 +152,9 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
   return cmd.addHelpText('after', EXAMPLES).action(async (flags: PatchFlags) => {
     const { debug } = globals();
     const early = cliLogger('plain', debug);
-    const logger = cliLogger(
-      parseProgress(flags.progress, (m) => early.warn(m)),
-      debug,
-    );
-    if (flags.config !== undefined || flags.plan !== undefined) return bulk(flags, debug, logger);
+    const mode = parseProgress(flags.progress, (m) => early.warn(m));
+    if (flags.config !== undefined || flags.plan !== undefined)
+      return bulk(flags, debug, cliLogger(mode, debug));
     for (const [flag, value] of [
       ['--shard', flags.shard],
       ['--shards', flags.shards],
@@ -170,22 +171,33 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
     if (!image)
       throw new CopaError('USAGE', 'no image given', { hint: 'pass the image to patch with -i/--image' });
     const started = performance.now();
+    const display = createDisplay(mode, debug);
+    const logger = display.logger;
     await withInterrupts(logger, async (signal) => {
-      const result = await patch({
-        ...sharedOptions(flags, debug),
-        image,
-        report: flags.report,
-        tag: flags.tag,
-        dryRun: flags.dryRun,
-        platforms: flags.platform ?? [],
-        vexFormat: flags.format,
-        vexOutput: flags.output,
-        logger,
-        signal,
-        ...(debug ? { onOutput: (_s: 'stdout' | 'stderr', d: string) => void process.stderr.write(d) } : {}),
-      });
-      report(result, flags, logger);
-      if (flags.timings || debug) printTimings(result, (performance.now() - started) / 1000);
+      let result: PatchResult;
+      try {
+        result = await patch({
+          ...sharedOptions(flags, debug),
+          image,
+          report: flags.report,
+          tag: flags.tag,
+          dryRun: flags.dryRun,
+          platforms: flags.platform ?? [],
+          vexFormat: flags.format,
+          vexOutput: flags.output,
+          logger,
+          signal,
+          ...(display.progress ? { progress: display.progress } : {}),
+          ...(debug
+            ? { onOutput: (_s: 'stdout' | 'stderr', d: string) => void process.stderr.write(d) }
+            : {}),
+        });
+      } finally {
+        display.close();
+      }
+      const totalSeconds = (performance.now() - started) / 1000;
+      report(result, flags, logger, { quiet: mode === 'quiet', totalSeconds });
+      if (flags.timings || debug) printTimings(result, totalSeconds);
     });
   });
 }
@@ -262,7 +274,12 @@ function printTimings(result: PatchResult, totalSeconds: number): void {
   }
 }
 
-function report(result: PatchResult, flags: PatchFlags, logger: ReturnType<typeof cliLogger>): void {
+function report(
+  result: PatchResult,
+  flags: PatchFlags,
+  logger: Logger,
+  opts: { quiet: boolean; totalSeconds: number },
+): void {
   if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   const plans = result.plan
     ? [result.plan]
@@ -271,30 +288,17 @@ function report(result: PatchResult, flags: PatchFlags, logger: ReturnType<typeo
     const lines = plans.map((p) => formatPlan(p).join('\n')).join('\n') + '\n';
     if (flags.json) process.stderr.write(lines);
     else process.stdout.write(lines);
-    return;
   }
   for (const f of result.libraryFailed ?? []) {
     logger.warn(
       `library ${f.name} (${f.path}) was not patched to ${f.required}: ${f.reason} (ignored: --ignore-errors)`,
     );
   }
-  if (result.status === 'Up-to-date') {
-    logger.info(
-      result.libraryFailed?.length
-        ? 'No patch was applied: every library update failed (see above).'
-        : 'Image is already up-to-date. No patch was applied.',
-    );
-    return;
-  }
   for (const f of result.failed ?? []) {
     logger.warn(
       `downloaded package ${f.name} version ${f.installed ?? '(none)'} lower than required ${f.required} for update (ignored: --ignore-errors)`,
     );
   }
-  logger.info(`Patched image (${result.platform}): ${result.patchedImage ?? ''}`);
-  const updated = plans.reduce((n, p) => n + p.updates.length, 0);
-  const libraries = plans.reduce((n, p) => n + (p.libraries?.length ?? 0), 0);
-  logger.info(
-    `Patch summary: ${updated} package(s)${libraries > 0 ? ` and ${libraries} library update(s)` : ''} updated${result.layer ? `, new layer ${result.layer.digest} (${result.layer.size} bytes)` : ''}`,
-  );
+  // the one summary of the run, at its end (also with --progress quiet: then just the result line)
+  process.stderr.write(finalSummary(result, opts).join('\n') + '\n');
 }

@@ -29,7 +29,7 @@ import {
 } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { z } from 'zod';
 import { CopaError, withContext } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -135,19 +135,20 @@ export class LayerCache {
   }
 
   /** The extracted (overlay-form) directory of `layer`, extracting it if no process has yet. */
-  ensure(layer: Layer): Promise<string> {
+  ensure(layer: Layer, onBytes?: (compressedBytes: number) => void): Promise<string> {
     markInUse(this.dir, layerItem(digestHex(layer.diffID))); // before it exists: a prune meanwhile leaves it alone
     const running = this.inflight.get(layer.diffID);
     if (running) return running;
-    const p = this.ensureUncached(layer).finally(() => this.inflight.delete(layer.diffID));
+    const p = this.ensureUncached(layer, onBytes).finally(() => this.inflight.delete(layer.diffID));
     this.inflight.set(layer.diffID, p);
     return p;
   }
 
-  private async ensureUncached(layer: Layer): Promise<string> {
+  private async ensureUncached(layer: Layer, onBytes?: (n: number) => void): Promise<string> {
     const final = this.layerDir(layer.diffID);
     if (await isDir(final)) {
       await this.touch(layer.diffID);
+      onBytes?.(layer.size);
       return final;
     }
     // one process extracts, the others wait for it (the lock frees itself if that process dies)
@@ -160,12 +161,12 @@ export class LayerCache {
           await this.touch(layer.diffID);
           return final;
         }
-        return this.extract(layer, final);
+        return this.extract(layer, final, onBytes);
       },
     );
   }
 
-  private async extract(layer: Layer, final: string): Promise<string> {
+  private async extract(layer: Layer, final: string, onBytes?: (n: number) => void): Promise<string> {
     const work = await this.newTemp(join(this.dir, 'layers', 'tmp'), 'extract');
     try {
       await chmod(work, 0o755); // the layer's own "./" entry, if any, sets it later
@@ -173,7 +174,21 @@ export class LayerCache {
       this.logger.debug(`extracting ${what} (${layer.size} bytes compressed)`);
       const blob = await layer.compressed();
       const verify = new DigestStream({ digest: layer.diffID, what: `${what} (uncompressed)` });
-      const tar = pipeline(decompress(blob), verify, () => {});
+      let pulled = 0;
+      const counted = onBytes
+        ? pipeline(
+            blob,
+            new Transform({
+              transform(chunk: Buffer, _e, cb) {
+                pulled += chunk.length;
+                onBytes(pulled);
+                cb(null, chunk);
+              },
+            }),
+            () => {},
+          )
+        : blob;
+      const tar = pipeline(decompress(counted), verify, () => {});
       const { entries } = await extractLayer(tar, work, { mode: 'overlay', logger: this.logger, what });
       const bytes = await diskUsage(work);
       await mkdir(join(this.dir, 'layers', 'sha256'), { recursive: true });

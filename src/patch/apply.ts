@@ -56,7 +56,11 @@ export async function probeImage(
   return { os, pm };
 }
 
-async function detectOs(root: ImageRoot, report: UpdateManifest | undefined, logger: Logger): Promise<OsInfo> {
+async function detectOs(
+  root: ImageRoot,
+  report: UpdateManifest | undefined,
+  logger: Logger,
+): Promise<OsInfo> {
   const rel =
     (await root.session.readFile('/etc/os-release')) ?? (await root.session.readFile('/usr/lib/os-release'));
   const fromImage = rel ? osFromRelease(rel.toString('utf8')) : undefined;
@@ -87,6 +91,30 @@ async function detectOs(root: ImageRoot, report: UpdateManifest | undefined, log
     return { type: fromReport.type, version: fromImage.version };
   }
   return fromReport;
+}
+
+/**
+ * Counts packages set up from the package manager's output ("Setting up <name> …" of dpkg, "Upgrading"/
+ * "Installing" lines of dnf/zypper/apk): calls `onCount` with the number seen so far.
+ */
+export function installCounter(
+  names: readonly string[],
+  onCount: (n: number) => void,
+): (chunk: string) => void {
+  const wanted = new Set(names);
+  const seen = new Set<string>();
+  let partial = '';
+  const LINE = /^(?:Setting up|\s*Upgrading\s*:|\s*Installing\s*:|\(\d+\/\d+\) Upgrading) +([^\s:(]+)/;
+  return (chunk) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const name = LINE.exec(line)?.[1]?.replace(/:[a-z0-9]+$/, '');
+      if (!name || seen.has(name) || (wanted.size > 0 && !wanted.has(name))) continue;
+      seen.add(name);
+      onCount(seen.size);
+    }
+  };
 }
 
 /**
@@ -140,24 +168,37 @@ export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyCont
     if (names.length === 0) return { plan, excluded: [] };
   }
   logger.info(`Updating package lists (${os.type} ${os.version})`);
-  const lap = (ctx.phases ?? new Phases(logger)).laps();
+  const phases = ctx.phases ?? new Phases(logger);
   const what = `${os.type} ${os.version} (${platform})`;
-  await pkgCache.refresh(what, (indexesFresh) => pm.refresh(pmCtx, { indexesFresh }));
-  lap('package lists updated');
-  plan.held = await pm.held(pmCtx);
-  for (const h of plan.held) logger.warn(`package ${h} is held: it will not be patched`);
-  plan.updates = await pm.simulate(pmCtx, names);
-  lap('simulation');
+  await phases.time('package lists updated', () =>
+    pkgCache.refresh(what, (indexesFresh) => pm.refresh(pmCtx, { indexesFresh })),
+  );
+  await phases.time('simulation', async () => {
+    plan.held = await pm.held(pmCtx);
+    for (const h of plan.held) logger.warn(`package ${h} is held: it will not be patched`);
+    plan.updates = await pm.simulate(pmCtx, names);
+  });
   if (plan.updates.length === 0 || opts.dryRun) return { plan, excluded: [] };
   ctx.signal.throwIfAborted();
 
   if (pm.download) {
-    await pkgCache.download(what, async () => pm.download?.(pmCtx, names));
-    lap('packages downloaded');
+    await phases.time('packages downloaded', () =>
+      pkgCache.download(what, async () => pm.download?.(pmCtx, names)),
+    );
   }
   logger.info(`Installing ${plan.updates.length} package update(s)`);
-  await pm.apply(pmCtx, names);
-  lap('packages installed');
+  const total = plan.updates.length;
+  const counter = installCounter(
+    plan.updates.map((u) => u.name),
+    (n) => phases.update('packages installed', `package ${Math.min(n, total)}/${total}`),
+  );
+  const previous = pmCtx.onOutput;
+  pmCtx.onOutput = (stream, data) => {
+    counter(data);
+    previous?.(stream, data);
+  };
+  await phases.time('packages installed', () => pm.apply(pmCtx, names));
+  pmCtx.onOutput = previous;
   await pkgCache.harvest();
   const after = await pm.installed(pmCtx);
   const wanted = report

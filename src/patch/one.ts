@@ -24,11 +24,15 @@ import type { RegistryClient } from '../oci/registry/client.js';
 import type { Platform } from '../oci/schemas.js';
 import type { LocalStore } from '../oci/load/index.js';
 import { mapLimit } from '../limit.js';
-import { Phases } from './phases.js';
+import { Phases, type ProgressSink } from './phases.js';
+
+const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
 
 export interface RunContext {
   logger: Logger;
   signal: AbortSignal;
+  /** live progress (phases of each platform); the CLI draws it */
+  progress?: ProgressSink;
   onOutput?: PatchOptions['onOutput'];
   deliver?: PatchOptions['deliver'];
 }
@@ -67,8 +71,18 @@ export async function patchOne(
   const { logger, signal } = ctx;
   const layers = await image.layers();
   logger.info(`Pulling ${formatReference(source)} (${formatPlatform(platform)}, ${layers.length} layers)`);
-  const phases = new Phases(logger);
-  const allDirs = await phases.time('layers ready', () => mapLimit(layers, 3, (l) => cache.ensure(l)));
+  const phases = new Phases(logger, ctx.progress, formatPlatform(platform));
+  const pulled = new Map<string, number>();
+  const total = layers.reduce((n, l) => n + l.size, 0);
+  const pullProgress = (l: { digest: string; size: number }) => (bytes: number) => {
+    pulled.set(l.digest, bytes);
+    const sum = [...pulled.values()].reduce((n, b) => n + b, 0);
+    const complete = layers.filter((x) => (pulled.get(x.digest) ?? 0) >= x.size).length;
+    phases.update('layers ready', `${mib(sum)}/${mib(total)} MiB, ${complete}/${layers.length} layers`);
+  };
+  const allDirs = await phases.time('layers ready', () =>
+    mapLimit(layers, 3, (l) => cache.ensure(l, pullProgress(l))),
+  );
   signal.throwIfAborted();
   const lineage = await findLineage(client, image, platform, logger);
   // re-patching: the old patch layers become part of the new change set

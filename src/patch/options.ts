@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ProgressSink } from './phases.js';
 import type { Logger } from '../log.js';
 import type { DeliverHook } from './sink.js';
 
@@ -67,6 +68,8 @@ export type PatchOptions = z.input<typeof PatchOptionsSchema> & {
   onOutput?: (stream: 'stdout' | 'stderr', data: string) => void;
   /** aborted by Ctrl-C */
   signal?: AbortSignal;
+  /** live progress: each platform's phases as they start, move on and end */
+  progress?: ProgressSink;
   /** replaces the output step (push / OCI layout / local load); `copa generate` writes a build context */
   deliver?: DeliverHook;
 };

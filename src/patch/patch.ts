@@ -4,7 +4,7 @@ import { silentLogger } from '../log.js';
 import { defaultEngine } from '../engine/index.js';
 import { LayerCache } from '../layers/cache.js';
 import { parseReference, withDefaultTag } from '../oci/reference.js';
-import { loadReport } from '../report/index.js';
+import { loadReport, reportCounts } from '../report/index.js';
 import type { UpdateManifest } from '../report/types.js';
 import { PatchOptionsSchema, type PatchOptions, type ResolvedPatchOptions } from './options.js';
 import { checkLibraryOptions } from './libraries.js';
@@ -38,13 +38,27 @@ export async function patch(input: PatchOptions): Promise<PatchResult> {
   );
   try {
     return await raceAbort(
-      run(opts, { logger, signal: controller.signal, onOutput: input.onOutput, deliver: input.deliver }),
+      run(opts, {
+        logger,
+        signal: controller.signal,
+        onOutput: input.onOutput,
+        deliver: input.deliver,
+        ...(input.progress ? { progress: input.progress } : {}),
+      }),
       controller.signal,
     );
   } finally {
     clearTimeout(timer);
     input.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+function withReportCounts(
+  result: PatchResult,
+  report: UpdateManifest | undefined,
+  opts: ResolvedPatchOptions,
+): PatchResult {
+  return report?.summary ? { ...result, report: reportCounts(report.summary, opts.pkgTypes) } : result;
 }
 
 /** Reject as soon as the signal fires (the running work notices the same signal and cleans up). */
@@ -106,11 +120,11 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
   try {
     // a deliver hook (copa generate) takes exactly one image: the platform asked for, or the host's
     const multi = ctx.deliver ? undefined : await multiPlatformPlan(env, reportDir);
-    if (multi) return await patchMulti(env, multi, target);
+    if (multi) return withReportCounts(await patchMulti(env, multi, target), report, opts);
     const { image, platform } = await resolveSourceImage(client, source, report, opts.platforms[0]);
     await engine.checkPlatform(platform);
     const one = await patchOne(env, image, platform, target, { deliver: true });
-    return one.result;
+    return withReportCounts(one.result, report, opts);
   } finally {
     // the cache stays under its cap (COPA_CACHE_MAX); what this run uses is never removed
     await enforceCap(cache.dir, logger).catch((e: unknown) =>

@@ -15,15 +15,34 @@ describe('Phases', () => {
     expect(lines[1]).toMatch(/^layer written in \d+\.\d\ds$/);
   });
 
-  it('laps: each call ends one phase and starts the next', async () => {
-    const p = new Phases({ debug() {}, info() {}, warn() {} });
-    const lap = p.laps();
-    await new Promise((r) => setTimeout(r, 30));
-    lap('package lists updated');
-    lap('simulation');
-    const [a, b] = p.list();
-    expect(a?.seconds).toBeGreaterThanOrEqual(0.02);
-    expect(b?.seconds).toBeLessThan(0.02);
+  it('tells a progress sink when a phase starts, moves on, ends or fails', async () => {
+    const events: unknown[] = [];
+    const p = new Phases({ debug() {}, info() {}, warn() {} }, (e) => events.push(e), 'linux/amd64');
+    await p.time('layers ready', () => {
+      p.update('layers ready', '1/2 layers');
+      return Promise.resolve();
+    });
+    await expect(p.time('layer written', () => Promise.reject(new Error('disk full')))).rejects.toThrow(
+      'disk full',
+    );
+    expect(events).toEqual([
+      { platform: 'linux/amd64', phase: 'layers ready', state: 'start' },
+      { platform: 'linux/amd64', phase: 'layers ready', state: 'update', detail: '1/2 layers' },
+      {
+        platform: 'linux/amd64',
+        phase: 'layers ready',
+        state: 'done',
+        seconds: expect.any(Number) as number,
+      },
+      { platform: 'linux/amd64', phase: 'layer written', state: 'start' },
+      {
+        platform: 'linux/amd64',
+        phase: 'layer written',
+        state: 'fail',
+        seconds: expect.any(Number) as number,
+      },
+    ]);
+    expect(p.list().map((t) => t.phase)).toEqual(['layers ready']);
   });
 });
 

@@ -9,13 +9,40 @@ export interface PhaseTiming {
   seconds: number;
 }
 
+/** What a progress display hears: a phase of one platform starts, moves on (detail), ends or fails. */
+export interface ProgressEvent {
+  /** the platform (os/arch[/variant]) the phase belongs to */
+  platform: string;
+  phase: string;
+  state: 'start' | 'update' | 'done' | 'fail';
+  /** e.g. "34.2/65.0 MiB, 1/2 layers" or "package 5/19" */
+  detail?: string;
+  seconds?: number;
+}
+
+export type ProgressSink = (e: ProgressEvent) => void;
+
 export class Phases {
   private readonly done: PhaseTiming[] = [];
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly sink?: ProgressSink,
+    private readonly platform = '',
+  ) {}
+
+  private emit(e: Omit<ProgressEvent, 'platform'>): void {
+    this.sink?.({ platform: this.platform, ...e });
+  }
+
+  /** A running phase moved on (bytes pulled, packages installed). */
+  update(phase: string, detail: string): void {
+    this.emit({ phase, state: 'update', detail });
+  }
 
   /** Record a phase that took `seconds` (a repeated phase adds up). */
   add(phase: string, seconds: number): void {
+    this.emit({ phase, state: 'done', seconds });
     this.logger.debug(`${phase} in ${seconds.toFixed(2)}s`);
     const seen = this.done.find((p) => p.phase === phase);
     if (seen) seen.seconds = round(seen.seconds + seconds);
@@ -24,19 +51,16 @@ export class Phases {
 
   async time<T>(phase: string, fn: () => Promise<T>): Promise<T> {
     const start = performance.now();
-    const value = await fn();
+    this.emit({ phase, state: 'start' });
+    let value: T;
+    try {
+      value = await fn();
+    } catch (e) {
+      this.emit({ phase, state: 'fail', seconds: (performance.now() - start) / 1000 });
+      throw e;
+    }
     this.add(phase, (performance.now() - start) / 1000);
     return value;
-  }
-
-  /** A stopwatch for consecutive phases: each call ends one phase and starts the next. */
-  laps(): (phase: string) => void {
-    let t = performance.now();
-    return (phase) => {
-      const now = performance.now();
-      this.add(phase, (now - t) / 1000);
-      t = now;
-    };
   }
 
   list(): PhaseTiming[] {

@@ -45,4 +45,6 @@ export interface PatchResult {
   };
   /** seconds per phase (layers ready, package lists, install, layer write, delivery); single-platform runs */
   timings?: PhaseTiming[] | undefined;
+  /** report mode: the report's vulnerabilities (of the selected package types): total, with a fix, without */
+  report?: { total: number; patched: number; skipped: number } | undefined;
 }

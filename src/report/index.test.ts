@@ -29,21 +29,22 @@ async function failure(p: Promise<unknown>): Promise<CopaError> {
 
 function recorder(): { logger: Logger; info: string[] } {
   const info: string[] = [];
-  return { logger: { debug() {}, info: (m) => void info.push(m), warn() {} }, info };
+  // the summary goes to debug output (the run's final summary reports it; see reportCounts)
+  return { logger: { debug: (m) => void info.push(m), info: (m) => void info.push(m), warn() {} }, info };
 }
 
 describe('loadReport', () => {
-  it('reads a Trivy report by default and logs the patch summary', async () => {
+  it('reads a Trivy report by default and logs the patch summary (debug)', async () => {
     const { logger, info } = recorder();
     const m = await loadReport(fixture('trivy-debian12.json'), { logger });
     expect([m.source, m.os.type, m.os.version, m.osUpdates.length]).toEqual(['trivy', 'debian', '12.5', 4]);
-    expect(info).toEqual(['Patch Summary: 6 total, 4 patched, 2 skipped']);
+    expect(info).toContain('Patch Summary: 6 total, 4 patched, 2 skipped');
   });
 
   it('summarises libraries too when they are selected', async () => {
     const { logger, info } = recorder();
     await loadReport(fixture('trivy-debian12.json'), { logger, pkgTypes: ['os', 'library'] });
-    expect(info).toEqual(['Patch Summary: 10 total, 7 patched, 3 skipped']);
+    expect(info).toContain('Patch Summary: 10 total, 7 patched, 3 skipped');
   });
 
   it('reads native v1alpha1 and v1alpha2 with --scanner native', async () => {
@@ -62,7 +63,7 @@ describe('loadReport', () => {
       const { logger, info } = recorder();
       const m = await loadReport(fixture('grype-debian12.json'), { logger, ...(scanner ? { scanner } : {}) });
       expect([m.source, m.os.type, m.os.version, m.osUpdates.length]).toEqual(['grype', 'debian', '12', 4]);
-      expect(info).toEqual(['Patch Summary: 6 total, 4 patched, 2 skipped']);
+      expect(info).toContain('Patch Summary: 6 total, 4 patched, 2 skipped');
     }
     const lang = await loadReport(fixture('grype-scratch-go.json'), { scanner: 'grype' });
     expect([lang.os.type, lang.osUpdates.length, lang.langUpdates.length]).toEqual(['', 0, 3]);

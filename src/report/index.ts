@@ -14,6 +14,7 @@ import { trivyParser } from './trivy/trivy.js';
 import {
   UnsupportedReportError,
   type PatchSummary,
+  type SummaryCounts,
   type ReportParser,
   type UpdateManifest,
 } from './types.js';
@@ -106,14 +107,20 @@ function parseWith(parsers: ReportParser[], raw: Buffer, file: string, scanner: 
   throw notSupported(file, scanner, raw, last);
 }
 
-/** `Patch Summary: N total, N patched, N skipped` over the selected package types. */
-export function formatPatchSummary(summary: PatchSummary, pkgTypes: PackageTypes[] = ['os']): string {
+/** The report's vulnerability counts over the selected package types (total, with a fix, without). */
+export function reportCounts(summary: PatchSummary, pkgTypes: PackageTypes[] = ['os']): SummaryCounts {
   const parts = [
     ...(pkgTypes.includes('os') ? [summary.os] : []),
     ...(pkgTypes.includes('library') ? [summary.lang] : []),
   ];
   const sum = (k: 'total' | 'patched' | 'skipped'): number => parts.reduce((n, c) => n + c[k], 0);
-  return `Patch Summary: ${sum('total')} total, ${sum('patched')} patched, ${sum('skipped')} skipped`;
+  return { total: sum('total'), patched: sum('patched'), skipped: sum('skipped') };
+}
+
+/** `Patch Summary: N total, N patched, N skipped` over the selected package types. */
+export function formatPatchSummary(summary: PatchSummary, pkgTypes: PackageTypes[] = ['os']): string {
+  const c = reportCounts(summary, pkgTypes);
+  return `Patch Summary: ${c.total} total, ${c.patched} patched, ${c.skipped} skipped`;
 }
 
 /** Fails when OS updates are listed without the OS they are for. */
@@ -151,7 +158,8 @@ export async function loadReport(path: string, opts: LoadReportOptions = {}): Pr
     });
   }
   checkMetadata(manifest, path);
-  if (manifest.summary !== undefined) logger.info(formatPatchSummary(manifest.summary, opts.pkgTypes));
+  // at debug level: what happened is said once, at the end of the run (reportCounts)
+  if (manifest.summary !== undefined) logger.debug(formatPatchSummary(manifest.summary, opts.pkgTypes));
   logger.debug(
     `report ${path}: ${manifest.os.type} ${manifest.os.version} ${manifest.arch}, ` +
       `${manifest.osUpdates.length} OS updates, ${manifest.langUpdates.length} library updates`,

@@ -1,0 +1,67 @@
+/**
+ * The end of a run, said once: what changed (a package table), where the result went (reference and
+ * digest), the new layer's size and the total time. `quiet` keeps only the result line.
+ */
+import { formatBytes } from '../cache/policy.js';
+import type { PatchPlan } from '../patch/plan.js';
+import type { PatchResult } from '../patch/result.js';
+
+function table(rows: string[][]): string[] {
+  const w = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+  return rows.map((r) =>
+    r
+      .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(w[c] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+function plans(result: PatchResult): { platform: string; plan: PatchPlan }[] {
+  if (result.plan) return [{ platform: result.platform, plan: result.plan }];
+  return (result.platforms ?? []).flatMap((p) => (p.plan ? [{ platform: p.platform, plan: p.plan }] : []));
+}
+
+function changeTable(result: PatchResult): string[] {
+  const all = plans(result);
+  const multi = all.length > 1;
+  const rows = [[...(multi ? ['PLATFORM'] : []), 'PACKAGE', 'FROM', 'TO']];
+  for (const { platform, plan } of all) {
+    for (const u of plan.updates) rows.push([...(multi ? [platform] : []), u.name, u.from ?? '(new)', u.to]);
+    for (const l of plan.libraries ?? []) {
+      rows.push([...(multi ? [platform] : []), `${l.name} (${l.type}, ${l.path})`, l.from, l.to]);
+    }
+  }
+  return rows.length > 1 ? table(rows) : [];
+}
+
+const seconds = (s: number): string => `${s.toFixed(1)} s`;
+
+export function finalSummary(result: PatchResult, opts: { quiet: boolean; totalSeconds: number }): string[] {
+  const updates = plans(result).reduce(
+    (n, p) => n + p.plan.updates.length + (p.plan.libraries?.length ?? 0),
+    0,
+  );
+  const reportLine = result.report
+    ? `report: ${result.report.total} vulnerabilities, ${result.report.patched} with a fix, ${result.report.skipped} without`
+    : undefined;
+  if (result.status === 'DryRun') {
+    const line = `Dry run of ${result.image} (${result.platform}): ${updates} update(s) would be made; nothing was written (${seconds(opts.totalSeconds)})`;
+    return opts.quiet ? [line] : [line, ...(reportLine ? [reportLine] : [])];
+  }
+  if (result.status === 'Up-to-date') {
+    const why = result.libraryFailed?.length
+      ? 'No patch was applied: every library update failed (see above).'
+      : 'Image is already up-to-date. No patch was applied.';
+    const line = `${why} (${result.image}, ${result.platform}, ${seconds(opts.totalSeconds)})`;
+    return opts.quiet ? [line] : [line, ...(reportLine ? [reportLine] : [])];
+  }
+  const where = `${result.patchedImage ?? result.output.location ?? ''}${result.digest ? `@${result.digest}` : ''}`;
+  const layer = result.layer
+    ? `new layer ${formatBytes(result.layer.size)} (${formatBytes(result.layer.uncompressedSize)} uncompressed)`
+    : result.platforms
+      ? `${result.platforms.filter((p) => p.status === 'Patched').length} platform(s) patched`
+      : '';
+  const line = `Patched ${result.image} (${result.platform}) -> ${where}: ${updates} update(s), ${layer}, ${seconds(opts.totalSeconds)}`;
+  if (opts.quiet) return [line];
+  return [...changeTable(result), ...(reportLine ? [reportLine] : []), line];
+}
