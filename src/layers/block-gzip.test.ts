@@ -49,3 +49,13 @@ describe('BlockGzip', () => {
     expect(gz.length).toBeLessThan(data.length / 100);
   });
 });
+
+describe('gzipLevel (COPA_GZIP_LEVEL)', () => {
+  it('defaults to 4 and takes 1-9', async () => {
+    const { gzipLevel } = await import('./tar-pack.js');
+    expect(gzipLevel({})).toBe(4);
+    expect(gzipLevel({ COPA_GZIP_LEVEL: '9' })).toBe(9);
+    expect(gzipLevel({ COPA_GZIP_LEVEL: '0' })).toBe(4);
+    expect(gzipLevel({ COPA_GZIP_LEVEL: 'max' })).toBe(4);
+  });
+});

@@ -145,7 +145,10 @@ export async function writeLayer(
   opts: WriteLayerOptions,
 ): Promise<WrittenLayer> {
   const dir = resolve(upperdir);
-  const xattrs = await readXattrsRecursive(dir);
-  const lower = opts.lowerdirs ? await new LowerView(opts.lowerdirs).open() : undefined;
+  // one getfattr per tree, all at once
+  const [xattrs, lower] = await Promise.all([
+    readXattrsRecursive(dir),
+    opts.lowerdirs ? new LowerView(opts.lowerdirs).open() : undefined,
+  ]);
   return packLayer(upperEntries(dir, xattrs, opts, lower), outFile, opts.compression);
 }

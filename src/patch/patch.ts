@@ -13,6 +13,9 @@ import { prepareDelivery } from './sink.js';
 import type { PatchResult } from './result.js';
 import { asUsage, checkPlatforms } from './validate.js';
 import { enforceCap } from '../cache/prune.js';
+import { dryRunWithoutRoot } from './dryrun.js';
+
+const isRoot = (): boolean => typeof process.getuid !== 'function' || process.getuid() === 0;
 import { patchedReference } from './tag.js';
 import { multiPlatformPlan, patchMulti } from './multi.js';
 import { newRegistryClient } from './client.js';
@@ -112,6 +115,11 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
   if (opts.vexOutput && !report)
     logger.warn('--output needs a report (-r): no VEX document will be produced');
   const engine = defaultEngine();
+  if (opts.dryRun && !isRoot()) {
+    // nothing to mount: plan from the layers' package database (see dryrun.ts)
+    const client = newRegistryClient(opts, logger);
+    return dryRunWithoutRoot(opts, { client, source, target, report, logger });
+  }
   engine.check();
 
   const client = newRegistryClient(opts, logger);

@@ -22,6 +22,8 @@ export interface PatchPlan {
   libraries?: LibraryChange[] | undefined;
   /** report libraries left alone, and why (no fix at this patch level, not installed, ...) */
   librariesSkipped?: Array<{ type: string; name: string; path: string; reason: string }> | undefined;
+  /** how the plan was made, when not the usual way (a rootless --dry-run: no package-manager simulation) */
+  note?: string | undefined;
 }
 
 export interface Selection {
@@ -69,5 +71,6 @@ export function formatPlan(plan: PatchPlan): string[] {
   for (const l of plan.librariesSkipped ?? []) {
     lines.push(`  ${l.type} ${l.name}${l.path ? ` (${l.path})` : ''}: ${l.reason}`);
   }
+  if (plan.note) lines.push(`Note: ${plan.note}`);
   return lines;
 }

@@ -15,7 +15,11 @@ export default class SummaryReporter implements Reporter {
         else skipped++;
       }
       // a file that failed to load (syntax error, failing hook) counts as a failure
-      if (mod.state() === 'failed' && [...mod.children.allTests()].every((t) => t.result().state !== 'failed')) failed++;
+      if (
+        mod.state() === 'failed' &&
+        [...mod.children.allTests()].every((t) => t.result().state !== 'failed')
+      )
+        failed++;
     }
     // printed at process exit so that it is the very last line, after vitest's own summary
     const line = `\n${passed} passed, ${failed} failed, ${skipped} skipped\n`;
