@@ -9,7 +9,7 @@ import { CopaError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decompress } from '../layers/decompress.js';
 import { readTar } from '../layers/tar-reader.js';
-import type { Image, Layer } from '../oci/image.js';
+import type { Layer } from '../oci/image.js';
 import { formatPlatform } from '../oci/platform.js';
 import { formatReference, type ImageReference } from '../oci/reference.js';
 import type { RegistryClient } from '../oci/registry/client.js';
