@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { diskUsage, LayerCache } from '../layers/cache.js';
 import { itemsInUse, layerItem, packagesItem } from '../layers/inuse.js';
 import { digestHex } from '../oci/digest.js';
+import { processAlive } from '../fs/pid.js';
 
 export type CachePart = 'layers' | 'packages' | 'work';
 
@@ -25,15 +26,6 @@ export interface CacheItem {
   lastUsed: Date;
   /** a running copa process uses it: never pruned */
   inUse: boolean;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function names(dir: string): Promise<string[]> {
@@ -84,7 +76,7 @@ export async function listCache(dir: string): Promise<CacheItem[]> {
       path,
       bytes: await diskUsage(path),
       lastUsed: (await stat(path)).mtime,
-      inUse: pid !== undefined && alive(Number(pid)),
+      inUse: pid !== undefined && processAlive(Number(pid)),
     });
   }
   return items;

@@ -39,6 +39,7 @@ import { decompress } from './decompress.js';
 import { extractLayer } from './extract.js';
 import { withLock } from '../fs/lock.js';
 import { itemsInUse, layerItem, markInUse } from './inuse.js';
+import { processAlive } from '../fs/pid.js';
 
 export interface LayerCacheOptions {
   dir?: string;
@@ -65,15 +66,6 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.COPA_CACHE_DIR) return env.COPA_CACHE_DIR;
   if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'copa');
   return join(homedir(), '.cache', 'copa');
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function errno(e: unknown): string | undefined {
@@ -305,7 +297,7 @@ export class LayerCache {
     for (const parent of [join(this.dir, 'tmp'), join(this.dir, 'layers', 'tmp')]) {
       for (const name of await listDir(parent)) {
         const pid = TEMP_NAME.exec(name)?.[1];
-        if (pid === undefined || isAlive(Number(pid))) continue;
+        if (pid === undefined || processAlive(Number(pid))) continue;
         await rm(join(parent, name), { recursive: true, force: true });
         removed.push(join(parent, name));
       }

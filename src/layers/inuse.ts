@@ -7,6 +7,7 @@
  */
 import { mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../fs/pid.js';
 
 const DEFAULT_TTL_MS = 6 * 3_600_000;
 const held = new Set<string>();
@@ -50,15 +51,6 @@ export function releaseAll(): void {
   held.clear();
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The items some process uses now; stale markers (dead PID, older than the TTL) are removed. */
 export function itemsInUse(cacheDir: string, now = Date.now(), ttlMs = inUseTtlMs()): Set<string> {
   const used = new Set<string>();
@@ -73,7 +65,7 @@ export function itemsInUse(cacheDir: string, now = Date.now(), ttlMs = inUseTtlM
     if (!m?.[1] || !m[2]) continue;
     const file = join(markerDir(cacheDir), name);
     const age = now - (statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0);
-    if (alive(Number(m[2])) || age < ttlMs) used.add(m[1]);
+    if (processAlive(Number(m[2])) || age < ttlMs) used.add(m[1]);
     else rmSync(file, { force: true });
   }
   return used;

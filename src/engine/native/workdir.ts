@@ -2,17 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../../log.js';
+import { processAlive } from '../../fs/pid.js';
 
 const PREFIX = 'copa-run-';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * A per-run scratch dir `copa-run-<pid>-<time><random>` under `root`. Mounts never outlive the sandbox process
@@ -23,7 +15,7 @@ export async function createWorkDir(root: string, logger: Logger): Promise<strin
   await mkdir(root, { recursive: true, mode: 0o700 });
   for (const name of await readdir(root)) {
     const m = /^copa-run-(\d+)-/.exec(name);
-    if (!m?.[1] || alive(Number(m[1]))) continue;
+    if (!m?.[1] || processAlive(Number(m[1]))) continue;
     logger.debug(`removing leftover work dir ${name} of a run that did not finish`);
     await rm(join(root, name), { recursive: true, force: true });
   }
