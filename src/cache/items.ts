@@ -40,6 +40,16 @@ async function names(dir: string): Promise<string[]> {
 /** The file whose mtime says when a package cache was last used (PackageCache.open touches it). */
 export const PACKAGES_USED = 'used';
 
+/** Size of a tree that another process may be changing right now (a vanishing entry counts as 0). */
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return await diskUsage(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw e;
+  }
+}
+
 export async function listCache(dir: string): Promise<CacheItem[]> {
   const items: CacheItem[] = [];
   const layers = new LayerCache({ dir });
@@ -62,7 +72,7 @@ export async function listCache(dir: string): Promise<CacheItem[]> {
       part: 'packages',
       id: key,
       path,
-      bytes: await diskUsage(path),
+      bytes: await sizeOf(path),
       lastUsed: touched.mtime,
       inUse: used.has(packagesItem(key)),
     });
@@ -70,12 +80,14 @@ export async function listCache(dir: string): Promise<CacheItem[]> {
   for (const name of await names(join(dir, 'tmp'))) {
     const path = join(dir, 'tmp', name);
     const pid = /^copa-debug-/.test(name) ? undefined : /-(\d+)-[0-9a-z]+$/.exec(name)?.[1];
+    const st = await stat(path).catch(() => undefined);
+    if (!st) continue; // removed meanwhile (a run that just ended)
     items.push({
       part: 'work',
       id: name,
       path,
-      bytes: await diskUsage(path),
-      lastUsed: (await stat(path)).mtime,
+      bytes: await sizeOf(path),
+      lastUsed: st.mtime,
       inUse: pid !== undefined && processAlive(Number(pid)),
     });
   }
