@@ -139,7 +139,8 @@ export function createDisplay(
       line.state = e.state === 'update' ? 'update' : e.state;
       if (e.detail !== undefined) line.detail = e.detail;
       if (e.seconds !== undefined) line.seconds = e.seconds;
-      render();
+      // updates come often (every chunk pulled): the 100 ms timer draws them
+      if (e.state !== 'update') render();
     },
     close: () => {
       clearInterval(timer);

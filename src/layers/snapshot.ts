@@ -175,5 +175,5 @@ export async function writeDiffLayer(
   const exclude = opts.exclude;
   const kept = exclude ? new Map([...before].filter(([p]) => !excluded(p, exclude))) : before;
   const plan = diffSnapshots(kept, after);
-  return packLayer(diffEntries(rootAbs, plan, opts), outFile, opts.compression);
+  return packLayer(diffEntries(rootAbs, plan, opts), outFile, opts.compression, opts.onBytes);
 }

@@ -49,6 +49,8 @@ export interface PackOptions {
   /** paths (relative, no leading slash) to leave out; a directory leaves out its subtree */
   exclude?: (relPath: string) => boolean;
   logger?: Logger;
+  /** uncompressed bytes written so far */
+  onBytes?: (written: number) => void;
 }
 
 /** Per-layer state for turning file system objects into entries: hardlinks and the mtime clamp. */
@@ -183,9 +185,18 @@ export async function packLayer(
   items: AsyncIterable<PackItem> | Iterable<PackItem>,
   outFile: string,
   compression: LayerCompression,
+  onBytes?: (written: number) => void,
 ): Promise<WrittenLayer> {
   const diff = createHash('sha256');
   let uncompressedSize = 0;
+  let told = 0;
+  const tell = (): void => {
+    // at most once per MiB
+    if (onBytes && uncompressedSize - told >= 1 << 20) {
+      told = uncompressedSize;
+      onBytes(uncompressedSize);
+    }
+  };
   const blob = new DigestStream();
   try {
     if (compression === 'zstd') {
@@ -193,6 +204,7 @@ export async function packLayer(
         for await (const chunk of tarBytes(items)) {
           diff.update(chunk);
           uncompressedSize += chunk.length;
+          tell();
           yield chunk;
         }
       };
@@ -215,6 +227,7 @@ export async function packLayer(
       for await (const chunk of tarBytes(items)) {
         diff.update(chunk);
         uncompressedSize += chunk.length;
+        tell();
         await (gzip ? gzip.write(chunk) : sink(chunk));
       }
       await gzip?.end();

@@ -150,5 +150,5 @@ export async function writeLayer(
     readXattrsRecursive(dir),
     opts.lowerdirs ? new LowerView(opts.lowerdirs).open() : undefined,
   ]);
-  return packLayer(upperEntries(dir, xattrs, opts, lower), outFile, opts.compression);
+  return packLayer(upperEntries(dir, xattrs, opts, lower), outFile, opts.compression, opts.onBytes);
 }

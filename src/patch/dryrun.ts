@@ -84,7 +84,7 @@ export async function dryRunWithoutRoot(
   logger.info(
     `Reading the package database from the layers of ${formatReference(source)} (not root: nothing is mounted)`,
   );
-  const files = await readFilesFromLayers(await (image).layers());
+  const files = await readFilesFromLayers(await image.layers());
   const installed = installedFrom(files);
   if (!installed) {
     throw new CopaError(

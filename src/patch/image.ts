@@ -39,6 +39,8 @@ export async function buildPatchedImage(
     targetTag: string;
     annotations?: Record<string, string>;
     logger?: Logger;
+    /** uncompressed bytes of the new layer written so far */
+    onBytes?: (written: number) => void;
   },
 ) {
   const epoch = process.env.SOURCE_DATE_EPOCH;
@@ -47,6 +49,7 @@ export async function buildPatchedImage(
     ...(epoch && /^\d+$/.test(epoch) ? { sourceDateEpoch: Number(epoch) } : {}),
     exclude: (rel) => isExcluded(rel, excluded),
     ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.onBytes ? { onBytes: opts.onBytes } : {}),
   });
   const family = isDockerMediaType(base.mediaType) ? 'docker' : 'oci';
   const mediaType = layerMediaType(family, 'gzip');

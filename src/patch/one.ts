@@ -160,6 +160,7 @@ export async function patchOne(
           targetTag: target.tag ?? '',
           annotations: opts.annotations,
           logger,
+          onBytes: (n) => phases.update('layer written', `${mib(n)} MiB`),
         },
       ),
     );
@@ -191,6 +192,7 @@ export async function patchOne(
         layer: built.layer,
         store,
         hook: ctx.deliver,
+        onBytes: (n) => phases.update('image delivered', `${mib(n)} MiB uploaded`),
       }),
     );
     const validated = [...(applied.validated ?? []), ...(libraries?.validated ?? [])];

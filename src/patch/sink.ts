@@ -71,6 +71,8 @@ export interface DeliverContext {
   /** from prepareDelivery; resolved here when absent */
   store?: LocalStore | undefined;
   hook?: DeliverHook | undefined;
+  /** bytes pushed so far (registry pushes) */
+  onBytes?: (uploaded: number) => void;
 }
 
 /**
@@ -98,7 +100,7 @@ export async function deliver(image: Image, ctx: DeliverContext): Promise<Delive
     logger.info(`Wrote OCI layout ${out.location}`);
   }
   if (opts.push) {
-    const pushed = await pushImage(ctx.client, image, target);
+    const pushed = await pushImage(ctx.client, image, target, ctx.onBytes ? { onBytes: ctx.onBytes } : {});
     out = { kind: 'registry', location: formatReference(target), digest: pushed.digest };
     logger.info(`Pushed ${out.location}@${pushed.digest}`);
   }

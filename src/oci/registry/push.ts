@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { CopaError, withContext } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { sha256 } from '../digest.js';
@@ -12,6 +12,8 @@ export interface PushOptions {
   /** blobs uploaded at once (default 3) */
   concurrency?: number;
   logger?: Logger;
+  /** bytes uploaded so far, of `total` (blobs the target has or mounts are not counted) */
+  onBytes?: (uploaded: number) => void;
 }
 
 interface BlobToPush {
@@ -91,6 +93,7 @@ export async function pushImage(
   const mountFrom =
     source && source.registry === to.registry && source.repository !== to.repository ? source : undefined;
 
+  let uploaded = 0;
   await eachLimit(unique, opts.concurrency ?? 3, async (blob) => {
     try {
       if (await client.hasBlob(to, blob.digest, 'push')) {
@@ -101,7 +104,22 @@ export async function pushImage(
         logger.debug(`${blob.what} ${blob.digest} mounted from ${mountFrom.repository}`);
         return;
       }
-      await client.pushBlob(to, blob.digest, blob.size, blob.open);
+      const onBytes = opts.onBytes;
+      const open = onBytes
+        ? async (): Promise<Readable> => {
+            const counter = new Transform({
+              transform(chunk: Buffer, _e, cb) {
+                uploaded += chunk.length;
+                onBytes(uploaded);
+                cb(null, chunk);
+              },
+            });
+            const src = await blob.open();
+            src.on('error', (e) => counter.destroy(e));
+            return src.pipe(counter);
+          }
+        : blob.open;
+      await client.pushBlob(to, blob.digest, blob.size, open);
       logger.debug(`${blob.what} ${blob.digest} uploaded (${blob.size} bytes)`);
     } catch (err) {
       throw withContext(err, `pushing ${blob.what} ${blob.digest} to ${repoName(to)}`);
