@@ -5,6 +5,7 @@ import { cacheMaxBytes, prune } from '../cache/prune.js';
 import { CopaError } from '../errors.js';
 import { defaultCacheDir } from '../layers/cache.js';
 import { parseDuration } from './duration.js';
+import { tableLines } from './table.js';
 
 const PARTS: CachePart[] = ['layers', 'packages', 'work'];
 
@@ -15,15 +16,6 @@ function totals(items: readonly CacheItem[]): Record<CachePart | 'total', { coun
     t[p] = { count: of.length, bytes: of.reduce((n, i) => n + i.bytes, 0) };
   }
   return t;
-}
-
-function table(rows: string[][]): string {
-  const w = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-  return (
-    rows
-      .map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(w[c] ?? 0))).join('  '))
-      .join('\n') + '\n'
-  );
 }
 
 function partLines(items: readonly CacheItem[]): string {
@@ -62,7 +54,7 @@ export function cacheCommand(): Command {
       for (const i of items) {
         rows.push([i.part, i.id, formatBytes(i.bytes), i.lastUsed.toISOString(), i.inUse ? 'yes' : '']);
       }
-      process.stdout.write(table(rows));
+      process.stdout.write(tableLines(rows).join('\n') + '\n');
       process.stdout.write(partLines(items));
       process.stdout.write(
         `cache dir ${dir}; cap ${cap === undefined ? 'off' : formatBytes(cap)} (COPA_CACHE_MAX)\n`,

@@ -5,16 +5,7 @@
 import { formatBytes } from '../cache/policy.js';
 import type { PatchPlan } from '../patch/plan.js';
 import type { PatchResult } from '../patch/result.js';
-
-function table(rows: string[][]): string[] {
-  const w = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
-  return rows.map((r) =>
-    r
-      .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(w[c] ?? 0)))
-      .join('  ')
-      .trimEnd(),
-  );
-}
+import { tableLines } from './table.js';
 
 function plans(result: PatchResult): { platform: string; plan: PatchPlan }[] {
   if (result.plan) return [{ platform: result.platform, plan: result.plan }];
@@ -31,7 +22,7 @@ function changeTable(result: PatchResult): string[] {
       rows.push([...(multi ? [platform] : []), `${l.name} (${l.type}, ${l.path})`, l.from, l.to]);
     }
   }
-  return rows.length > 1 ? table(rows) : [];
+  return rows.length > 1 ? tableLines(rows) : [];
 }
 
 const seconds = (s: number): string => `${s.toFixed(1)} s`;

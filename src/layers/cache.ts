@@ -29,11 +29,11 @@ import {
 } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline, Transform } from 'node:stream';
+import { pipeline } from 'node:stream';
 import { z } from 'zod';
 import { CopaError, withContext } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { DigestStream, digestHex } from '../oci/digest.js';
+import { byteCounter, DigestStream, digestHex } from '../oci/digest.js';
 import type { Layer } from '../oci/image.js';
 import { decompress } from './decompress.js';
 import { extractLayer } from './extract.js';
@@ -166,20 +166,7 @@ export class LayerCache {
       this.logger.debug(`extracting ${what} (${layer.size} bytes compressed)`);
       const blob = await layer.compressed();
       const verify = new DigestStream({ digest: layer.diffID, what: `${what} (uncompressed)` });
-      let pulled = 0;
-      const counted = onBytes
-        ? pipeline(
-            blob,
-            new Transform({
-              transform(chunk: Buffer, _e, cb) {
-                pulled += chunk.length;
-                onBytes(pulled);
-                cb(null, chunk);
-              },
-            }),
-            () => {},
-          )
-        : blob;
+      const counted = onBytes ? pipeline(blob, byteCounter(onBytes), () => {}) : blob;
       const tar = pipeline(decompress(counted), verify, () => {});
       const { entries } = await extractLayer(tar, work, { mode: 'overlay', logger: this.logger, what });
       const bytes = await diskUsage(work);

@@ -16,7 +16,7 @@ import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CopaError, withContext } from '../errors.js';
-import { DigestStream } from '../oci/digest.js';
+import { DigestStream, throttledBytes } from '../oci/digest.js';
 import { BlockGzip } from './block-gzip.js';
 import type { Logger } from '../log.js';
 import type { LayerCompression } from '../oci/mediatypes.js';
@@ -189,14 +189,8 @@ export async function packLayer(
 ): Promise<WrittenLayer> {
   const diff = createHash('sha256');
   let uncompressedSize = 0;
-  let told = 0;
-  const tell = (): void => {
-    // at most once per MiB
-    if (onBytes && uncompressedSize - told >= 1 << 20) {
-      told = uncompressedSize;
-      onBytes(uncompressedSize);
-    }
-  };
+  const throttled = onBytes ? throttledBytes(onBytes) : undefined;
+  const tell = (): void => throttled?.(uncompressedSize);
   const blob = new DigestStream();
   try {
     if (compression === 'zstd') {

@@ -72,3 +72,37 @@ export class DigestStream extends Transform {
     });
   }
 }
+
+/** `onBytes` called with a running total at most once per `every` bytes (and always for a final total). */
+export function throttledBytes(
+  onBytes: (total: number) => void,
+  every = 1 << 20,
+): (total: number, final?: boolean) => void {
+  let told = 0;
+  return (total, final = false) => {
+    if (total - told >= every || (final && total !== told)) {
+      told = total;
+      onBytes(total);
+    }
+  };
+}
+
+/**
+ * A pass-through stream that tells `onBytes` how many bytes went through so far, at most once per
+ * `every` bytes (progress displays; a callback per chunk would be work on the hot path for nothing).
+ */
+export function byteCounter(onBytes: (total: number) => void, every = 1 << 20): Transform {
+  const tell = throttledBytes(onBytes, every);
+  let total = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      total += chunk.length;
+      tell(total);
+      cb(null, chunk);
+    },
+    flush(cb) {
+      tell(total, true);
+      cb();
+    },
+  });
+}

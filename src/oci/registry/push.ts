@@ -1,7 +1,7 @@
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { CopaError, withContext } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
-import { sha256 } from '../digest.js';
+import { byteCounter, sha256 } from '../digest.js';
 import type { Image, ImageIndex } from '../image.js';
 import { isIndexMediaType } from '../mediatypes.js';
 import type { ImageReference } from '../reference.js';
@@ -107,12 +107,11 @@ export async function pushImage(
       const onBytes = opts.onBytes;
       const open = onBytes
         ? async (): Promise<Readable> => {
-            const counter = new Transform({
-              transform(chunk: Buffer, _e, cb) {
-                uploaded += chunk.length;
-                onBytes(uploaded);
-                cb(null, chunk);
-              },
+            let seen = 0;
+            const counter = byteCounter((n) => {
+              uploaded += n - seen;
+              seen = n;
+              onBytes(uploaded);
             });
             const src = await blob.open();
             src.on('error', (e) => counter.destroy(e));
