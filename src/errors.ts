@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'NO_UPDATES' // nothing to patch (exit 0)
   | 'JOBS_FAILED' // bulk: some jobs failed for reasons a retry will not fix
   | 'JOBS_RETRYABLE' // bulk: every failed job failed for a passing reason (registry, network, timeout)
+  | 'ENGINE' // the BuildKit daemon: unreachable, missing capabilities, failed solve
   | 'INTERNAL';
 
 export class CopaError extends Error {

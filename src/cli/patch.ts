@@ -47,6 +47,11 @@ interface PatchFlags extends LibraryFlags {
   shards?: string;
   results?: string;
   jobs?: string;
+  addr?: string;
+  engine?: string;
+  cacert?: string;
+  cert?: string;
+  key?: string;
 }
 
 const EXAMPLES = `
@@ -147,7 +152,12 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
       'with --plan: N shards, this one from $JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)',
     )
     .option('--results <file>', 'bulk mode: append one JSON line per finished job to this file')
-    .option('--jobs <n>', 'bulk mode: jobs at a time (default: one per core, at most one per 2 GiB)');
+    .option('--jobs <n>', 'bulk mode: jobs at a time (default: one per core, at most one per 2 GiB)')
+    .option('-a, --addr <addr>', 'BuildKit address (unix://, tcp://, docker://, docker-container://, buildx://, kubepod://); runs the BuildKit engine')
+    .addOption(new Option('--engine <name>', 'native (default; daemonless, root) or buildkit (a BuildKit daemon; --addr, else auto-detected)').choices(['native', 'buildkit']))
+    .option('--cacert <file>', 'CA certificate of a tcp:// BuildKit daemon')
+    .option('--cert <file>', 'client certificate for a tcp:// BuildKit daemon')
+    .option('--key <file>', 'client key for a tcp:// BuildKit daemon');
   addLibraryOptions(cmd);
   return cmd.addHelpText('after', EXAMPLES).action(async (flags: PatchFlags) => {
     const { debug } = globals();
@@ -221,6 +231,11 @@ function sharedOptions(flags: PatchFlags, debug: boolean): JobDefaults {
     eolApiUrl: eolApiUrl(flags.eolApiUrl),
     exitOnEol: flags.exitOnEol,
     toolingImage: flags.toolingImage,
+    engine: flags.engine as 'native' | 'buildkit' | undefined,
+    addr: flags.addr,
+    cacert: flags.cacert,
+    cert: flags.cert,
+    key: flags.key,
     ...libraryOptions(flags),
   };
 }

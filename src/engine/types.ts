@@ -52,13 +52,17 @@ export interface Executor {
 /** A tooling image opened beside the image: its extracted layers, and where the image appears in it. */
 export interface ToolingRoot {
   layerDirs: string[];
+  /** the tooling image as the registry names it, with its digest (engines that pull for themselves) */
+  ref?: string | undefined;
   /** e.g. /tmp/rootfs */
   targetPath: string;
 }
 
 export interface ImageRootOptions {
-  /** extracted layer dirs (overlay form), bottom layer first */
+  /** extracted layer dirs (overlay form), bottom layer first (empty when the engine pulls for itself) */
   layerDirs: string[];
+  /** the image as the registry names it, with its digest, and its platform */
+  image?: { ref: string; platform: Platform } | undefined;
   /** this run's scratch dir */
   workDir: string;
   logger: Logger;
@@ -78,6 +82,8 @@ export interface ImageRoot {
   readonly session: Executor;
   /** 'overlay': changes land in an upperdir; 'copy': a plain tree diffed against a snapshot */
   readonly mode: 'overlay' | 'copy';
+  /** host directories can be bound in (false: binds become the daemon's own cache mounts) */
+  readonly hostBinds: boolean;
   /**
    * Close the session and open a new one over the same changes, with another (or no) tooling image:
    * OS packages first, then each language manager with its own tooling image.
@@ -87,11 +93,19 @@ export interface ImageRoot {
   created(): string[];
   /** after the session is closed: write every change made through it as one layer blob */
   writeLayer(outFile: string, opts: PackOptions): Promise<WrittenLayer>;
+  /** release what the root holds when no layer is written (an engine with a build to end) */
+  dispose?(): Promise<void>;
 }
 
 /** One way of running the patch: the native engine today, BuildKit later. */
 export interface Engine {
   readonly name: string;
+  /** the engine pulls the image itself (layers are not pulled and extracted here) */
+  readonly pullsImages: boolean;
+  /** connect and check capabilities before any work (a daemon engine) */
+  prepare?(logger: Logger): Promise<void>;
+  /** release connections at the end of the run */
+  close?(): Promise<void>;
   /** fail early, with the next step, when this machine cannot run the engine (e.g. not root) */
   check(): void;
   /** fail early when `platform` cannot run here (no emulation registered) */

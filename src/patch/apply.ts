@@ -9,6 +9,7 @@ import { canonicalFamily, chooseManager } from '../pkgmgr/index.js';
 import type { PackageManager, PackageManagerContext } from '../pkgmgr/types.js';
 import type { UpdateManifest, UpdatePackage } from '../report/types.js';
 import type { ResolvedPatchOptions } from './options.js';
+import { DaemonPackageCache } from './daemon-cache.js';
 import { PackageCache, packageCacheKey } from './pkgcache.js';
 import { osFromRelease, type OsInfo } from './os.js';
 import { selectUpdates, type PatchPlan } from './plan.js';
@@ -131,13 +132,10 @@ export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyCont
     ...(ctx.onOutput ? { onOutput: ctx.onOutput } : {}),
   };
   const platform = formatPlatform(ctx.platform);
-  const pkgCache = new PackageCache(
-    ctx.cacheDir,
-    await packageCacheKey(pm, pmCtx, os, platform),
-    ctx.workDir,
-    pm,
-    { logger, signal: ctx.signal },
-  );
+  const key = await packageCacheKey(pm, pmCtx, os, platform);
+  const pkgCache = root.hostBinds
+    ? new PackageCache(ctx.cacheDir, key, ctx.workDir, pm, { logger, signal: ctx.signal })
+    : new DaemonPackageCache(key, pm);
   for (const [target, source] of await pkgCache.open()) {
     await root.session.bind({ source, target, kind: 'dir' }, pm.cacheRoot ?? 'image');
   }

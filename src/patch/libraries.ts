@@ -3,7 +3,7 @@
  * each ecosystem manager runs over the same image root; its changes land in the same one layer.
  */
 import { CopaError } from '../errors.js';
-import type { Executor, ImageRoot } from '../engine/types.js';
+import type { Executor, ImageRoot, ToolingRoot } from '../engine/types.js';
 import type { Logger } from '../log.js';
 import type { Image } from '../oci/image.js';
 import type { ImageReference } from '../oci/reference.js';
@@ -41,7 +41,7 @@ export interface LibraryEnv {
   signal: AbortSignal;
   onOutput?: ((stream: 'stdout' | 'stderr', data: string) => void) | undefined;
   /** pull a tooling image (first candidate that resolves) and extract its layers */
-  tooling(candidates: string[]): Promise<string[]>;
+  tooling(candidates: string[]): Promise<Omit<ToolingRoot, 'targetPath'>>;
 }
 
 async function imageFacts(image: Image, source: ImageReference, platform: Platform): Promise<ImageFacts> {
@@ -98,8 +98,8 @@ export async function patchLibraries(env: LibraryEnv, lang: UpdatePackage[]): Pr
   const ctx: LanguageContext = {
     exec: () => exec,
     async withTooling(candidates, targetPath) {
-      const layerDirs = await env.tooling(candidates);
-      exec = await root.reopen({ layerDirs, targetPath });
+      const tooling = await env.tooling(candidates);
+      exec = await root.reopen({ ...tooling, targetPath });
       return exec;
     },
     async withoutTooling() {

@@ -4,10 +4,11 @@
  */
 import { rm } from 'node:fs/promises';
 import type { Logger } from '../log.js';
-import type { Engine, ImageRoot } from '../engine/types.js';
+import type { Engine, ImageRoot, ToolingRoot } from '../engine/types.js';
+import { CopaError } from '../errors.js';
 import { LayerCache } from '../layers/cache.js';
 import { formatPlatform } from '../oci/platform.js';
-import { formatReference } from '../oci/reference.js';
+import { formatReference, parseReference } from '../oci/reference.js';
 import type { UpdateManifest } from '../report/types.js';
 import type { PatchOptions, ResolvedPatchOptions } from './options.js';
 import { runStages } from './stages.js';
@@ -80,11 +81,17 @@ export async function patchOne(
     const complete = layers.filter((x) => (pulled.get(x.digest) ?? 0) >= x.size).length;
     phases.update('layers ready', `${mib(sum)}/${mib(total)} MiB, ${complete}/${layers.length} layers`);
   };
-  const allDirs = await phases.time('layers ready', () =>
-    mapLimit(layers, 3, (l) => cache.ensure(l, pullProgress(l))),
-  );
+  // an engine that pulls for itself (BuildKit) gets the image by reference instead
+  const allDirs = engine.pullsImages
+    ? []
+    : await phases.time('layers ready', () => mapLimit(layers, 3, (l) => cache.ensure(l, pullProgress(l))));
   signal.throwIfAborted();
   const lineage = await findLineage(client, image, platform, logger);
+  if (engine.pullsImages && lineage.kind === 'rebase') {
+    throw new CopaError('ENGINE', 're-patching a patched image is not supported on the BuildKit engine yet', {
+      hint: 'patch the original image, or use the native engine (no --addr)',
+    });
+  }
   // re-patching: the old patch layers become part of the new change set
   const keep = lineage.kind === 'rebase' ? lineage.keep : allDirs.length;
   const layerDirs = allDirs.slice(0, keep);
@@ -98,11 +105,16 @@ export async function patchOne(
     } else await rm(workDir, { recursive: true, force: true });
   };
   let keepDir = false;
+  let disposeRoot: ImageRoot | undefined;
   try {
-    const root: ImageRoot = await engine.openImageRoot({ layerDirs, seedDirs, workDir, logger, signal });
-    const pull = async (candidates: string[], override?: string): Promise<string[]> => {
+    const imageRef = { ref: pinned(source, await image.digest()), platform };
+    const root: ImageRoot = await engine.openImageRoot({ layerDirs, seedDirs, workDir, logger, signal, image: imageRef });
+    disposeRoot = root;
+    const pull = async (candidates: string[], override?: string): Promise<Omit<ToolingRoot, 'targetPath'>> => {
       const tooling = await resolveToolingImage(client, candidates, { override, platform, logger });
-      return mapLimit(await tooling.image.layers(), 3, (l) => cache.ensure(l));
+      const ref = pinned(parseReference(tooling.ref), await tooling.image.digest());
+      if (engine.pullsImages) return { layerDirs: [], ref };
+      return { layerDirs: await mapLimit(await tooling.image.layers(), 3, (l) => cache.ensure(l)), ref };
     };
     const onOutput = ctx.onOutput;
     const { applied, libraries } = await timed(logger, 'package managers done', () =>
@@ -224,8 +236,14 @@ export async function patchOne(
     };
     return { result, cleanup: () => Promise.resolve() };
   } finally {
+    await disposeRoot?.dispose?.().catch((e: unknown) => logger.debug(`engine: ${String(e)}`));
     if (!keepDir) await cleanup();
   }
+}
+
+/** `registry/repository@digest`: the image exactly as resolved here, for an engine that pulls it itself */
+function pinned(ref: ImageReference, digest: string): string {
+  return `${ref.registry}/${ref.repository}@${digest}`;
 }
 
 /** Update-all mode only (Copa §2.8): warn about an end-of-life OS release; fatal with --exit-on-eol. */

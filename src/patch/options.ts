@@ -60,6 +60,14 @@ export const PatchOptionsSchema = z.object({
   caCerts: z.string().optional(),
   /** extra annotations on the patched manifest (and index): bulk runs record their job id here */
   annotations: z.record(z.string(), z.string()).default({}),
+  /** the engine: native (default) or buildkit (implied by --addr) */
+  engine: z.enum(['native', 'buildkit']).optional(),
+  /** BuildKit daemon address (Copa's --addr schemes); empty with engine buildkit: auto-detect */
+  addr: z.string().optional(),
+  /** TLS client files for a tcp:// BuildKit (Copa's --cacert/--cert/--key) */
+  cacert: z.string().optional(),
+  cert: z.string().optional(),
+  key: z.string().optional(),
 });
 
 export type PatchOptions = z.input<typeof PatchOptionsSchema> & {

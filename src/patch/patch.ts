@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { CopaError } from '../errors.js';
 import { silentLogger } from '../log.js';
-import { defaultEngine } from '../engine/index.js';
+import { engineFor } from '../engine/index.js';
 import { LayerCache } from '../layers/cache.js';
 import { parseReference, withDefaultTag } from '../oci/reference.js';
 import { loadReport, reportCounts } from '../report/index.js';
@@ -114,13 +114,19 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
   }
   if (opts.vexOutput && !report)
     logger.warn('--output needs a report (-r): no VEX document will be produced');
-  const engine = defaultEngine();
-  if (opts.dryRun && !isRoot()) {
+  if (opts.engine === 'native' && opts.addr) {
+    throw new CopaError('USAGE', '--engine native cannot be combined with --addr', {
+      hint: 'drop --addr to run the native engine, or --engine to run on the BuildKit at --addr',
+    });
+  }
+  const engine = engineFor(opts);
+  if (opts.dryRun && !isRoot() && engine.name === 'native') {
     // nothing to mount: plan from the layers' package database (see dryrun.ts)
     const client = newRegistryClient(opts, logger);
     return dryRunWithoutRoot(opts, { client, source, target, report, logger });
   }
   engine.check();
+  await engine.prepare?.(logger);
 
   const client = newRegistryClient(opts, logger);
   const cache = new LayerCache({ logger, ...(opts.cacheDir ? { dir: opts.cacheDir } : {}) });
@@ -134,6 +140,7 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
     const one = await patchOne(env, image, platform, target, { deliver: true });
     return withReportCounts(one.result, report, opts);
   } finally {
+    await engine.close?.();
     // the cache stays under its cap (COPA_CACHE_MAX); what this run uses is never removed
     await enforceCap(cache.dir, logger).catch((e: unknown) =>
       logger.warn(`could not keep the cache under its cap: ${e instanceof Error ? e.message : String(e)}`),

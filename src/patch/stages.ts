@@ -2,7 +2,7 @@
  * What runs inside an opened image root: the OS package manager (unless the report is language-only or
  * --pkg-types leaves it out), then the library managers. Closes the session when done.
  */
-import type { ImageRoot } from '../engine/types.js';
+import type { ImageRoot, ToolingRoot } from '../engine/types.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { UpdateManifest } from '../report/types.js';
 import { applyUpdates, probeImage, type Applied, type ApplyContext } from './apply.js';
@@ -15,7 +15,7 @@ export interface StageInput {
   /** library stage environment (everything but the root) */
   libraries: Omit<LibraryEnv, 'root'>;
   /** pull a tooling image for the OS package manager and extract it (distroless / tool-less images) */
-  osTooling(candidates: string[]): Promise<string[]>;
+  osTooling(candidates: string[]): Promise<Omit<ToolingRoot, 'targetPath'>>;
   /** update-all runs: the end-of-life check */
   endOfLife(os: { type: string; version: string }): Promise<void>;
 }
@@ -67,8 +67,8 @@ export async function runStages(root: ImageRoot, input: StageInput): Promise<Sta
       if (!report) await input.endOfLife(probe.os);
       if (probe.pm.tooling) {
         // the package manager is not in the image: reopen with a tooling image that supplies it
-        const layerDirs = await input.osTooling(probe.pm.tooling.images(probe.os));
-        await root.reopen({ layerDirs, targetPath: probe.pm.tooling.targetPath });
+        const tooling = await input.osTooling(probe.pm.tooling.images(probe.os));
+        await root.reopen({ ...tooling, targetPath: probe.pm.tooling.targetPath });
       }
       applied = await applyUpdates(root, probe, input.apply);
       if (probe.pm.tooling && which.libraries) await root.reopen();

@@ -82,6 +82,7 @@ export async function openImageRoot(opts: ImageRootOptions): Promise<ImageRoot> 
       return session;
     },
     mode: overlay ? 'overlay' : 'copy',
+    hostBinds: true,
     async reopen(tooling) {
       for (const c of session.created) created.add(c);
       await session.close();
@@ -99,6 +100,7 @@ export async function openImageRoot(opts: ImageRootOptions): Promise<ImageRoot> 
 /** The daemonless engine: overlayfs and namespaces on this machine, as root. */
 export const nativeEngine: Engine = {
   name: 'native',
+  pullsImages: false,
   check: requireRoot,
   checkPlatform: (platform) => requireEmulation(platform, formatPlatform(platform)),
   platformHint: async (platform) =>

@@ -1,0 +1,64 @@
+/**
+ * The diff BuildKit exported (an OCI layout as a tar, streamed to us over the session) back into one layer:
+ * its layer blobs are extracted in overlay form and stacked into one upper dir, which our layer writer packs
+ * (with the patch flow's exclusions, compression and timestamps) exactly as the native engine does.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { CopaError } from '../../errors.js';
+import { decompress } from '../../layers/decompress.js';
+import { extractLayer } from '../../layers/extract.js';
+import { readTar } from '../../layers/tar-reader.js';
+import { copyTree } from '../native/flatten.js';
+
+const BLOB = /^blobs\/sha256\/([0-9a-f]{64})$/;
+
+/** unpack the blobs of an OCI layout tar into `dir` (only blobs and index.json; nothing else is written) */
+async function unpack(tarFile: string, dir: string): Promise<void> {
+  await mkdir(join(dir, 'blobs'), { recursive: true });
+  for await (const entry of readTar(createReadStream(tarFile))) {
+    const name = entry.header.name.replace(/^\.\//, '');
+    const blob = BLOB.exec(name);
+    const dest = blob
+      ? join(dir, 'blobs', blob[1] ?? '')
+      : name === 'index.json'
+        ? join(dir, 'index.json')
+        : undefined;
+    if (dest && entry.header.type === 'file')
+      await pipeline(Readable.from(entry.body), createWriteStream(dest));
+  }
+}
+
+const json = async (file: string): Promise<Record<string, unknown>> =>
+  JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+
+const digestHex = (d: unknown): string => {
+  const m = /^sha256:([0-9a-f]{64})$/.exec(String(d));
+  if (!m?.[1]) throw new CopaError('ENGINE', `BuildKit exported a descriptor with digest ${String(d)}`);
+  return m[1];
+};
+
+/** the exported layers (bottom first) as overlay-form dirs stacked into `upper` */
+export async function stackExport(tarFile: string, workDir: string, upper: string): Promise<number> {
+  const dir = join(workDir, 'export');
+  await unpack(tarFile, dir);
+  const index = await json(join(dir, 'index.json'));
+  const manifests = index.manifests as Array<{ digest: string }> | undefined;
+  const first = manifests?.[0];
+  if (!first) throw new CopaError('ENGINE', 'BuildKit exported an OCI layout without a manifest');
+  const manifest = await json(join(dir, 'blobs', digestHex(first.digest)));
+  const layers = (manifest.layers as Array<{ digest: string }> | undefined) ?? [];
+  await mkdir(upper, { recursive: true });
+  for (const [i, layer] of layers.entries()) {
+    const into = join(dir, `layer-${i}`);
+    await extractLayer(decompress(createReadStream(join(dir, 'blobs', digestHex(layer.digest)))), into, {
+      mode: 'overlay',
+      what: `exported layer ${layer.digest}`,
+    });
+    await copyTree(into, upper);
+  }
+  return layers.length;
+}

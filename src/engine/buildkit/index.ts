@@ -1,0 +1,147 @@
+/**
+ * The BuildKit engine: the same patch over a BuildKit daemon (`--addr`), as the original tool runs it. The
+ * daemon pulls the image, runs the package manager as exec ops and exports the diff; the shared core plans,
+ * validates, writes the one layer and delivers the image exactly as with the native engine.
+ */
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { CopaError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { DockerConfigCredentials } from '../../oci/registry/credentials.js';
+import { createWorkDir, keepWorkDir } from '../native/workdir.js';
+import type { Engine, ImageRoot, ImageRootOptions } from '../types.js';
+import { autoCandidates, dial, type Dialed, type TlsOptions } from './addr/index.js';
+import { control } from './api.js';
+import { Build } from './build.js';
+import { BuildkitRoot } from './root.js';
+import { CHANNEL_OPTIONS, grpcMessage, Rpc } from './rpc.js';
+import { Session } from './session.js';
+
+export interface BuildkitOptions {
+  /** --addr; empty: Copa's auto-detection (docker, buildx, the default socket) */
+  addr?: string | undefined;
+  tls?: TlsOptions | undefined;
+}
+
+const NEEDED_CAPS = ['mergeop', 'diffop'];
+const DOC_HINT =
+  'start a BuildKit daemon (buildkitd) and pass its address with --addr unix:///PATH/buildkitd.sock';
+
+interface Connection {
+  dialed: Dialed;
+  rpc: Rpc;
+}
+
+/** connect to one address and check it can run a patch: reachable, MergeOp and DiffOp enabled */
+async function connect(addr: string, tls: TlsOptions | undefined, logger: Logger): Promise<Connection> {
+  const dialed = await dial(addr, tls ? { tls } : {});
+  const rpc = new Rpc(
+    new grpc.Client(dialed.target, dialed.credentials, {
+      ...CHANNEL_OPTIONS,
+      ...(dialed.channelOptions ?? {}),
+    }),
+  );
+  try {
+    const workers = await rpc.unary(control.listWorkers, {}, undefined, AbortSignal.timeout(20_000));
+    if (workers.record.length === 0) throw new Error('the daemon has no workers');
+    const session = new Session({ credentials: new DockerConfigCredentials({ logger }) });
+    session.attach(rpc);
+    const build = new Build(rpc, session, [], logger);
+    try {
+      const caps = await build.caps();
+      const missing = NEEDED_CAPS.filter((id) => !caps.find((c) => c.ID === id && c.Enabled));
+      if (missing.length > 0) {
+        throw new CopaError(
+          'ENGINE',
+          `the BuildKit at ${dialed.display} has ${missing.join(' and ')} disabled (${missing.length > 1 ? 'they are' : 'it is'} needed to produce one patch layer)`,
+          {
+            hint: "enable Docker's containerd image store, or run a BuildKit daemon (buildkitd, docker buildx create) and pass --addr",
+          },
+        );
+      }
+    } finally {
+      await build.abort('copa: capability check');
+      session.close();
+    }
+    return { dialed, rpc };
+  } catch (e) {
+    rpc.close();
+    await dialed.close();
+    if (e instanceof CopaError) throw e;
+    throw new CopaError('ENGINE', `cannot reach BuildKit at ${dialed.display}: ${grpcMessage(e)}`, {
+      hint: DOC_HINT,
+    });
+  }
+}
+
+export function buildkitEngine(opts: BuildkitOptions): Engine {
+  let conn: Connection | undefined;
+  const connection = (): Connection => {
+    if (!conn) throw new CopaError('INTERNAL', 'the BuildKit engine was used before prepare()');
+    return conn;
+  };
+  return {
+    name: 'buildkit',
+    pullsImages: true,
+    check: () => undefined,
+    checkPlatform: () => Promise.resolve(),
+    platformHint: () => Promise.resolve(undefined),
+    createWorkDir,
+    keepWorkDir,
+    async prepare(logger) {
+      if (conn) return;
+      const candidates = opts.addr ? [opts.addr] : await autoCandidates();
+      const errors: string[] = [];
+      for (const addr of candidates) {
+        try {
+          conn = await connect(addr, opts.tls, logger);
+          logger.debug(`BuildKit engine: ${conn.dialed.display}`);
+          return;
+        } catch (e) {
+          if (opts.addr) throw e;
+          errors.push(`${addr}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+      throw new CopaError(
+        'ENGINE',
+        candidates.length === 0
+          ? 'no BuildKit daemon found (no docker daemon, no buildx builder, no /run/buildkit/buildkitd.sock)'
+          : `no usable BuildKit daemon found: ${errors.join('; ')}`,
+        { hint: DOC_HINT },
+      );
+    },
+    async close() {
+      conn?.rpc.close();
+      await conn?.dialed.close();
+      conn = undefined;
+    },
+    openImageRoot(root: ImageRootOptions): Promise<ImageRoot> {
+      const { rpc } = connection();
+      if (!root.image) throw new CopaError('INTERNAL', 'the BuildKit engine needs the image reference');
+      if (root.seedDirs?.length) {
+        throw new CopaError(
+          'ENGINE',
+          're-patching a patched image is not supported on the BuildKit engine yet',
+          {
+            hint: 'patch the original image, or use the native engine (no --addr)',
+          },
+        );
+      }
+      const exportFile = join(root.workDir, 'export.tar');
+      const session = new Session({
+        credentials: new DockerConfigCredentials({ logger: root.logger }),
+        outputFile: exportFile,
+      });
+      session.attach(rpc);
+      const build = new Build(
+        rpc,
+        session,
+        [{ Type: 'oci', Attrs: { 'oci-mediatypes': 'true' } }],
+        root.logger,
+      );
+      return Promise.resolve(
+        new BuildkitRoot(build, session, exportFile, root.image.platform, root, root.image.ref),
+      );
+    },
+  };
+}

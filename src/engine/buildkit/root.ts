@@ -1,0 +1,195 @@
+/**
+ * An image root on a BuildKit daemon: every `run` is one exec op over the current state, solved at once
+ * through the gateway (output from the status stream, exit code from the failure); reads go through the
+ * gateway too. Host directory binds become the daemon's cache mounts (keyed by the host path, which names
+ * the package cache key). The one layer is the diff of the base and the final state, exported to us.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { CopaError } from '../../errors.js';
+import { writeLayer } from '../../layers/writer.js';
+import type { Platform } from '../../oci/schemas.js';
+import { sandboxEnv } from '../env.js';
+import type {
+  BindMount,
+  Executor,
+  ImageRoot,
+  ImageRootOptions,
+  RootName,
+  RunOptions,
+  RunResult,
+  ToolingRoot,
+} from '../types.js';
+import { Build, exitCodeOf } from './build.js';
+import { stackExport } from './export.js';
+import * as llb from './llb.js';
+import { grpcMessage } from './rpc.js';
+import type { Session } from './session.js';
+
+const SCRATCH_DIRS = ['/tmp', '/var/tmp'];
+
+interface Tooling {
+  state: llb.State;
+  targetPath: string;
+}
+
+export class BuildkitRoot implements ImageRoot {
+  readonly mode = 'overlay' as const;
+  readonly hostBinds = false;
+  private state: llb.State;
+  private readonly base: llb.State;
+  private tooling: Tooling | undefined;
+  private readonly mounts: Record<RootName, llb.ExecMount[]> = { image: [], tooling: [] };
+  private readonly refs = new Map<string, Promise<string>>();
+  private current: Executor;
+
+  constructor(
+    private readonly build: Build,
+    private readonly tunnel: Session,
+    private readonly exportFile: string,
+    private readonly platform: Platform,
+    private readonly opts: ImageRootOptions,
+    imageRef: string,
+  ) {
+    this.base = llb.image(imageRef, platform);
+    this.state = this.base;
+    this.tooling = this.toolingState(opts.tooling);
+    this.current = this.executor();
+  }
+
+  get session(): Executor {
+    return this.current;
+  }
+
+  private toolingState(t: ToolingRoot | undefined): Tooling | undefined {
+    if (!t) return undefined;
+    if (!t.ref) throw new CopaError('INTERNAL', 'the BuildKit engine needs the tooling image by reference');
+    return { state: llb.image(t.ref, this.platform), targetPath: t.targetPath };
+  }
+
+  private ref(state: llb.State): Promise<string> {
+    const key = `${state.vertex.digest}#${state.index}`;
+    let ref = this.refs.get(key);
+    if (!ref) {
+      ref = this.build.solve(state);
+      this.refs.set(key, ref);
+      ref.catch(() => this.refs.delete(key));
+    }
+    return ref;
+  }
+
+  private async run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
+    const where = opts.in ?? 'image';
+    // a per-build value: a step is never answered from an earlier run's cache (package lists move on)
+    const env: Record<string, string> = { ...(opts.env ?? sandboxEnv()), COPA_BUILD: this.build.ref };
+    let args = argv;
+    if (opts.stdin !== undefined) {
+      // an exec op has no stdin: the text travels in the environment and a shell pipes it in
+      env.COPA_STDIN = opts.stdin;
+      args = ['/bin/sh', '-c', 'printf "%s" "$COPA_STDIN" | "$@"', 'sh', ...argv];
+    }
+    let next: llb.State;
+    if (where === 'tooling') {
+      const t = this.tooling;
+      if (!t) throw new CopaError('INTERNAL', 'a command asked for the tooling root, but none is open');
+      const e = llb.exec({
+        root: t.state,
+        args,
+        env,
+        platform: this.platform,
+        mounts: [{ dest: t.targetPath, state: this.state }, ...this.mounts.tooling],
+      });
+      const out = e.mounts.get(t.targetPath);
+      if (!out) throw new CopaError('INTERNAL', 'the exec op lost its image mount');
+      next = out;
+    } else {
+      const scratch = SCRATCH_DIRS.map((dest) => ({ dest, tmpfs: true as const }));
+      next = llb.exec({
+        root: this.state,
+        args,
+        env,
+        platform: this.platform,
+        mounts: [...this.mounts.image, ...scratch],
+      }).root;
+    }
+    this.opts.signal?.throwIfAborted();
+    try {
+      const ref = this.build.solve(next, opts.onOutput);
+      this.refs.set(`${next.vertex.digest}#${next.index}`, ref);
+      await ref;
+    } catch (e) {
+      const message = grpcMessage(e);
+      const code = exitCodeOf(message);
+      if (code === undefined) {
+        throw new CopaError('ENGINE', `BuildKit could not run ${argv[0] ?? ''}: ${message}`, {
+          hint: 'check the daemon (buildctl debug workers) and run with --debug',
+        });
+      }
+      const logs = await this.build.output(next);
+      return { code, ...logs };
+    }
+    this.state = next;
+    const logs = await this.build.output(next);
+    this.opts.logger.debug(
+      `BuildKit: ${argv.join(' ').slice(0, 80)}: exit 0, ${logs.stdout.length} bytes of output`,
+    );
+    return { code: 0, ...logs };
+  }
+
+  private executor(): Executor {
+    const stateOf = (root: RootName = 'image'): llb.State => {
+      if (root === 'image') return this.state;
+      if (!this.tooling) throw new CopaError('INTERNAL', 'no tooling root is open');
+      return this.tooling.state;
+    };
+    return {
+      created: [],
+      bind: async (mount: BindMount, root: RootName = 'image') => {
+        if (mount.kind === 'file') {
+          throw new CopaError(
+            'ENGINE',
+            `binding a host file (${mount.target}) is not supported on the BuildKit engine yet`,
+            {
+              hint: 'use the native engine (no --addr) for this run',
+            },
+          );
+        }
+        const id = `copa-${createHash('sha256').update(mount.source).digest('hex').slice(0, 24)}`;
+        this.mounts[root].push({ dest: mount.target, cache: id });
+        return Promise.resolve();
+      },
+      run: (argv, opts) => this.run(argv, opts),
+      readFile: async (path, root) => this.build.readFile(await this.ref(stateOf(root)), path),
+      list: async (path, root) => {
+        const entries = await this.build.readDir(await this.ref(stateOf(root)), path);
+        return entries?.map((e) => e.path).sort();
+      },
+      close: () => Promise.resolve(),
+    };
+  }
+
+  reopen(tooling?: ToolingRoot): Promise<Executor> {
+    this.tooling = this.toolingState(tooling);
+    this.mounts.tooling = [];
+    this.current = this.executor();
+    return Promise.resolve(this.current);
+  }
+
+  created(): string[] {
+    return [];
+  }
+
+  async writeLayer(outFile: string, packOpts: Parameters<ImageRoot['writeLayer']>[1]) {
+    await this.build.finish(llb.diff(this.base, this.state));
+    await this.tunnel.output();
+    const upper = join(this.opts.workDir, 'upper');
+    const n = await stackExport(this.exportFile, this.opts.workDir, upper);
+    this.opts.logger.debug(`BuildKit exported ${n} layer(s); packing them as one`);
+    return writeLayer(upper, outFile, { ...packOpts, lowerdirs: [] });
+  }
+
+  async dispose(): Promise<void> {
+    await this.build.abort('copa: nothing to export');
+    this.tunnel.close();
+  }
+}
