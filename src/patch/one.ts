@@ -93,7 +93,7 @@ export async function patchOne(
     });
   }
   // re-patching: the old patch layers become part of the new change set
-  const keep = lineage.kind === 'rebase' ? lineage.keep : allDirs.length;
+  const keep = lineage.kind === 'rebase' ? lineage.keep : layers.length;
   const layerDirs = allDirs.slice(0, keep);
   const seedDirs = allDirs.slice(keep);
 

@@ -68,7 +68,8 @@ async function connect(addr: string, tls: TlsOptions | undefined, logger: Logger
     rpc.close();
     await dialed.close();
     if (e instanceof CopaError) throw e;
-    throw new CopaError('ENGINE', `cannot reach BuildKit at ${dialed.display}: ${grpcMessage(e)}`, {
+    const why = dialed.failure?.()?.message ?? grpcMessage(e);
+    throw new CopaError('ENGINE', `cannot reach BuildKit at ${dialed.display}: ${why}`, {
       hint: DOC_HINT,
     });
   }
@@ -139,9 +140,7 @@ export function buildkitEngine(opts: BuildkitOptions): Engine {
         [{ Type: 'oci', Attrs: { 'oci-mediatypes': 'true' } }],
         root.logger,
       );
-      return Promise.resolve(
-        new BuildkitRoot(build, session, exportFile, root.image.platform, root, root.image.ref),
-      );
+      return new BuildkitRoot(build, session, exportFile, root.image.platform, root, root.image.ref).init();
     },
   };
 }

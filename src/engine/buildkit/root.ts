@@ -27,6 +27,8 @@ import { grpcMessage } from './rpc.js';
 import type { Session } from './session.js';
 
 const SCRATCH_DIRS = ['/tmp', '/var/tmp'];
+/** mount points the container runtime makes for every exec; new ones are no change of the image */
+const RUNTIME_MOUNTS = ['dev', 'proc', 'sys'];
 
 interface Tooling {
   state: llb.State;
@@ -175,8 +177,17 @@ export class BuildkitRoot implements ImageRoot {
     return Promise.resolve(this.current);
   }
 
+  private runtimeCreated: string[] = [];
+
+  /** note which runtime mount points the image lacks (they appear in every exec and are left out) */
+  async init(): Promise<this> {
+    const top = (await this.current.list('/')) ?? [];
+    this.runtimeCreated = RUNTIME_MOUNTS.filter((d) => !top.includes(d)).map((d) => `/${d}`);
+    return this;
+  }
+
   created(): string[] {
-    return [];
+    return [...this.runtimeCreated];
   }
 
   async writeLayer(outFile: string, packOpts: Parameters<ImageRoot['writeLayer']>[1]) {

@@ -1,0 +1,199 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildkitdPaths, startBuildkitd, type TestBuildkitd } from '../helpers/buildkitd.js';
+import { copa } from '../helpers/cli.js';
+import { ensureDebianFixture, pushFixture, type DebianFixture } from '../helpers/fixtures.js';
+import { dpkgGe, pullToLayout, rawManifest } from '../helpers/inspect.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { trivyReport } from '../helpers/trivy.js';
+import {
+  installedVersions,
+  upgradablePackages,
+  withUnpackedImage,
+  type Upgradable,
+} from '../helpers/upgradable.js';
+
+/**
+ * The BuildKit engine (--addr) against a real buildkitd (runc worker, overlayfs) and the native engine on
+ * the same fixture, report and registry: the same packages at the same versions, and the same files in the
+ * one new layer (names, types, modes, owners and sizes; only timestamps may differ).
+ */
+
+const PATHS = buildkitdPaths();
+const MISSING = typeof PATHS === 'string' ? PATHS : undefined;
+if (MISSING !== undefined && process.env.COPA_REQUIRE_TOOLS === '1')
+  throw new Error(`buildkitd is required (COPA_REQUIRE_TOOLS=1) but ${MISSING}`);
+
+let registry: TestRegistry;
+let buildkitd: TestBuildkitd;
+let fixture: DebianFixture;
+let upgradable: Upgradable[];
+let work: string;
+let source: string;
+
+interface Result {
+  status: string;
+  patchedImage?: string;
+  installed?: Record<string, string>;
+  plan: { updates: Array<{ name: string; from: string | null; to: string }> };
+  code?: string;
+  message?: string;
+}
+
+/** `tar -tvz` of layers of an image without dates: type/mode, owner, size, name (and link target) */
+async function layerListing(ref: string, which: 'last' | 'base'): Promise<string[]> {
+  const layout = await pullToLayout(ref, work);
+  const layers = rawManifest(ref).layers;
+  const chosen = which === 'last' ? layers.slice(-1) : layers;
+  return chosen
+    .flatMap((l) =>
+      execFileSync('tar', ['--numeric-owner', '-tvzf', join(layout, 'blobs/sha256', l.digest.slice(7))], {
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      }).split('\n'),
+    )
+    .filter(Boolean)
+    .map((l) => {
+      const [mode, owner, size, , , ...name] = l.split(/\s+/);
+      return `${mode} ${owner} ${size} ${name.join(' ').replace(/^\.\//, '')}`;
+    })
+    .sort();
+}
+
+const json = (stdout: string): Result => JSON.parse(stdout) as Result;
+
+beforeAll(async () => {
+  if (MISSING !== undefined) return;
+  work = await mkdtemp(join(tmpdir(), 'copa-e2e-bk-'));
+  registry = await startRegistry();
+  buildkitd = await startBuildkitd({ insecureRegistries: [registry.host], name: 'engine' });
+  fixture = await ensureDebianFixture({ name: 'bookworm-minbase' });
+  upgradable = await upgradablePackages(fixture);
+  source = (await pushFixture(fixture.layoutDir, fixture.refName, registry.host, 'debian:12')).reference;
+}, 900_000);
+
+afterAll(async () => {
+  await buildkitd?.stop();
+  await registry?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?? ''}`, () => {
+  it('report mode: the same packages, versions and layer files as the native engine', async () => {
+    const pick = upgradable.filter((u) => ['libssl3', 'openssl', 'libexpat1'].includes(u.name));
+    const chosen = pick.length > 0 ? pick : upgradable.slice(0, 2);
+    const report = join(work, 'report.json');
+    await writeFile(
+      report,
+      trivyReport({
+        family: 'debian',
+        version: '12',
+        arch: 'amd64',
+        image: source,
+        vulns: chosen.map((u) => ({ pkg: u.name, installed: u.from, fixed: u.to })),
+      }),
+    );
+    const common = [
+      'patch',
+      '-i',
+      source,
+      '-r',
+      report,
+      '--push',
+      '--json',
+      '--cache-dir',
+      join(work, 'cache'),
+    ];
+    const bk = await copa([...common, '-t', '12-bk', '--addr', buildkitd.addr]);
+    expect(bk.stderr).not.toMatch(/^Error/m);
+    expect(bk.code).toBe(0);
+    const native = await copa([...common, '-t', '12-native']);
+    expect(native.code).toBe(0);
+    const a = json(bk.stdout);
+    const b = json(native.stdout);
+    expect(a.status).toBe('Patched');
+    expect(a.installed).toEqual(b.installed);
+    for (const u of chosen) expect(dpkgGe(a.installed?.[u.name] ?? '0', u.to), u.name).toBe(true);
+
+    const before = rawManifest(source);
+    const after = rawManifest(`${registry.host}/debian:12-bk`);
+    expect(after.layers).toHaveLength(before.layers.length + 1);
+    expect(after.layers.slice(0, -1).map((l) => l.digest)).toEqual(before.layers.map((l) => l.digest));
+    const bkFiles = await layerListing(`${registry.host}/debian:12-bk`, 'last');
+    const nativeFiles = await layerListing(`${registry.host}/debian:12-native`, 'last');
+    // every change the native engine found is in the BuildKit layer, with the same type, mode, owner and size
+    expect(nativeFiles.filter((f) => !bkFiles.includes(f))).toEqual([]);
+    // BuildKit's differ also keeps what dpkg rewrote unchanged (a new mtime only): such entries must be
+    // identical to the base image's, i.e. the layers differ in timestamps only
+    const base = new Set(await layerListing(source, 'base'));
+    const extra = bkFiles.filter((f) => !nativeFiles.includes(f));
+    expect(extra.filter((f) => !base.has(f))).toEqual([]);
+    expect(bkFiles.some((l) => l.endsWith(' var/lib/dpkg/status'))).toBe(true);
+  });
+
+  it('update-all with --oci-dir: every upgradable package at its candidate version, checked in the image', async () => {
+    const out = join(work, 'layout-all');
+    const r = await copa([
+      'patch',
+      '-i',
+      source,
+      '--oci-dir',
+      out,
+      '-t',
+      'all',
+      '--json',
+      '--addr',
+      buildkitd.addr,
+    ]);
+    expect(r.stderr).not.toMatch(/^Error/m);
+    expect(r.code).toBe(0);
+    expect(
+      json(r.stdout)
+        .plan.updates.map((u) => u.name)
+        .sort(),
+    ).toEqual(upgradable.map((u) => u.name).sort());
+    await withUnpackedImage(out, 'all', async (root) => {
+      const versions = await installedVersions(root);
+      for (const u of upgradable) expect(versions.get(u.name), u.name).toBe(u.to);
+    });
+  });
+
+  it('--dry-run plans the same updates as the native engine and writes nothing', async () => {
+    const bk = await copa([
+      'patch',
+      '-i',
+      source,
+      '--dry-run',
+      '--json',
+      '-t',
+      'dry',
+      '--addr',
+      buildkitd.addr,
+    ]);
+    const native = await copa(['patch', '-i', source, '--dry-run', '--json', '-t', 'dry']);
+    expect(bk.code).toBe(0);
+    expect(json(bk.stdout).status).toBe('DryRun');
+    expect(json(bk.stdout).plan.updates).toEqual(json(native.stdout).plan.updates);
+    expect(
+      execFileSync('skopeo', ['list-tags', '--tls-verify=false', `docker://${source.replace(/:12$/, '')}`], {
+        encoding: 'utf8',
+      }),
+    ).not.toContain('"dry"');
+  });
+
+  it('an unreachable daemon: one line with the address and a next step, exit 1, nothing pulled', async () => {
+    const r = await copa(['patch', '-i', source, '--push', '--addr', `unix://${work}/no.sock`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^Error: cannot reach BuildKit at unix:\/\/.*no\.sock/m);
+    expect(r.stderr).toMatch(/next step: .*--addr/);
+  });
+
+  it('an unknown address scheme is a usage error (exit 2)', async () => {
+    const r = await copa(['patch', '-i', source, '--push', '--addr', 'gopher://x']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^Error: .*gopher/m);
+  });
+});
