@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildkitdPaths, startBuildkitd, type TestBuildkitd } from '../helpers/buildkitd.js';
 import { copa } from '../helpers/cli.js';
+import { ensureDistrolessFixture, distrolessUpdates } from '../helpers/distroless.js';
 import { ensureDebianFixture, pushFixture, type DebianFixture } from '../helpers/fixtures.js';
 import { dpkgGe, pullToLayout, rawManifest } from '../helpers/inspect.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -33,6 +34,8 @@ let fixture: DebianFixture;
 let upgradable: Upgradable[];
 let work: string;
 let source: string;
+let distroless: string;
+let distrolessChosen: Upgradable[];
 
 interface Result {
   status: string;
@@ -73,6 +76,9 @@ beforeAll(async () => {
   fixture = await ensureDebianFixture({ name: 'bookworm-minbase' });
   upgradable = await upgradablePackages(fixture);
   source = (await pushFixture(fixture.layoutDir, fixture.refName, registry.host, 'debian:12')).reference;
+  const dl = await ensureDistrolessFixture();
+  distrolessChosen = (await distrolessUpdates(dl)).filter((u) => ['libssl3', 'openssl'].includes(u.name));
+  distroless = (await pushFixture(dl.layoutDir, dl.refName, registry.host, 'distroless/base:12')).reference;
 }, 900_000);
 
 afterAll(async () => {
@@ -182,6 +188,37 @@ describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?
         encoding: 'utf8',
       }),
     ).not.toContain('"dry"');
+  });
+
+  it('distroless through a tooling image: the same versions and status.d entries as the native engine', async () => {
+    expect(distrolessChosen.length, 'libssl3/openssl lag the security suite in the fixture').toBeGreaterThan(
+      0,
+    );
+    const report = join(work, 'distroless.json');
+    await writeFile(
+      report,
+      trivyReport({
+        family: 'debian',
+        version: '12',
+        arch: 'amd64',
+        image: distroless,
+        vulns: distrolessChosen.map((u) => ({ pkg: u.name, installed: u.from, fixed: u.to })),
+      }),
+    );
+    const common = ['patch', '-i', distroless, '-r', report, '--tooling-image', source, '--push', '--json'];
+    const bk = await copa([...common, '-t', '12-bk', '--addr', buildkitd.addr]);
+    expect(bk.stderr).not.toMatch(/^Error/m);
+    expect(bk.code).toBe(0);
+    const native = await copa([...common, '-t', '12-native']);
+    expect(native.code).toBe(0);
+    expect(json(bk.stdout).installed).toEqual(json(native.stdout).installed);
+    const files = await layerListing(`${registry.host}/distroless/base:12-bk`, 'last');
+    for (const u of distrolessChosen)
+      expect(files.some((f) => f.endsWith(` var/lib/dpkg/status.d/${u.name}`))).toBe(true);
+    // no package manager state of the tooling image leaks into the distroless layer
+    expect(
+      files.filter((f) => / var\/lib\/dpkg\/(status|info\/|available)/.test(f) && !f.includes('status.d')),
+    ).toEqual([]);
   });
 
   it('an unreachable daemon: one line with the address and a next step, exit 1, nothing pulled', async () => {

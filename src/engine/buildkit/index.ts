@@ -137,7 +137,7 @@ export function buildkitEngine(opts: BuildkitOptions): Engine {
       const build = new Build(
         rpc,
         session,
-        [{ Type: 'oci', Attrs: { 'oci-mediatypes': 'true' } }],
+        [{ Type: 'oci', Attrs: { 'oci-mediatypes': 'true', compression: 'uncompressed', 'force-compression': 'true' } }],
         root.logger,
       );
       return new BuildkitRoot(build, session, exportFile, root.image.platform, root, root.image.ref).init();

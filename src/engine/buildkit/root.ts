@@ -91,6 +91,7 @@ export class BuildkitRoot implements ImageRoot {
       args = ['/bin/sh', '-c', 'printf "%s" "$COPA_STDIN" | "$@"', 'sh', ...argv];
     }
     let next: llb.State;
+    let nextTooling: llb.State | undefined;
     if (where === 'tooling') {
       const t = this.tooling;
       if (!t) throw new CopaError('INTERNAL', 'a command asked for the tooling root, but none is open');
@@ -104,6 +105,8 @@ export class BuildkitRoot implements ImageRoot {
       const out = e.mounts.get(t.targetPath);
       if (!out) throw new CopaError('INTERNAL', 'the exec op lost its image mount');
       next = out;
+      // the tooling root keeps what its tools leave (downloads, scratch dirs) until it is reopened
+      nextTooling = e.root;
     } else {
       const scratch = SCRATCH_DIRS.map((dest) => ({ dest, tmpfs: true as const }));
       next = llb.exec({
@@ -131,6 +134,7 @@ export class BuildkitRoot implements ImageRoot {
       return { code, ...logs };
     }
     this.state = next;
+    if (nextTooling && this.tooling) this.tooling.state = nextTooling;
     const logs = await this.build.output(next);
     this.opts.logger.debug(
       `BuildKit: ${argv.join(' ').slice(0, 80)}: exit 0, ${logs.stdout.length} bytes of output`,
@@ -191,11 +195,14 @@ export class BuildkitRoot implements ImageRoot {
   }
 
   async writeLayer(outFile: string, packOpts: Parameters<ImageRoot['writeLayer']>[1]) {
+    const t0 = performance.now();
+    const secs = (): string => ((performance.now() - t0) / 1000).toFixed(2);
     await this.build.finish(llb.diff(this.base, this.state));
     await this.tunnel.output();
+    this.opts.logger.debug(`BuildKit: diff exported in ${secs()}s`);
     const upper = join(this.opts.workDir, 'upper');
     const n = await stackExport(this.exportFile, this.opts.workDir, upper);
-    this.opts.logger.debug(`BuildKit exported ${n} layer(s); packing them as one`);
+    this.opts.logger.debug(`BuildKit: ${n} exported layer(s) unpacked in ${secs()}s; packing them as one`);
     return writeLayer(upper, outFile, { ...packOpts, lowerdirs: [] });
   }
 
