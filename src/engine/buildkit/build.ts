@@ -40,6 +40,8 @@ export class Build {
     session: Session,
     exporters: Exporter[],
     private readonly logger: Logger,
+    /** Ctrl-C / --timeout: cancels the call in flight, which cancels the daemon's step */
+    private readonly signal?: AbortSignal,
   ) {
     this.solved = rpc
       .unary(control.solve, { Ref: this.ref, Session: session.id, Frontend: '', Exporters: exporters })
@@ -79,6 +81,7 @@ export class Build {
         gateway.solve,
         { Definition: definition(state), Evaluate: true, allowResultReturn: true },
         this.meta(),
+        this.signal,
       );
       return r.result?.ref?.id || r.result?.refDeprecated || r.ref;
     } finally {
@@ -94,7 +97,8 @@ export class Build {
 
   async readFile(ref: string, path: string): Promise<Buffer | undefined> {
     try {
-      return (await this.rpc.unary(gateway.readFile, { Ref: ref, FilePath: path }, this.meta())).Data;
+      return (await this.rpc.unary(gateway.readFile, { Ref: ref, FilePath: path }, this.meta(), this.signal))
+        .Data;
     } catch (e) {
       if (/no such file|not a directory/i.test(grpcMessage(e))) return undefined;
       throw e;
@@ -103,7 +107,8 @@ export class Build {
 
   async readDir(ref: string, path: string): Promise<Stat[] | undefined> {
     try {
-      return (await this.rpc.unary(gateway.readDir, { Ref: ref, DirPath: path }, this.meta())).entries;
+      return (await this.rpc.unary(gateway.readDir, { Ref: ref, DirPath: path }, this.meta(), this.signal))
+        .entries;
     } catch (e) {
       if (/no such file|not a directory/i.test(grpcMessage(e))) return undefined;
       throw e;

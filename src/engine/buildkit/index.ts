@@ -137,8 +137,14 @@ export function buildkitEngine(opts: BuildkitOptions): Engine {
       const build = new Build(
         rpc,
         session,
-        [{ Type: 'oci', Attrs: { 'oci-mediatypes': 'true', compression: 'uncompressed', 'force-compression': 'true' } }],
+        [
+          {
+            Type: 'oci',
+            Attrs: { 'oci-mediatypes': 'true', compression: 'uncompressed', 'force-compression': 'true' },
+          },
+        ],
         root.logger,
+        root.signal,
       );
       return new BuildkitRoot(build, session, exportFile, root.image.platform, root, root.image.ref).init();
     },

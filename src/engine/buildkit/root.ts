@@ -123,6 +123,7 @@ export class BuildkitRoot implements ImageRoot {
       this.refs.set(`${next.vertex.digest}#${next.index}`, ref);
       await ref;
     } catch (e) {
+      this.opts.signal?.throwIfAborted();
       const message = grpcMessage(e);
       const code = exitCodeOf(message);
       if (code === undefined) {

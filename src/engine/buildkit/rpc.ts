@@ -26,6 +26,7 @@ export class Rpc {
 
   unary<Req, Res>(m: Method<Req, Res>, value: Req, meta?: grpc.Metadata, signal?: AbortSignal): Promise<Res> {
     return new Promise((resolve, reject) => {
+      const cancel = (): void => call.cancel();
       const call = this.client.makeUnaryRequest(
         m.path,
         (v: Req) => m.req.encode(v),
@@ -33,9 +34,14 @@ export class Rpc {
         value,
         meta ?? new grpc.Metadata(),
         {},
-        (err, res) => (err || res === undefined ? reject(err ?? new Error('empty reply')) : resolve(res)),
+        (err, res) => {
+          signal?.removeEventListener('abort', cancel);
+          if (err || res === undefined) reject(err ?? new Error('empty reply'));
+          else resolve(res);
+        },
       );
-      signal?.addEventListener('abort', () => call.cancel(), { once: true });
+      if (signal?.aborted) cancel();
+      else signal?.addEventListener('abort', cancel, { once: true });
     });
   }
 
