@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildkitdPaths, startBuildkitd, type TestBuildkitd } from '../helpers/buildkitd.js';
 import { copa } from '../helpers/cli.js';
+import { startDockerd } from '../helpers/dockerd.js';
 import { ensureDistrolessFixture, distrolessUpdates } from '../helpers/distroless.js';
 import { ensureDebianFixture, pushFixture, type DebianFixture } from '../helpers/fixtures.js';
 import { dpkgGe, pullToLayout, rawManifest } from '../helpers/inspect.js';
@@ -226,6 +227,22 @@ describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^Error: cannot reach BuildKit at unix:\/\/.*no\.sock/m);
     expect(r.stderr).toMatch(/next step: .*--addr/);
+  });
+
+  it("docker:// on Docker 20.10 (BuildKit without MergeOp/DiffOp): Copa's capability error before any work", async () => {
+    const docker = await startDockerd();
+    try {
+      const r = await copa(
+        ['patch', '-i', source, '--push', '-t', 'never', '--addr', 'docker://'],
+        docker.env,
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^Error: the BuildKit at docker:\/\/ has mergeop and diffop disabled/m);
+      expect(r.stderr).toMatch(/next step: .*containerd image store/);
+      expect(r.stderr).not.toMatch(/Pulling/);
+    } finally {
+      await docker.stop();
+    }
   });
 
   it('an unknown address scheme is a usage error (exit 2)', async () => {
