@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildkitdPaths, startBuildkitd } from '../helpers/buildkitd.js';
 import { copa } from '../helpers/cli.js';
 import { ensureDebianFixture, pushFixture } from '../helpers/fixtures.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -192,3 +193,40 @@ describe('copa patch on an RPM image with dnf inside (real dnf, rpm, createrepo_
     expect(() => skopeoRaw(`${registry.host}/rocky:9.3-too-new`)).toThrow();
   });
 });
+
+const BUILDKIT = buildkitdPaths();
+if (typeof BUILDKIT === 'string' && process.env.COPA_REQUIRE_TOOLS === '1')
+  throw new Error(`buildkitd is required (COPA_REQUIRE_TOOLS=1) but ${BUILDKIT}`);
+
+describe.skipIf(typeof BUILDKIT === 'string')(
+  `the same on the BuildKit engine ${typeof BUILDKIT === 'string' ? BUILDKIT : ''}`,
+  () => {
+    it('update-all through a real buildkitd: dnf in the image as exec steps, the same versions as natively', async () => {
+      const buildkitd = await startBuildkitd({ insecureRegistries: [registry.host], name: 'rpm' });
+      try {
+        const r = await copa([
+          'patch',
+          '-i',
+          source,
+          '-t',
+          '9.3-bk',
+          '--push',
+          '--json',
+          '--addr',
+          buildkitd.addr,
+        ]);
+        expect(r.stderr).not.toMatch(/^Error/m);
+        expect(r.code).toBe(0);
+        const result = JSON.parse(r.stdout) as { status: string; installed: Record<string, string> };
+        expect(result.installed).toEqual({ 'copa-hello': '2.0-1', 'copa-lib': '1:1.1-1' });
+        const { rpms, hello } = await installedIn(`${registry.host}/rocky:9.3-bk`);
+        expect(rpms.get('copa-hello')).toBe('2.0-1');
+        expect(hello).toBe('2.0');
+        const entries = await newLayerEntries(`${registry.host}/rocky:9.3-bk`);
+        expect(entries.filter((e) => /var\/cache\/dnf|var\/log\/(dnf|hawkey)/.test(e))).toEqual([]);
+      } finally {
+        await buildkitd.stop();
+      }
+    });
+  },
+);
