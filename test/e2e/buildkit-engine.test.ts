@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,12 +114,16 @@ describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?
       '--cache-dir',
       join(work, 'cache'),
     ];
-    const bk = await copa([...common, '-t', '12-bk', '--addr', buildkitd.addr]);
+    const vex = join(work, 'vex.json');
+    const bk = await copa([...common, '-t', '12-bk', '--addr', buildkitd.addr, '-o', vex]);
     expect(bk.stderr).not.toMatch(/^Error/m);
     expect(bk.code).toBe(0);
     const native = await copa([...common, '-t', '12-native']);
     expect(native.code).toBe(0);
     const a = json(bk.stdout);
+    const doc = JSON.parse(await readFile(vex, 'utf8')) as { statements: Array<{ status: string }> };
+    expect(doc.statements.length).toBe(chosen.length);
+    expect(doc.statements.every((st) => st.status === 'fixed')).toBe(true);
     const b = json(native.stdout);
     expect(a.status).toBe('Patched');
     expect(a.installed).toEqual(b.installed);
