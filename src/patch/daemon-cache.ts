@@ -11,9 +11,16 @@ export class DaemonPackageCache {
     private readonly pm: PackageManager,
   ) {}
 
-  /** image path -> the name its cache mount is keyed by */
+  /**
+   * image path -> the name its cache mount is keyed by (parents first). A left-out directory that holds a
+   * cache path (apt's /var/cache/apt with its pkgcache.bin) is a cache mount too: what is written there never
+   * enters the layer, so the daemon need not diff, export and send it.
+   */
   open(): Promise<Map<string, string>> {
-    return Promise.resolve(new Map(this.pm.cachePaths.map((path) => [path, `${this.key}${path}`])));
+    const { cachePaths, excludePaths } = this.pm;
+    const parents = excludePaths.filter((e) => cachePaths.some((c) => c.startsWith(`${e}/`)));
+    const paths = [...new Set([...parents, ...cachePaths])].sort((a, b) => a.length - b.length);
+    return Promise.resolve(new Map(paths.map((path) => [path, `${this.key}${path}`])));
   }
 
   refresh(_what: string, run: (indexesFresh: boolean) => Promise<void>): Promise<void> {

@@ -140,7 +140,7 @@ export function buildkitEngine(opts: BuildkitOptions): Engine {
         [
           {
             Type: 'oci',
-            Attrs: { 'oci-mediatypes': 'true', compression: 'uncompressed', 'force-compression': 'true' },
+            Attrs: { 'oci-mediatypes': 'true', compression: 'zstd', 'force-compression': 'true' },
           },
         ],
         root.logger,
