@@ -253,5 +253,17 @@ describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?
     const r = await copa(['patch', '-i', source, '--push', '--addr', 'gopher://x']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^Error: .*gopher/m);
+    const both = await copa([
+      'patch',
+      '-i',
+      source,
+      '--push',
+      '--engine',
+      'native',
+      '--addr',
+      buildkitd.addr,
+    ]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/^Error: --engine native cannot be combined with --addr/m);
   });
 });

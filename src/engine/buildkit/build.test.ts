@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { exitCodeOf } from './build.js';
+import { engineFor } from '../index.js';
+
+describe('BuildKit build helpers', () => {
+  it("reads the exit code from BuildKit's failure message", () => {
+    expect(
+      exitCodeOf('process "sh -c echo failing; exit 7" did not complete successfully: exit code: 7'),
+    ).toBe(7);
+    expect(exitCodeOf('failed to compute cache key: not found')).toBeUndefined();
+  });
+});
+
+describe('engine choice', () => {
+  it('native unless --addr or --engine buildkit', () => {
+    expect(engineFor({}).name).toBe('native');
+    expect(engineFor({ engine: 'native' }).name).toBe('native');
+    expect(engineFor({ addr: 'unix:///run/buildkit/buildkitd.sock' }).name).toBe('buildkit');
+    expect(engineFor({ engine: 'buildkit' }).name).toBe('buildkit');
+    expect(engineFor({ engine: 'buildkit' }).pullsImages).toBe(true);
+  });
+});
