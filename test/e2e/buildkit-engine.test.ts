@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,8 @@ if (MISSING !== undefined && process.env.COPA_REQUIRE_TOOLS === '1')
   throw new Error(`buildkitd is required (COPA_REQUIRE_TOOLS=1) but ${MISSING}`);
 
 let registry: TestRegistry;
+let authRegistry: TestRegistry;
+let dockerConfig: string;
 let buildkitd: TestBuildkitd;
 let fixture: DebianFixture;
 let upgradable: Upgradable[];
@@ -73,7 +75,21 @@ beforeAll(async () => {
   if (MISSING !== undefined) return;
   work = await mkdtemp(join(tmpdir(), 'copa-e2e-bk-'));
   registry = await startRegistry();
-  buildkitd = await startBuildkitd({ insecureRegistries: [registry.host], name: 'engine' });
+  // a registry that wants a password: the daemon asks us for it over the session (Auth.Credentials)
+  const htpasswd = join(work, 'htpasswd');
+  await writeFile(htpasswd, execFileSync('htpasswd', ['-Bbn', 'copa', 's3cret'], { encoding: 'utf8' }));
+  authRegistry = await startRegistry({ htpasswd });
+  dockerConfig = join(work, 'docker-config');
+  await mkdir(dockerConfig);
+  const auth = Buffer.from('copa:s3cret').toString('base64');
+  await writeFile(
+    join(dockerConfig, 'config.json'),
+    JSON.stringify({ auths: { [authRegistry.host]: { auth } } }),
+  );
+  buildkitd = await startBuildkitd({
+    insecureRegistries: [registry.host, authRegistry.host],
+    name: 'engine',
+  });
   fixture = await ensureDebianFixture({ name: 'bookworm-minbase' });
   upgradable = await upgradablePackages(fixture);
   source = (await pushFixture(fixture.layoutDir, fixture.refName, registry.host, 'debian:12')).reference;
@@ -84,6 +100,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await buildkitd?.stop();
+  await authRegistry?.stop();
   await registry?.stop();
   if (work) await rm(work, { recursive: true, force: true });
 });
@@ -224,6 +241,28 @@ describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?
     expect(
       files.filter((f) => / var\/lib\/dpkg\/(status|info\/|available)/.test(f) && !f.includes('status.d')),
     ).toEqual([]);
+  });
+
+  it('a registry that wants a password: the daemon pulls with the credentials copa serves over the session', async () => {
+    const env = { ...process.env, DOCKER_CONFIG: dockerConfig };
+    execFileSync('skopeo', [
+      'copy',
+      '--insecure-policy',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      '--dest-creds',
+      'copa:s3cret',
+      `docker://${source}`,
+      `docker://${authRegistry.host}/private/debian:12`,
+    ]);
+    const r = await copa(
+      ['patch', '-i', `${authRegistry.host}/private/debian:12`, '--push', '--json', '--addr', buildkitd.addr],
+      env,
+    );
+    expect(r.stderr).not.toMatch(/^Error/m);
+    expect(r.code).toBe(0);
+    expect(json(r.stdout).status).toBe('Patched');
+    expect(r.stderr).not.toContain('s3cret');
   });
 
   it('an unreachable daemon: one line with the address and a next step, exit 1, nothing pulled', async () => {
