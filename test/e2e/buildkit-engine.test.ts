@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildkitdPaths, startBuildkitd, type TestBuildkitd } from '../helpers/buildkitd.js';
+import { buildkitdMissing, startBuildkitd, type TestBuildkitd } from '../helpers/buildkitd.js';
 import { copa } from '../helpers/cli.js';
 import { startDockerd } from '../helpers/dockerd.js';
 import { ensureDistrolessFixture, distrolessUpdates } from '../helpers/distroless.js';
@@ -24,10 +24,7 @@ import {
  * one new layer (names, types, modes, owners and sizes; only timestamps may differ).
  */
 
-const PATHS = buildkitdPaths();
-const MISSING = typeof PATHS === 'string' ? PATHS : undefined;
-if (MISSING !== undefined && process.env.COPA_REQUIRE_TOOLS === '1')
-  throw new Error(`buildkitd is required (COPA_REQUIRE_TOOLS=1) but ${MISSING}`);
+const MISSING = buildkitdMissing();
 
 let registry: TestRegistry;
 let authRegistry: TestRegistry;

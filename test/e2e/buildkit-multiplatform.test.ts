@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildkitdPaths, startBuildkitd, type TestBuildkitd } from '../helpers/buildkitd.js';
+import { buildkitdMissing, startBuildkitd, type TestBuildkitd } from '../helpers/buildkitd.js';
 import { copa } from '../helpers/cli.js';
 import { ensureDebianFixture, pushFixture } from '../helpers/fixtures.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -16,10 +16,7 @@ import { upgradablePackages, type Upgradable } from '../helpers/upgradable.js';
  * the arm64 packages at the versions the arm64 mirror offers.
  */
 
-const PATHS = buildkitdPaths();
-const MISSING = typeof PATHS === 'string' ? PATHS : undefined;
-if (MISSING !== undefined && process.env.COPA_REQUIRE_TOOLS === '1')
-  throw new Error(`buildkitd is required (COPA_REQUIRE_TOOLS=1) but ${MISSING}`);
+const MISSING = buildkitdMissing();
 
 const BINFMT = '/proc/sys/fs/binfmt_misc';
 let mountedBinfmt = false;

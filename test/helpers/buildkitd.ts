@@ -48,6 +48,18 @@ export function buildkitdPaths(env: NodeJS.ProcessEnv = process.env): BuildkitdP
   return paths as BuildkitdPaths;
 }
 
+/**
+ * Why the BuildKit tests of a file skip (undefined: they run). With COPA_REQUIRE_TOOLS=1 (.ci/run) a missing
+ * daemon is an error instead, so CI never passes by skipping them.
+ */
+export function buildkitdMissing(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const paths = buildkitdPaths(env);
+  if (typeof paths !== 'string') return undefined;
+  if (env.COPA_REQUIRE_TOOLS === '1')
+    throw new Error(`buildkitd is required (COPA_REQUIRE_TOOLS=1) but ${paths}`);
+  return paths;
+}
+
 /** buildkitd.toml: OCI worker on overlayfs, no GC, the given registries over plain HTTP. */
 export function buildkitdToml(insecureRegistries: readonly string[]): string {
   return [
