@@ -269,7 +269,7 @@ describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?
     expect(r.stderr).toMatch(/next step: .*--addr/);
   });
 
-  it("docker:// on Docker 20.10 (BuildKit without MergeOp/DiffOp): Copa's capability error before any work", async () => {
+  it("docker:// on Docker 20.10 (no MergeOp/DiffOp): Copa's capability error before any work; that docker as the local store", async () => {
     const docker = await startDockerd();
     try {
       const r = await copa(
@@ -280,6 +280,47 @@ describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?
       expect(r.stderr).toMatch(/^Error: the BuildKit at docker:\/\/ has mergeop and diffop disabled/m);
       expect(r.stderr).toMatch(/next step: .*containerd image store/);
       expect(r.stderr).not.toMatch(/Pulling/);
+
+      // auto-detection (--engine buildkit, no --addr) tries that docker first and says why it cannot use it
+      const auto = await copa(
+        ['patch', '-i', source, '--push', '-t', 'never', '--engine', 'buildkit'],
+        docker.env,
+      );
+      expect(auto.code).toBe(1);
+      expect(auto.stderr).toMatch(
+        /^Error: no usable BuildKit daemon found: docker:.*mergeop and diffop disabled/m,
+      );
+
+      // the same docker as the local store of a BuildKit-engine run (no --push/--oci-dir): the image loads and runs
+      const load = await copa(
+        ['patch', '-i', source, '--json', '-t', '12-loaded', '--addr', buildkitd.addr],
+        docker.env,
+      );
+      expect(load.stderr).not.toMatch(/^Error/m);
+      expect(load.code).toBe(0);
+      const result = JSON.parse(load.stdout) as {
+        output: { kind: string };
+        installed: Record<string, string>;
+      };
+      expect(result.output.kind).toBe('docker');
+      const tag = `${registry.host}/debian:12-loaded`;
+      const layers = JSON.parse(
+        (await docker.docker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', tag])).stdout,
+      ) as string[];
+      expect(layers).toHaveLength(rawManifest(source).layers.length + 1);
+      const q = await docker.docker([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        tag,
+        'dpkg-query',
+        '-W',
+        '-f',
+        '${Package} ${Version}\\n',
+        'openssl',
+      ]);
+      expect(q.stdout.trim()).toBe(`openssl ${result.installed.openssl}`);
     } finally {
       await docker.stop();
     }
