@@ -10,8 +10,11 @@ import type { Image } from '../../src/oci/image.js';
 import { readOciLayout } from '../../src/oci/layout/index.js';
 import { chooseManager } from '../../src/pkgmgr/index.js';
 import type { PackageManager, PackageManagerContext } from '../../src/pkgmgr/types.js';
+import { buildkitdMissing, startBuildkitd } from '../helpers/buildkitd.js';
+import { copa } from '../helpers/cli.js';
 import { run } from '../helpers/exec.js';
-import { ensureDebianFixture } from '../helpers/fixtures.js';
+import { startRegistry } from '../helpers/registry.js';
+import { ensureDebianFixture, pushFixture } from '../helpers/fixtures.js';
 import {
   ALMA,
   buildTestPackages,
@@ -42,6 +45,8 @@ let cache: LayerCache;
 let imageLayout: string;
 let imageDirs: string[];
 let toolingDirs: string[];
+let toolingLayout: { layoutDir: string; refName: string };
+let imageRef: { layoutDir: string; refName: string };
 const os = { type: 'almalinux', version: ALMA.versionId };
 
 async function layerDirs(layoutDir: string): Promise<string[]> {
@@ -81,8 +86,10 @@ beforeAll(async () => {
     await rpmDistroLayer(join(work), { distro: ALMA, repoUrl: repo.url, install: pkgs.v1, macros: false }),
   ]);
   imageLayout = image.layoutDir;
+  imageRef = image;
   const debian = await ensureDebianFixture({ name: 'bookworm-minbase', include: ['dnf', 'rpm'] });
   const tooling = await layoutOf(join(work, 'tooling'), [debian.rootfsTar, await macrosLayer(work)]);
+  toolingLayout = tooling;
   imageDirs = await layerDirs(imageLayout);
   toolingDirs = await layerDirs(tooling.layoutDir);
 }, 900_000);
@@ -172,5 +179,43 @@ describe('tool-less RPM image through a dnf tooling image', () => {
       expect((await readFile(join(rootfs, payloadPath('copa-lib')), 'utf8')).trim()).toBe('1.1');
     });
     expect(repo.requests).toContain('/copa-hello-2.0-1.noarch.rpm');
+  });
+});
+
+const BUILDKIT_MISSING = buildkitdMissing();
+
+describe.skipIf(BUILDKIT_MISSING !== undefined)(`the CLI on both engines ${BUILDKIT_MISSING ?? ''}`, () => {
+  it('--tooling-image: dnf --installroot from the tooling image gives the same versions natively and on BuildKit', async () => {
+    const registry = await startRegistry();
+    const buildkitd = await startBuildkitd({ insecureRegistries: [registry.host], name: 'rpm-toolless' });
+    try {
+      const src = (await pushFixture(imageRef.layoutDir, imageRef.refName, registry.host, 'alma:9.4'))
+        .reference;
+      const tool = (await pushFixture(toolingLayout.layoutDir, toolingLayout.refName, registry.host, 'dnf:1'))
+        .reference;
+      const installed: Array<Record<string, string>> = [];
+      for (const engine of [[], ['--addr', buildkitd.addr]]) {
+        const args = [
+          'patch',
+          '-i',
+          src,
+          '--tooling-image',
+          tool,
+          '--push',
+          '--json',
+          '-t',
+          `9.4-${engine.length}`,
+        ];
+        const r = await copa([...args, '--cache-dir', join(work, 'cli-cache'), ...engine]);
+        expect(r.stderr).not.toMatch(/^Error/m);
+        expect(r.code).toBe(0);
+        installed.push((JSON.parse(r.stdout) as { installed: Record<string, string> }).installed);
+      }
+      expect(installed[0]).toEqual({ 'copa-hello': '2.0-1', 'copa-lib': '1:1.1-1' });
+      expect(installed[1]).toEqual(installed[0]);
+    } finally {
+      await buildkitd.stop();
+      await registry.stop();
+    }
   });
 });
