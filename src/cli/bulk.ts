@@ -18,7 +18,7 @@ import {
   type JobResult,
 } from '../bulk/summary.js';
 import type { JobDefaults } from '../bulk/job.js';
-import { defaultEngine } from '../engine/index.js';
+import { engineFor } from '../engine/index.js';
 import { resolveLocalStore } from '../oci/load/index.js';
 import { newRegistryClient } from '../patch/client.js';
 
@@ -130,7 +130,11 @@ export async function runBulk(
     });
   }
   if (!flags.dryRun) {
-    defaultEngine().check();
+    // the engine of every job (native: root; BuildKit: the daemon answers and can do the work), before any work
+    const engine = engineFor(defaults);
+    engine.check();
+    await engine.prepare?.(logger);
+    await engine.close?.();
     // neither --push nor --oci-dir: every job loads into docker/podman; find it before any work
     if (!defaults.push && !defaults.ociDir)
       await resolveLocalStore({ loader: defaults.loader ?? '', logger });

@@ -262,6 +262,27 @@ describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?
     expect(r.stderr).not.toContain('s3cret');
   });
 
+  it('bulk (--config) jobs run on the daemon too', async () => {
+    const config = join(work, 'bulk.yaml');
+    const repo = source.replace(/:12$/, '');
+    await writeFile(
+      config,
+      [
+        'apiVersion: copa.sh/v1alpha1',
+        'kind: PatchConfig',
+        'images:',
+        '  - name: deb',
+        `    image: ${repo}`,
+        '    tags: {strategy: list, list: ["12"]}',
+        '    target: {tag: "{{ .SourceTag }}-bulk"}',
+      ].join('\n'),
+    );
+    const r = await copa(['patch', '--config', config, '--push', '--json', '--addr', buildkitd.addr]);
+    expect(r.stderr).not.toMatch(/^Error/m);
+    expect(r.code).toBe(0);
+    expect(rawManifest(`${repo}:12-bulk`).layers).toHaveLength(rawManifest(source).layers.length + 1);
+  });
+
   it('an unreachable daemon: one line with the address and a next step, exit 1, nothing pulled', async () => {
     const r = await copa(['patch', '-i', source, '--push', '--addr', `unix://${work}/no.sock`]);
     expect(r.code).toBe(1);
