@@ -40,7 +40,6 @@ export interface Vertex {
   digest: string;
   bytes: Buffer;
   inputs: Vertex[];
-  ignoreCache: boolean;
 }
 
 /** one output of a vertex */
@@ -49,17 +48,12 @@ export interface State {
   index: number;
 }
 
-function vertex(
-  kind: { [K in Kind]?: unknown },
-  platform: PbPlatform | undefined,
-  inputs: State[],
-  ignoreCache = false,
-): Vertex {
+function vertex(kind: { [K in Kind]?: unknown }, platform: PbPlatform | undefined, inputs: State[]): Vertex {
   const op: PbOp = { inputs: inputs.map((s) => ({ digest: s.vertex.digest, index: s.index })) };
   if (platform) op.platform = platform;
   const bytes = encodeOp(op, kind);
   const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-  return { digest, bytes, inputs: inputs.map((s) => s.vertex), ignoreCache };
+  return { digest, bytes, inputs: inputs.map((s) => s.vertex) };
 }
 
 export function pbPlatform(p: Platform): PbPlatform {
@@ -171,7 +165,5 @@ export function definition(state: State): Definition {
   };
   visit(state.vertex);
   const terminal = encodeOp({ inputs: [{ digest: state.vertex.digest, index: state.index }] });
-  const metadata: Definition['metadata'] = {};
-  for (const v of order) if (v.ignoreCache) metadata[v.digest] = { ignore_cache: true };
-  return { def: [...order.map((v) => v.bytes), terminal], metadata };
+  return { def: [...order.map((v) => v.bytes), terminal], metadata: {} };
 }
