@@ -29,6 +29,8 @@ export interface PackItem {
   header: EntryHeader;
   /** file whose content follows the header (regular files only) */
   source?: string;
+  /** or the content itself, streamed (exactly header.size bytes; regular files only) */
+  body?: AsyncIterable<Buffer>;
 }
 
 export interface WrittenLayer {
@@ -148,8 +150,8 @@ function* fileContent(path: string, size: number): Generator<Buffer> {
 async function* tarBytes(items: AsyncIterable<PackItem> | Iterable<PackItem>): AsyncGenerator<Buffer> {
   for await (const item of items) {
     yield encodeHeader(item.header);
-    if (item.source !== undefined && item.header.type === 'file') {
-      yield* fileContent(item.source, item.header.size);
+    if ((item.source !== undefined || item.body !== undefined) && item.header.type === 'file') {
+      yield* item.source !== undefined ? fileContent(item.source, item.header.size) : (item.body ?? []);
       const pad = padding(item.header.size);
       if (pad.length > 0) yield pad;
     }

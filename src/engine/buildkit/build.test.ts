@@ -20,3 +20,18 @@ describe('engine choice', () => {
     expect(engineFor({ engine: 'buildkit' }).pullsImages).toBe(true);
   });
 });
+
+describe('gRPC failures as one line', () => {
+  it("keeps the system error of a failed connect, not grpc-js's wrapping", async () => {
+    const { grpcMessage } = await import('./rpc.js');
+    expect(
+      grpcMessage({
+        details:
+          'No connection established. Last error: Error: connect EACCES /tmp/x/bk.sock. Resolution note: ',
+      }),
+    ).toBe('connect EACCES /tmp/x/bk.sock');
+    expect(grpcMessage({ details: 'failed to solve: exit code: 2\nmore' })).toBe(
+      'failed to solve: exit code: 2',
+    );
+  });
+});

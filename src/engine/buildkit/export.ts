@@ -1,7 +1,7 @@
 /**
- * The diff BuildKit exported (an OCI layout as a tar, streamed to us over the session) back into one layer:
- * its layer blobs are extracted in overlay form and stacked into one upper dir, which our layer writer packs
- * (with the patch flow's exclusions, compression and timestamps) exactly as the native engine does.
+ * The diff BuildKit exported: an OCI layout as a tar, streamed to us over the session. Its layer blobs (one
+ * per step) are squashed into the one new layer at the tar level (src/layers/squash.ts), so the client needs
+ * no root and sets no owners.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -9,10 +9,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { CopaError } from '../../errors.js';
-import { decompress } from '../../layers/decompress.js';
-import { extractLayer } from '../../layers/extract.js';
 import { readTar } from '../../layers/tar-reader.js';
-import { copyTree } from '../native/flatten.js';
 
 const BLOB = /^blobs\/sha256\/([0-9a-f]{64})$/;
 
@@ -41,8 +38,8 @@ const digestHex = (d: unknown): string => {
   return m[1];
 };
 
-/** the exported layers (bottom first) as overlay-form dirs stacked into `upper` */
-export async function stackExport(tarFile: string, workDir: string, upper: string): Promise<number> {
+/** the exported layer blobs, bottom first (files under `workDir`) */
+export async function exportedLayers(tarFile: string, workDir: string): Promise<string[]> {
   const dir = join(workDir, 'export');
   await unpack(tarFile, dir);
   const index = await json(join(dir, 'index.json'));
@@ -51,14 +48,5 @@ export async function stackExport(tarFile: string, workDir: string, upper: strin
   if (!first) throw new CopaError('ENGINE', 'BuildKit exported an OCI layout without a manifest');
   const manifest = await json(join(dir, 'blobs', digestHex(first.digest)));
   const layers = (manifest.layers as Array<{ digest: string }> | undefined) ?? [];
-  await mkdir(upper, { recursive: true });
-  for (const [i, layer] of layers.entries()) {
-    const into = join(dir, `layer-${i}`);
-    await extractLayer(decompress(createReadStream(join(dir, 'blobs', digestHex(layer.digest)))), into, {
-      mode: 'overlay',
-      what: `exported layer ${layer.digest}`,
-    });
-    await copyTree(into, upper);
-  }
-  return layers.length;
+  return layers.map((l) => join(dir, 'blobs', digestHex(l.digest)));
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { CopaError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { nativeZstd } from '../../layers/decompress.js';
 import { DockerConfigCredentials } from '../../oci/registry/credentials.js';
 import { createWorkDir, keepWorkDir } from '../native/workdir.js';
 import type { Engine, ImageRoot, ImageRootOptions } from '../types.js';
@@ -24,6 +25,12 @@ export interface BuildkitOptions {
 }
 
 const NEEDED_CAPS = ['mergeop', 'diffop'];
+
+/**
+ * How the daemon sends the diff back: zstd where this Node decompresses it natively (>= 22.15), else
+ * uncompressed — a JS zstd decoder over ~80 MB costs more than the bytes on the session stream.
+ */
+const exportCompression = (): string => (nativeZstd() ? 'zstd' : 'uncompressed');
 const DOC_HINT =
   'start a BuildKit daemon (buildkitd) and pass its address with --addr unix:///PATH/buildkitd.sock';
 
@@ -70,7 +77,9 @@ async function connect(addr: string, tls: TlsOptions | undefined, logger: Logger
     if (e instanceof CopaError) throw e;
     const why = dialed.failure?.()?.message ?? grpcMessage(e);
     throw new CopaError('ENGINE', `cannot reach BuildKit at ${dialed.display}: ${why}`, {
-      hint: DOC_HINT,
+      hint: /EACCES/.test(why)
+        ? 'this user may not use that socket: run with sudo, or add the user to the group that owns it'
+        : DOC_HINT,
     });
   }
 }
@@ -140,7 +149,11 @@ export function buildkitEngine(opts: BuildkitOptions): Engine {
         [
           {
             Type: 'oci',
-            Attrs: { 'oci-mediatypes': 'true', compression: 'zstd', 'force-compression': 'true' },
+            Attrs: {
+              'oci-mediatypes': 'true',
+              compression: exportCompression(),
+              'force-compression': 'true',
+            },
           },
         ],
         root.logger,

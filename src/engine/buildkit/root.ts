@@ -5,9 +5,8 @@
  * the package cache key). The one layer is the diff of the base and the final state, exported to us.
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { CopaError } from '../../errors.js';
-import { writeLayer } from '../../layers/writer.js';
+import { squashLayers } from '../../layers/squash.js';
 import type { Platform } from '../../oci/schemas.js';
 import { sandboxEnv } from '../env.js';
 import type {
@@ -21,7 +20,7 @@ import type {
   ToolingRoot,
 } from '../types.js';
 import { Build, exitCodeOf } from './build.js';
-import { stackExport } from './export.js';
+import { exportedLayers } from './export.js';
 import * as llb from './llb.js';
 import { grpcMessage } from './rpc.js';
 import type { Session } from './session.js';
@@ -201,10 +200,11 @@ export class BuildkitRoot implements ImageRoot {
     await this.build.finish(llb.diff(this.base, this.state));
     await this.tunnel.output();
     this.opts.logger.debug(`BuildKit: diff exported in ${secs()}s`);
-    const upper = join(this.opts.workDir, 'upper');
-    const n = await stackExport(this.exportFile, this.opts.workDir, upper);
-    this.opts.logger.debug(`BuildKit: ${n} exported layer(s) unpacked in ${secs()}s; packing them as one`);
-    return writeLayer(upper, outFile, { ...packOpts, lowerdirs: [] });
+    const blobs = await exportedLayers(this.exportFile, this.opts.workDir);
+    this.opts.logger.debug(
+      `BuildKit: ${blobs.length} exported layer(s) received in ${secs()}s; squashing them into one`,
+    );
+    return squashLayers(blobs, outFile, packOpts);
   }
 
   async dispose(): Promise<void> {

@@ -76,7 +76,12 @@ export class Rpc {
 /** The error a gRPC call failed with, as one line (BuildKit puts the cause in `details`). */
 export function grpcMessage(err: unknown): string {
   const e = err as Partial<grpc.ServiceError> & { message?: string };
-  return (e.details || e.message || String(err)).split('\n')[0] ?? '';
+  const line = (e.details || e.message || String(err)).split('\n')[0] ?? '';
+  // grpc-js wraps a failed connect: keep the system error ("connect ENOENT /run/buildkit/buildkitd.sock")
+  return line
+    .replace(/^No connection established\. Last error: (Error: )?/, '')
+    .replace(/\.? ?Resolution note:.*$/, '')
+    .trim();
 }
 
 export function grpcCode(err: unknown): number | undefined {
