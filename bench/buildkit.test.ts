@@ -2,7 +2,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildkitdToml, peerPaths, sourcePolicy, TOOLING_SOURCES, unmountOrder } from './buildkit.js';
+import {
+  buildkitdToml,
+  daemonPaths,
+  peerPaths,
+  sourcePolicy,
+  TOOLING_SOURCES,
+  unmountOrder,
+} from './buildkit.js';
 
 describe('buildkitd.toml', () => {
   it('enables the OCI worker on overlayfs without GC and marks every given registry plain-HTTP', () => {
@@ -79,6 +86,33 @@ describe('peerPaths', () => {
         buildkitd: '/bin/true',
         buildctl: '/bin/true',
       });
+    } finally {
+      await rm(bin, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('daemonPaths', () => {
+  it('needs buildkitd, buildctl and runc but not the original Copa (our BuildKit-engine rows)', async () => {
+    expect(daemonPaths({}, { PATH: '/usr/bin' })).toBe(
+      'n/a (no buildkitd: set COPA_BENCH_BUILDKITD or --buildkitd)',
+    );
+    expect(daemonPaths({ buildkitd: '/bin/sh' }, { PATH: '/usr/bin' })).toBe(
+      'n/a (no buildctl: set COPA_BENCH_BUILDCTL or --buildctl)',
+    );
+    expect(daemonPaths({ buildkitd: '/bin/sh', buildctl: '/bin/sh' }, { PATH: '/nonexistent' })).toMatch(
+      /^n\/a \(runc not on PATH/,
+    );
+    const bin = await mkdtemp(join(tmpdir(), 'bench-daemon-paths-'));
+    try {
+      await writeFile(join(bin, 'runc'), '#!/bin/sh\n', { mode: 0o755 });
+      const env = { PATH: bin, COPA_BENCH_BUILDKITD: '/bin/true', COPA_BENCH_BUILDCTL: '/bin/true' };
+      expect(daemonPaths({ buildctl: '/bin/sh' }, env)).toEqual({
+        buildkitd: '/bin/true',
+        buildctl: '/bin/sh',
+      });
+      // the peer's rows still say why they cannot run
+      expect(peerPaths({}, env)).toBe('n/a (no copa: set COPA_BENCH_COPA or --peer-copa)');
     } finally {
       await rm(bin, { recursive: true, force: true });
     }

@@ -24,18 +24,9 @@ export interface PeerFlags {
   buildctl?: string;
 }
 
-/**
- * The peer's binaries from the flags, else the environment; a reason (for the `n/a (…)` rows) when one is
- * missing. `runc` must be on PATH (buildkitd's OCI worker).
- */
-export function peerPaths(flags: PeerFlags, env: NodeJS.ProcessEnv = process.env): PeerPaths | string {
-  const pick = (flag: string | undefined, name: string): string | undefined =>
-    flag ?? (env[name]?.trim() || undefined);
-  const want: Array<[keyof PeerPaths, string | undefined, string, string]> = [
-    ['copa', pick(flags.peerCopa, 'COPA_BENCH_COPA'), 'COPA_BENCH_COPA', '--peer-copa'],
-    ['buildkitd', pick(flags.buildkitd, 'COPA_BENCH_BUILDKITD'), 'COPA_BENCH_BUILDKITD', '--buildkitd'],
-    ['buildctl', pick(flags.buildctl, 'COPA_BENCH_BUILDCTL'), 'COPA_BENCH_BUILDCTL', '--buildctl'],
-  ];
+type Want = [keyof PeerPaths, string | undefined, string, string];
+
+function pickPaths(want: readonly Want[], env: NodeJS.ProcessEnv): Partial<PeerPaths> | string {
   const paths: Partial<PeerPaths> = {};
   for (const [key, path, envName, flag] of want) {
     if (path === undefined) return `n/a (no ${key}: set ${envName} or ${flag})`;
@@ -43,7 +34,37 @@ export function peerPaths(flags: PeerFlags, env: NodeJS.ProcessEnv = process.env
     paths[key] = path;
   }
   if (!onPath('runc', env.PATH)) return 'n/a (runc not on PATH: apt-get install runc)';
-  return paths as PeerPaths;
+  return paths;
+}
+
+const pick = (flag: string | undefined, env: NodeJS.ProcessEnv, name: string): string | undefined =>
+  flag ?? (env[name]?.trim() || undefined);
+
+const daemonWant = (flags: PeerFlags, env: NodeJS.ProcessEnv): Want[] => [
+  ['buildkitd', pick(flags.buildkitd, env, 'COPA_BENCH_BUILDKITD'), 'COPA_BENCH_BUILDKITD', '--buildkitd'],
+  ['buildctl', pick(flags.buildctl, env, 'COPA_BENCH_BUILDCTL'), 'COPA_BENCH_BUILDCTL', '--buildctl'],
+];
+
+/**
+ * The peer's binaries from the flags, else the environment; a reason (for the `n/a (…)` rows) when one is
+ * missing. `runc` must be on PATH (buildkitd's OCI worker).
+ */
+export function peerPaths(flags: PeerFlags, env: NodeJS.ProcessEnv = process.env): PeerPaths | string {
+  const copa: Want = ['copa', pick(flags.peerCopa, env, 'COPA_BENCH_COPA'), 'COPA_BENCH_COPA', '--peer-copa'];
+  const paths = pickPaths([copa, ...daemonWant(flags, env)], env);
+  return typeof paths === 'string' ? paths : (paths as PeerPaths);
+}
+
+/**
+ * Only the daemon's binaries (buildkitd, buildctl, runc on PATH): what our BuildKit-engine rows need (they
+ * run our CLI with --addr on the same buildkitd as the original Copa); a reason when one is missing.
+ */
+export function daemonPaths(
+  flags: PeerFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): Omit<PeerPaths, 'copa'> | string {
+  const paths = pickPaths(daemonWant(flags, env), env);
+  return typeof paths === 'string' ? paths : (paths as Omit<PeerPaths, 'copa'>);
 }
 
 /** The names under which Copa v0.14.2 pulls its Debian tooling image (two registries × two tags). */

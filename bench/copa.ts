@@ -68,11 +68,15 @@ export function parsePhases(stderr: string): Record<string, number> {
   return phases;
 }
 
-export function copaContender(spec: CopaSpec, ctx: BenchContext): Contender {
-  const warmCache = join(ctx.workDir, 'copa-warm-cache');
-  const scratch = join(ctx.workDir, 'copa-scratch');
-
-  const argv = (cacheDir: string, target: string, extra: string[] = []): string[] => [
+/** `node main.js patch -i REG/source [-r report] --push -t REG/target --cache-dir … --timeout 60m --json …` */
+export function patchArgv(
+  ctx: Pick<BenchContext, 'cli' | 'proxyHost'>,
+  spec: Pick<CopaSpec, 'source' | 'report' | 'extraArgs'>,
+  cacheDir: string,
+  target: string,
+  extra: readonly string[] = [],
+): string[] {
+  return [
     process.execPath,
     ctx.cli,
     'patch',
@@ -90,6 +94,31 @@ export function copaContender(spec: CopaSpec, ctx: BenchContext): Contender {
     ...(spec.extraArgs ?? []),
     ...extra,
   ];
+}
+
+export type PatchedLayer = NonNullable<PatchJson['layer']>;
+
+/** The new layer of a patch run's `--json` output; throws unless the image was patched (pure). */
+export function patchedLayer(stdout: string, label: string): PatchedLayer {
+  let out: PatchJson;
+  try {
+    out = PatchJson.parse(JSON.parse(stdout));
+  } catch (e) {
+    throw new Error(`${label}: unreadable --json output (${(e as Error).message}): ${stdout.slice(0, 300)}`, {
+      cause: e,
+    });
+  }
+  if (out.status !== 'Patched' || !out.layer)
+    throw new Error(`${label}: expected a patched image, got status ${out.status}`);
+  return out.layer;
+}
+
+export function copaContender(spec: CopaSpec, ctx: BenchContext): Contender {
+  const warmCache = join(ctx.workDir, 'copa-warm-cache');
+  const scratch = join(ctx.workDir, 'copa-scratch');
+
+  const argv = (cacheDir: string, target: string, extra: string[] = []): string[] =>
+    patchArgv(ctx, spec, cacheDir, target, extra);
 
   const patchOnce = async (cacheDir: string, target: string, extra: string[] = []) => {
     await spec.ensure?.();
@@ -99,18 +128,8 @@ export function copaContender(spec: CopaSpec, ctx: BenchContext): Contender {
       const saved = await ctx.keepLog(`${spec.id}-${target.replace(/[^\w.-]+/g, '_')}`, m.stderr);
       throw new Error(`${spec.label}: copa exited ${m.code} (full output: ${saved}):\n${tail(m.stderr)}`);
     }
-    let out: PatchJson;
-    try {
-      out = PatchJson.parse(JSON.parse(m.stdout));
-    } catch (e) {
-      throw new Error(
-        `${spec.label}: unreadable --json output (${(e as Error).message}): ${m.stdout.slice(0, 300)}`,
-        { cause: e },
-      );
-    }
-    if (out.status !== 'Patched' || !out.layer)
-      throw new Error(`${spec.label}: expected a patched image, got status ${out.status}`);
-    return { m, layer: out.layer };
+    const out = patchedLayer(m.stdout, spec.label);
+    return { m, layer: out };
   };
 
   return {

@@ -13,12 +13,12 @@ import { startRegistry } from '../test/helpers/registry.js';
 import { trivyReport } from '../test/helpers/trivy.js';
 import { removeTree } from '../test/helpers/upgradable.js';
 import { buildahContender, buildahW4Contender } from './buildah.js';
-import { peerPaths } from './buildkit.js';
+import { daemonPaths, peerPaths } from './buildkit.js';
 import { pushW4Images, W4_REPO, W4_TAGS } from './bulk.js';
 import type { BenchContext, Contender } from './contender.js';
 import { floorContender } from './floor.js';
 import { copaGoEnv, copaGoW4Contender, type CopaGoEnv } from './peer.js';
-import { copaGoSingleContenders, ourSingleContenders, SMALL } from './single.js';
+import { copaGoSingleContenders, ourBkSingleContenders, ourSingleContenders, SMALL } from './single.js';
 import { toolingSource } from './tooling.js';
 import { w3Contenders, w3Plan, W3_IDS } from './w3.js';
 import { copaW4BulkContender, copaW4SeparateContender, type W4Source } from './w4.js';
@@ -206,14 +206,17 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
         )),
     };
     const sources = { count: n, smallReport, bigReport };
-    // the original Copa: its rows are listed even without its binaries (then they say n/a and why)
+    // the original Copa: its rows are listed even without its binaries (then they say n/a and why); ours on
+    // the BuildKit engine runs on the same buildkitd and needs only the daemon's binaries
     const peer = peerPaths(flags);
+    const daemon = daemonPaths(flags);
     const tooling = toolingSource(images.fixture, ctx);
-    if (typeof peer !== 'string') copaGo = copaGoEnv(peer, ctx, tooling);
+    if (typeof daemon !== 'string')
+      copaGo = copaGoEnv({ copa: typeof peer === 'string' ? '' : peer.copa, ...daemon }, ctx, tooling);
     // without the binaries the rows are replaced by n/a rows below and never run
     const env: CopaGoEnv = copaGo ?? {
       paths: { copa: '', buildkitd: '', buildctl: '' },
-      ready: () => Promise.reject(new Error(typeof peer === 'string' ? peer : 'unavailable')),
+      ready: () => Promise.reject(new Error(typeof daemon === 'string' ? daemon : 'unavailable')),
       stop: () => Promise.resolve(),
     };
     const wantW3 = !flags.only || flags.only.some((id) => id === 'w3' || W3_IDS.includes(id));
@@ -230,6 +233,7 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
       copaW4SeparateContender(ctx, w4),
       buildahW4Contender(w4, ctx),
       ...w6Contenders(ctx),
+      ...ourBkSingleContenders(ctx, env, sources),
       ...copaGoSingleContenders(ctx, env, sources),
       ...w3.filter((c) => c.family === 'copa-go'),
       copaGoW4Contender(env, ctx, w4),
@@ -252,6 +256,10 @@ async function measureAll(cli: BenchCli, missing: Tool[]): Promise<void> {
     if (typeof peer === 'string') {
       aside('copa-go', peer);
       if (skipped.some((r) => r.family === 'copa-go')) log(`original Copa rows: ${peer}`);
+    }
+    if (typeof daemon === 'string') {
+      aside('copa-bk', daemon);
+      if (skipped.some((r) => r.family === 'copa-bk')) log(`our BuildKit-engine rows: ${daemon}`);
     }
 
     const results = await executeRounds(contenders, {

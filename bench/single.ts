@@ -1,11 +1,13 @@
 import type { BenchContext, Contender } from './contender.js';
 import { copaContender } from './copa.js';
+import { copaBkContender } from './ours-bk.js';
 import { copaGoContender, type CopaGoEnv } from './peer.js';
 import type { Temperature } from './stats.js';
 
 /**
  * The single-image Debian rows, ours and the original Copa's: W1 (a report of every upgradable package)
- * and W2 (update-all) on the small image, cold and warm, and ours W1 on the 10x image.
+ * and W2 (update-all) on the small image, cold and warm, and ours W1 on the 10x image; and ours on the
+ * BuildKit engine (on the original Copa's buildkitd), W1 and W2 cold and warm.
  */
 
 export const SMALL = 'bench/debian:12';
@@ -87,6 +89,38 @@ export function copaGoSingleContenders(ctx: BenchContext, env: CopaGoEnv, s: Sin
       {
         id: `copa-go-w2-${temperature}`,
         label: `W2 update-all: Copa v0.14.2, ${temperature}`,
+        temperature,
+        workload: 'w2',
+        source: SMALL,
+      },
+      env,
+      ctx,
+    ),
+  );
+  return [...w1, ...w2];
+}
+
+/** Ours on the BuildKit engine (--addr, the original Copa's buildkitd): copa-bk-w1-cold/-warm, copa-bk-w2-cold/-warm. */
+export function ourBkSingleContenders(ctx: BenchContext, env: CopaGoEnv, s: SingleSources): Contender[] {
+  const w1 = TEMPS.map((temperature) =>
+    copaBkContender(
+      {
+        id: `copa-bk-w1-${temperature}`,
+        label: `W1 report (${s.count} pkgs): ours on BuildKit, ${temperature}`,
+        temperature,
+        workload: 'w1',
+        source: SMALL,
+        report: s.smallReport,
+      },
+      env,
+      ctx,
+    ),
+  );
+  const w2 = TEMPS.map((temperature) =>
+    copaBkContender(
+      {
+        id: `copa-bk-w2-${temperature}`,
+        label: `W2 update-all: ours on BuildKit, ${temperature}`,
         temperature,
         workload: 'w2',
         source: SMALL,

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { PULL_FLOOR } from './phase-floors.js';
-import { copaGoTargets, rssTarget, speedTargets, throughputTarget } from './speed-targets.js';
+import {
+  bkClientRssTarget,
+  bkTargets,
+  copaGoTargets,
+  rssTarget,
+  speedTargets,
+  throughputTarget,
+} from './speed-targets.js';
 import type { ContenderResult, RoundResult } from './stats.js';
 
 const MiB = 2 ** 20;
@@ -40,6 +47,59 @@ describe('against the original Copa', () => {
   });
 });
 
+describe('ours on the BuildKit engine', () => {
+  it('gives W1 cold and warm against the original Copa on the same buildkitd, ≤ 0.9× each', () => {
+    const targets = bkTargets([
+      row('copa-bk-w1-cold', 'copa-bk', [round(9)]),
+      row('copa-go-w1-cold', 'copa-go', [round(10)]),
+      row('copa-bk-w1-warm', 'copa-bk', [round(9.5)]),
+      row('copa-go-w1-warm', 'copa-go', [round(10)]),
+    ]);
+    expect(targets.map((t) => [t.name, t.measured, t.met])).toEqual([
+      ['ours on BuildKit W1 cold ≤ 0.9× Copa v0.14.2 cold (same buildkitd)', '0.90× wall (0.90× CPU)', true],
+      ['ours on BuildKit W1 warm ≤ 0.9× Copa v0.14.2 warm (same buildkitd)', '0.95× wall (0.95× CPU)', false],
+    ]);
+    expect(
+      bkTargets([{ ...row('copa-bk-w1-cold', 'copa-bk', []), unavailable: 'n/a (no buildkitd)' }]),
+    ).toEqual([
+      expect.objectContaining({ measured: 'n/a', met: undefined }),
+      expect.objectContaining({ measured: 'n/a', met: undefined }),
+    ]);
+  });
+
+  it('takes the largest client peak of every copa-bk round, buildkitd beside it, not the summed column', () => {
+    const bk = (client: number, daemon: number): RoundResult =>
+      round(1, client + daemon, { 'client peak RSS MiB': client, 'buildkitd peak RSS MiB': daemon });
+    const t = bkClientRssTarget([
+      row('copa-bk-w1-cold', 'copa-bk', [bk(120, 400), bk(140.4, 300)]),
+      row('copa-bk-w2-warm', 'copa-bk', [bk(130, 500)]),
+      // the original Copa's and our native rows are not ours on BuildKit
+      row('copa-go-w1-cold', 'copa-go', [bk(400, 400)]),
+      row('copa-w1-cold', 'copa', [round(1, 190)]),
+    ]);
+    expect(t).toEqual({
+      name: 'ours on BuildKit: client peak RSS ≤ 150 MiB (every copa-bk run)',
+      measured: '140 MiB (copa-bk-w1-cold); buildkitd 300 MiB beside it',
+      met: true,
+    });
+    expect(bkClientRssTarget([row('copa-bk-w1-warm', 'copa-bk', [bk(151, 10)])]).met).toBe(false);
+    expect(bkClientRssTarget([row('copa-bk-w1-warm', 'copa-bk', [round(1, 100)])])).toMatchObject({
+      measured: 'n/a',
+      met: undefined,
+    });
+  });
+
+  it('comes right after the native engine’s RSS target', () => {
+    const names = speedTargets([]).map((t) => t.name);
+    const at = names.findIndex((n) => n.startsWith('peak RSS ≤ 200 MiB'));
+    expect(names.slice(at + 1, at + 4)).toEqual([
+      'ours on BuildKit W1 cold ≤ 0.9× Copa v0.14.2 cold (same buildkitd)',
+      'ours on BuildKit W1 warm ≤ 0.9× Copa v0.14.2 warm (same buildkitd)',
+      'ours on BuildKit: client peak RSS ≤ 150 MiB (every copa-bk run)',
+    ]);
+  });
+});
+
 describe('peak RSS', () => {
   it('takes our largest single-image round and shows the original Copa client + buildkitd beside it', () => {
     const t = rssTarget([
@@ -58,6 +118,8 @@ describe('peak RSS', () => {
       met: true,
     });
     expect(rssTarget([row('copa-w1-cold', 'copa', [round(1, 201)])]).met).toBe(false);
+    // ours on BuildKit (client + buildkitd in the column) has its own client target
+    expect(rssTarget([row('copa-bk-w1-cold', 'copa-bk', [round(1, 500)])]).measured).toBe('n/a');
     expect(rssTarget([])).toMatchObject({ measured: 'n/a', met: undefined });
   });
 });

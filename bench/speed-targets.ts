@@ -3,7 +3,8 @@ import { find, ratioTarget, summarize, type ContenderResult, type Target } from 
 
 /**
  * Issue 14's speed targets (reported, never asserted; pure): our rows against the original Copa's of the
- * same workload and cache temperature, our peak RSS with the original Copa's beside it, our phases against
+ * same workload and cache temperature, our peak RSS with the original Copa's beside it, issue 16's (our
+ * BuildKit-engine rows against the original Copa on the same buildkitd, our client's RSS), our phases against
  * the floors measured beside them (bench/phase-floors.ts), and how cold time grows with the image's bytes.
  */
 
@@ -15,7 +16,15 @@ export const COPA_GO_LIMITS: ReadonlyArray<readonly [string, string, number, str
   ['copa-w2-warm', 'copa-go-w2-warm', 0.6, 'W2 (update-all) warm'],
 ];
 
+/** Issue 16: ours on the BuildKit engine against the original Copa on the same buildkitd (same report). */
+export const BK_LIMITS: ReadonlyArray<readonly [string, string, number, string]> = [
+  ['copa-bk-w1-cold', 'copa-go-w1-cold', 0.9, 'W1 cold'],
+  ['copa-bk-w1-warm', 'copa-go-w1-warm', 0.9, 'W1 warm'],
+];
+
 export const RSS_LIMIT_MIB = 200;
+/** our client's own peak RSS on the BuildKit engine (the daemon's is beside it, not part of the verdict) */
+export const BK_CLIENT_RSS_LIMIT_MIB = 150;
 /** the 10x image's marginal throughput ≥ this share of the pull + extract floor's */
 export const THROUGHPUT_SHARE = 0.8;
 
@@ -28,6 +37,40 @@ export function copaGoTargets(results: readonly ContenderResult[]): Target[] {
       limit,
     ),
   );
+}
+
+export function bkTargets(results: readonly ContenderResult[]): Target[] {
+  return BK_LIMITS.map(([ours, theirs, limit, what]) =>
+    ratioTarget(
+      `ours on BuildKit ${what} ≤ ${limit}× Copa v0.14.2 ${what.split(' ').at(-1) ?? ''} (same buildkitd)`,
+      find(results, ours),
+      find(results, theirs),
+      limit,
+    ),
+  );
+}
+
+/**
+ * Our client's peak RSS ≤ 150 MiB in every round of our BuildKit-engine rows (the largest decides), with
+ * buildkitd's peak of that round beside it.
+ */
+export function bkClientRssTarget(results: readonly ContenderResult[]): Target {
+  const name = `ours on BuildKit: client peak RSS ≤ ${BK_CLIENT_RSS_LIMIT_MIB} MiB (every copa-bk run)`;
+  let worst: { client: number; daemon: number | undefined; id: string } | undefined;
+  for (const r of results.filter((x) => x.family === 'copa-bk' && !x.unavailable))
+    for (const x of r.rounds) {
+      const client = x.detail?.['client peak RSS MiB'];
+      if (client === undefined) continue;
+      if (!worst || client > worst.client)
+        worst = { client, daemon: x.detail?.['buildkitd peak RSS MiB'], id: r.id };
+    }
+  if (!worst) return { name, measured: 'n/a', met: undefined };
+  const daemon = worst.daemon === undefined ? '' : `; buildkitd ${worst.daemon.toFixed(0)} MiB beside it`;
+  return {
+    name,
+    measured: `${worst.client.toFixed(0)} MiB (${worst.id})${daemon}`,
+    met: worst.client <= BK_CLIENT_RSS_LIMIT_MIB,
+  };
 }
 
 const singleImage = (r: ContenderResult): boolean => r.image !== 'w4' && !r.unavailable;
@@ -98,11 +141,13 @@ export function throughputTarget(
   };
 }
 
-/** All of issue 14's targets, in the order they are printed. */
+/** All of issue 14's (and issue 16's BuildKit-engine) speed targets, in the order they are printed. */
 export function speedTargets(results: readonly ContenderResult[], images?: ImageBytes): Target[] {
   return [
     ...copaGoTargets(results),
     rssTarget(results),
+    ...bkTargets(results),
+    bkClientRssTarget(results),
     ...phaseFloorTargets(results),
     throughputTarget(results, images),
   ];

@@ -4,8 +4,11 @@ import type { Traffic } from './proxy.js';
 
 /** The results model of a bench run, and the pure arithmetic over it: medians, ratios, targets. */
 
-/** `copa`: ours; `copa-go`: the original Copa (v0.14.2) on a BuildKit daemon */
-export type Family = 'copa' | 'copa-go' | 'buildah' | 'floor';
+/**
+ * `copa`: ours (native engine); `copa-bk`: ours on the BuildKit engine (`--addr`, the original Copa's
+ * buildkitd); `copa-go`: the original Copa (v0.14.2) on that BuildKit daemon
+ */
+export type Family = 'copa' | 'copa-bk' | 'copa-go' | 'buildah' | 'floor';
 export type Temperature = 'cold' | 'warm';
 
 export interface LayerSize {
