@@ -31,7 +31,7 @@ const file = (name: string, text: string, extra: Partial<EntryHeader> = {}): Pac
 });
 
 let n = 0;
-async function layer(items: PackItem[], compression: 'gzip' | 'uncompressed' = 'gzip'): Promise<string> {
+async function layer(items: PackItem[], compression: 'gzip' | 'none' = 'gzip'): Promise<string> {
   return (await packLayer(items, join(dir, `l${++n}`), compression)).path;
 }
 
@@ -63,7 +63,7 @@ describe('squashing layer tars into one', () => {
         file('opt/.wh..wh..opq', ''),
         file('opt/y', 'new in opaque dir'),
       ],
-      'uncompressed',
+      'none',
     );
     const out = await squashLayers([bottom, top], join(dir, 'out'), {
       compression: 'gzip',

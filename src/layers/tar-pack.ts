@@ -30,7 +30,7 @@ export interface PackItem {
   /** file whose content follows the header (regular files only) */
   source?: string;
   /** or the content itself, streamed (exactly header.size bytes; regular files only) */
-  body?: AsyncIterable<Buffer>;
+  body?: AsyncIterable<Buffer> | Iterable<Buffer>;
 }
 
 export interface WrittenLayer {

@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildkitdMissing, startBuildkitd, type TestBuildkitd } from '../helpers/buildkitd.js';
-import { copa } from '../helpers/cli.js';
+import { CLI, copa } from '../helpers/cli.js';
 import { startDockerd } from '../helpers/dockerd.js';
 import { ensureDistrolessFixture, distrolessUpdates } from '../helpers/distroless.js';
 import { ensureDebianFixture, pushFixture, type DebianFixture } from '../helpers/fixtures.js';
@@ -281,6 +282,54 @@ describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?
     expect(r.stderr).not.toMatch(/^Error/m);
     expect(r.code).toBe(0);
     expect(rawManifest(`${repo}:12-bulk`).layers).toHaveLength(rawManifest(source).layers.length + 1);
+  });
+
+  it('needs no root on the client: an unprivileged user patches through the daemon socket', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'copa-nonroot-'));
+    await chmod(home, 0o777);
+    await chmod(buildkitd.dir, 0o711);
+    await chmod(buildkitd.socket, 0o666);
+    try {
+      // the checkout may sit below a directory that user cannot enter (/root): show it at a plain path, in a
+      // private mount namespace
+      const repo = fileURLToPath(new URL('../..', import.meta.url));
+      const seen = await mkdtemp(join(tmpdir(), 'copa-nonroot-repo-'));
+      await chmod(seen, 0o755);
+      const args = ['patch', '-i', source, '-t', '12-nonroot', '--push', '--json', '--addr', buildkitd.addr];
+      const script =
+        'mount --bind "$1" "$2" && shift 2 && exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"';
+      const out = execFileSync(
+        'unshare',
+        [
+          '-m',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          script,
+          'sh',
+          repo,
+          seen,
+          process.execPath,
+          join(seen, relative(repo, CLI)),
+          ...args,
+        ],
+        {
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH, HOME: home, COPA_EOL_API_URL: 'off' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      await rm(seen, { recursive: true, force: true });
+      expect(json(out).status).toBe('Patched');
+      expect(rawManifest(`${registry.host}/debian:12-nonroot`).layers).toHaveLength(
+        rawManifest(source).layers.length + 1,
+      );
+    } finally {
+      await chmod(buildkitd.socket, 0o660);
+      await chmod(buildkitd.dir, 0o700);
+      await rm(home, { recursive: true, force: true });
+    }
   });
 
   it('an unreachable daemon: one line with the address and a next step, exit 1, nothing pulled', async () => {
