@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildkitdMissing, startBuildkitd, type TestBuildkitd } from '../helpers/buildkitd.js';
-import { CLI, copa } from '../helpers/cli.js';
+import { copa } from '../helpers/cli.js';
 import { startDockerd } from '../helpers/dockerd.js';
 import { ensureDistrolessFixture, distrolessUpdates } from '../helpers/distroless.js';
 import { ensureDebianFixture, pushFixture, type DebianFixture } from '../helpers/fixtures.js';
@@ -28,8 +27,6 @@ import {
 const MISSING = buildkitdMissing();
 
 let registry: TestRegistry;
-let authRegistry: TestRegistry;
-let dockerConfig: string;
 let buildkitd: TestBuildkitd;
 let fixture: DebianFixture;
 let upgradable: Upgradable[];
@@ -73,19 +70,8 @@ beforeAll(async () => {
   if (MISSING !== undefined) return;
   work = await mkdtemp(join(tmpdir(), 'copa-e2e-bk-'));
   registry = await startRegistry();
-  // a registry that wants a password: the daemon asks us for it over the session (Auth.Credentials)
-  const htpasswd = join(work, 'htpasswd');
-  await writeFile(htpasswd, execFileSync('htpasswd', ['-Bbn', 'copa', 's3cret'], { encoding: 'utf8' }));
-  authRegistry = await startRegistry({ htpasswd });
-  dockerConfig = join(work, 'docker-config');
-  await mkdir(dockerConfig);
-  const auth = Buffer.from('copa:s3cret').toString('base64');
-  await writeFile(
-    join(dockerConfig, 'config.json'),
-    JSON.stringify({ auths: { [authRegistry.host]: { auth } } }),
-  );
   buildkitd = await startBuildkitd({
-    insecureRegistries: [registry.host, authRegistry.host],
+    insecureRegistries: [registry.host],
     name: 'engine',
   });
   fixture = await ensureDebianFixture({ name: 'bookworm-minbase' });
@@ -98,7 +84,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await buildkitd?.stop();
-  await authRegistry?.stop();
   await registry?.stop();
   if (work) await rm(work, { recursive: true, force: true });
 });
@@ -239,97 +224,6 @@ describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?
     expect(
       files.filter((f) => / var\/lib\/dpkg\/(status|info\/|available)/.test(f) && !f.includes('status.d')),
     ).toEqual([]);
-  });
-
-  it('a registry that wants a password: the daemon pulls with the credentials copa serves over the session', async () => {
-    const env = { ...process.env, DOCKER_CONFIG: dockerConfig };
-    execFileSync('skopeo', [
-      'copy',
-      '--insecure-policy',
-      '--src-tls-verify=false',
-      '--dest-tls-verify=false',
-      '--dest-creds',
-      'copa:s3cret',
-      `docker://${source}`,
-      `docker://${authRegistry.host}/private/debian:12`,
-    ]);
-    const r = await copa(
-      ['patch', '-i', `${authRegistry.host}/private/debian:12`, '--push', '--json', '--addr', buildkitd.addr],
-      env,
-    );
-    expect(r.stderr).not.toMatch(/^Error/m);
-    expect(r.code).toBe(0);
-    expect(json(r.stdout).status).toBe('Patched');
-    expect(r.stderr).not.toContain('s3cret');
-  });
-
-  it('bulk (--config) jobs run on the daemon too', async () => {
-    const config = join(work, 'bulk.yaml');
-    const repo = source.replace(/:12$/, '');
-    await writeFile(
-      config,
-      [
-        'apiVersion: copa.sh/v1alpha1',
-        'kind: PatchConfig',
-        'images:',
-        '  - name: deb',
-        `    image: ${repo}`,
-        '    tags: {strategy: list, list: ["12"]}',
-        '    target: {tag: "{{ .SourceTag }}-bulk"}',
-      ].join('\n'),
-    );
-    const r = await copa(['patch', '--config', config, '--push', '--json', '--addr', buildkitd.addr]);
-    expect(r.stderr).not.toMatch(/^Error/m);
-    expect(r.code).toBe(0);
-    expect(rawManifest(`${repo}:12-bulk`).layers).toHaveLength(rawManifest(source).layers.length + 1);
-  });
-
-  it('needs no root on the client: an unprivileged user patches through the daemon socket', async () => {
-    const home = await mkdtemp(join(tmpdir(), 'copa-nonroot-'));
-    await chmod(home, 0o777);
-    await chmod(buildkitd.dir, 0o711);
-    await chmod(buildkitd.socket, 0o666);
-    try {
-      // the checkout may sit below a directory that user cannot enter (/root): show it at a plain path, in a
-      // private mount namespace
-      const repo = fileURLToPath(new URL('../..', import.meta.url));
-      const seen = await mkdtemp(join(tmpdir(), 'copa-nonroot-repo-'));
-      await chmod(seen, 0o755);
-      const args = ['patch', '-i', source, '-t', '12-nonroot', '--push', '--json', '--addr', buildkitd.addr];
-      const script =
-        'mount --bind "$1" "$2" && shift 2 && exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"';
-      const out = execFileSync(
-        'unshare',
-        [
-          '-m',
-          '--propagation',
-          'private',
-          'sh',
-          '-c',
-          script,
-          'sh',
-          repo,
-          seen,
-          process.execPath,
-          join(seen, relative(repo, CLI)),
-          ...args,
-        ],
-        {
-          encoding: 'utf8',
-          env: { PATH: process.env.PATH, HOME: home, COPA_EOL_API_URL: 'off' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      await rm(seen, { recursive: true, force: true });
-      expect(json(out).status).toBe('Patched');
-      expect(rawManifest(`${registry.host}/debian:12-nonroot`).layers).toHaveLength(
-        rawManifest(source).layers.length + 1,
-      );
-    } finally {
-      await chmod(buildkitd.socket, 0o660);
-      await chmod(buildkitd.dir, 0o700);
-      await rm(home, { recursive: true, force: true });
-    }
   });
 
   it('an unreachable daemon: one line with the address and a next step, exit 1, nothing pulled', async () => {
