@@ -1,7 +1,7 @@
 import type { BenchContext, Contender } from './contender.js';
 import { copaContender } from './copa.js';
 import { copaBkContender } from './ours-bk.js';
-import { copaGoContender, type CopaGoEnv } from './peer.js';
+import { copaGoContender, type CopaGoEnv, type CopaGoSpec } from './peer.js';
 import type { Temperature } from './stats.js';
 
 /**
@@ -68,66 +68,32 @@ export function ourSingleContenders(ctx: BenchContext, s: SingleSources): Conten
   return [...w1, ...w2, ...big];
 }
 
+/** W1 (the report) then W2 (update-all) on the small image, cold and warm, for a peer on the bench's buildkitd */
+function buildkitSpecs(prefix: string, who: string, s: SingleSources): CopaGoSpec[] {
+  const w1 = TEMPS.map((temperature) => ({
+    id: `${prefix}-w1-${temperature}`,
+    label: `W1 report (${s.count} pkgs): ${who}, ${temperature}`,
+    temperature,
+    workload: 'w1' as const,
+    source: SMALL,
+    report: s.smallReport,
+  }));
+  const w2 = TEMPS.map((temperature) => ({
+    id: `${prefix}-w2-${temperature}`,
+    label: `W2 update-all: ${who}, ${temperature}`,
+    temperature,
+    workload: 'w2' as const,
+    source: SMALL,
+  }));
+  return [...w1, ...w2];
+}
+
 /** The original Copa: copa-go-w1-cold/-warm, copa-go-w2-cold/-warm (small image). */
 export function copaGoSingleContenders(ctx: BenchContext, env: CopaGoEnv, s: SingleSources): Contender[] {
-  const w1 = TEMPS.map((temperature) =>
-    copaGoContender(
-      {
-        id: `copa-go-w1-${temperature}`,
-        label: `W1 report (${s.count} pkgs): Copa v0.14.2, ${temperature}`,
-        temperature,
-        workload: 'w1',
-        source: SMALL,
-        report: s.smallReport,
-      },
-      env,
-      ctx,
-    ),
-  );
-  const w2 = TEMPS.map((temperature) =>
-    copaGoContender(
-      {
-        id: `copa-go-w2-${temperature}`,
-        label: `W2 update-all: Copa v0.14.2, ${temperature}`,
-        temperature,
-        workload: 'w2',
-        source: SMALL,
-      },
-      env,
-      ctx,
-    ),
-  );
-  return [...w1, ...w2];
+  return buildkitSpecs('copa-go', 'Copa v0.14.2', s).map((spec) => copaGoContender(spec, env, ctx));
 }
 
 /** Ours on the BuildKit engine (--addr, the original Copa's buildkitd): copa-bk-w1-cold/-warm, copa-bk-w2-cold/-warm. */
 export function ourBkSingleContenders(ctx: BenchContext, env: CopaGoEnv, s: SingleSources): Contender[] {
-  const w1 = TEMPS.map((temperature) =>
-    copaBkContender(
-      {
-        id: `copa-bk-w1-${temperature}`,
-        label: `W1 report (${s.count} pkgs): ours on BuildKit, ${temperature}`,
-        temperature,
-        workload: 'w1',
-        source: SMALL,
-        report: s.smallReport,
-      },
-      env,
-      ctx,
-    ),
-  );
-  const w2 = TEMPS.map((temperature) =>
-    copaBkContender(
-      {
-        id: `copa-bk-w2-${temperature}`,
-        label: `W2 update-all: ours on BuildKit, ${temperature}`,
-        temperature,
-        workload: 'w2',
-        source: SMALL,
-      },
-      env,
-      ctx,
-    ),
-  );
-  return [...w1, ...w2];
+  return buildkitSpecs('copa-bk', 'ours on BuildKit', s).map((spec) => copaBkContender(spec, env, ctx));
 }
