@@ -44,12 +44,11 @@ interface Result {
   message?: string;
 }
 
-/** `tar -tvz` of layers of an image without dates: type/mode, owner, size, name (and link target) */
-async function layerListing(ref: string, which: 'last' | 'base'): Promise<string[]> {
+/** `tar -tvz` of the last layer of an image without dates: type/mode, owner, size, name (and link target) */
+async function layerListing(ref: string): Promise<string[]> {
   const layout = await pullToLayout(ref, work);
-  const layers = rawManifest(ref).layers;
-  const chosen = which === 'last' ? layers.slice(-1) : layers;
-  return chosen
+  return rawManifest(ref)
+    .layers.slice(-1)
     .flatMap((l) =>
       execFileSync('tar', ['--numeric-owner', '-tvzf', join(layout, 'blobs/sha256', l.digest.slice(7))], {
         encoding: 'utf8',
@@ -133,15 +132,12 @@ describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?
     const after = rawManifest(`${registry.host}/debian:12-bk`);
     expect(after.layers).toHaveLength(before.layers.length + 1);
     expect(after.layers.slice(0, -1).map((l) => l.digest)).toEqual(before.layers.map((l) => l.digest));
-    const bkFiles = await layerListing(`${registry.host}/debian:12-bk`, 'last');
-    const nativeFiles = await layerListing(`${registry.host}/debian:12-native`, 'last');
-    // every change the native engine found is in the BuildKit layer, with the same type, mode, owner and size
+    const bkFiles = await layerListing(`${registry.host}/debian:12-bk`);
+    const nativeFiles = await layerListing(`${registry.host}/debian:12-native`);
+    // the same entries with the same type, mode, owner and size: files dpkg rewrote byte for byte are left
+    // out on both engines (on BuildKit by putting the base mtime back, src/engine/buildkit/unchanged.ts)
+    expect(bkFiles.filter((f) => !nativeFiles.includes(f))).toEqual([]);
     expect(nativeFiles.filter((f) => !bkFiles.includes(f))).toEqual([]);
-    // BuildKit's differ also keeps what dpkg rewrote unchanged (a new mtime only): such entries must be
-    // identical to the base image's, i.e. the layers differ in timestamps only
-    const base = new Set(await layerListing(source, 'base'));
-    const extra = bkFiles.filter((f) => !nativeFiles.includes(f));
-    expect(extra.filter((f) => !base.has(f))).toEqual([]);
     expect(bkFiles.some((l) => l.endsWith(' var/lib/dpkg/status'))).toBe(true);
   });
 
@@ -217,13 +213,20 @@ describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?
     const native = await copa([...common, '-t', '12-native']);
     expect(native.code).toBe(0);
     expect(json(bk.stdout).installed).toEqual(json(native.stdout).installed);
-    const files = await layerListing(`${registry.host}/distroless/base:12-bk`, 'last');
+    const files = await layerListing(`${registry.host}/distroless/base:12-bk`);
     for (const u of distrolessChosen)
       expect(files.some((f) => f.endsWith(` var/lib/dpkg/status.d/${u.name}`))).toBe(true);
     // no package manager state of the tooling image leaks into the distroless layer
     expect(
       files.filter((f) => / var\/lib\/dpkg\/(status|info\/|available)/.test(f) && !f.includes('status.d')),
     ).toEqual([]);
+    // and the entries are the native engine's (files dpkg rewrote unchanged are left out on both), except
+    // that a file one step created and a later step removed (dpkg's `*.dpkg-new`) leaves a whiteout of a
+    // path the base never had, with its parent dirs: the squash cannot see the base to drop it
+    const nativeFiles = await layerListing(`${registry.host}/distroless/base:12-native`);
+    expect(nativeFiles.filter((f) => !files.includes(f))).toEqual([]);
+    const extra = files.filter((f) => !nativeFiles.includes(f));
+    expect(extra.filter((f) => !/^d| \S*\.wh\.\S+\.dpkg-new$/.test(f))).toEqual([]);
   });
 
   it('an unreachable daemon: one line with the address and a next step, exit 1, nothing pulled', async () => {

@@ -24,6 +24,7 @@ import { exportedLayers } from './export.js';
 import * as llb from './llb.js';
 import { grpcMessage } from './rpc.js';
 import type { Session } from './session.js';
+import { BASE_MOUNT, keepUnchangedOut } from './unchanged.js';
 
 const SCRATCH_DIRS = ['/tmp', '/var/tmp'];
 /** mount points the container runtime makes for every exec; new ones are no change of the image */
@@ -96,10 +97,10 @@ export class BuildkitRoot implements ImageRoot {
       if (!t) throw new CopaError('INTERNAL', 'a command asked for the tooling root, but none is open');
       const e = llb.exec({
         root: t.state,
-        args,
+        args: keepUnchangedOut(args, t.targetPath),
         env,
         platform: this.platform,
-        mounts: [{ dest: t.targetPath, state: this.state }, ...this.mounts.tooling],
+        mounts: [{ dest: t.targetPath, state: this.state }, ...this.mounts.tooling, this.baseMount()],
       });
       const out = e.mounts.get(t.targetPath);
       if (!out) throw new CopaError('INTERNAL', 'the exec op lost its image mount');
@@ -110,10 +111,10 @@ export class BuildkitRoot implements ImageRoot {
       const scratch = SCRATCH_DIRS.map((dest) => ({ dest, tmpfs: true as const }));
       next = llb.exec({
         root: this.state,
-        args,
+        args: this.imageHasShell ? keepUnchangedOut(args, '/') : args,
         env,
         platform: this.platform,
-        mounts: [...this.mounts.image, ...scratch],
+        mounts: [...this.mounts.image, ...scratch, ...(this.imageHasShell ? [this.baseMount()] : [])],
       }).root;
     }
     this.opts.signal?.throwIfAborted();
@@ -182,11 +183,24 @@ export class BuildkitRoot implements ImageRoot {
   }
 
   private runtimeCreated: string[] = [];
+  private imageHasShell = false;
 
-  /** note which runtime mount points the image lacks (they appear in every exec and are left out) */
+  /** the base image, read-only, for leaving files rewritten unchanged out of the layer (unchanged.ts) */
+  private baseMount(): llb.ExecMount {
+    return { dest: BASE_MOUNT, state: this.base, readonly: true };
+  }
+
+  /**
+   * Note which runtime mount points the image lacks (they appear in every exec and are left out), and
+   * whether it has a shell to run the unchanged-file check in (an image without one only runs its
+   * package manager through a tooling root).
+   */
   async init(): Promise<this> {
     const top = (await this.current.list('/')) ?? [];
     this.runtimeCreated = RUNTIME_MOUNTS.filter((d) => !top.includes(d)).map((d) => `/${d}`);
+    for (const dir of ['/bin', '/usr/bin']) {
+      if ((await this.current.list(dir).catch(() => undefined))?.includes('sh')) this.imageHasShell = true;
+    }
     return this;
   }
 
