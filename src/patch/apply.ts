@@ -179,7 +179,7 @@ export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyCont
   if (plan.updates.length === 0 || opts.dryRun) return { plan, excluded: [] };
   ctx.signal.throwIfAborted();
 
-  if (pm.download) {
+  if (pm.download && pkgCache.separateDownload) {
     await phases.time('packages downloaded', () =>
       pkgCache.download(what, async () => pm.download?.(pmCtx, names)),
     );

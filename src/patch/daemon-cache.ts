@@ -6,6 +6,9 @@
 import type { PackageManager } from '../pkgmgr/types.js';
 
 export class DaemonPackageCache {
+  /** no separate download step: the install step fetches into the same cache mount (one exec less) */
+  readonly separateDownload = false;
+
   constructor(
     private readonly key: string,
     private readonly pm: PackageManager,

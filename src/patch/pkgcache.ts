@@ -66,6 +66,8 @@ export async function packageCacheKey(
 }
 
 export class PackageCache {
+  /** downloads run as their own step, under the cache's lock, so concurrent jobs fetch each package once */
+  readonly separateDownload = true;
   readonly dir: string;
   private readonly privateDirs = new Map<string, string>();
 
