@@ -75,8 +75,8 @@ export const aptManager: PackageManager = {
   },
 
   async held(ctx) {
-    const r = await ctx.session.run(['apt-mark', 'showhold'], { env: env() });
-    return r.code === 0 ? parseHeld(r.stdout) : [];
+    const status = await ctx.session.readFile('/var/lib/dpkg/status');
+    return status === undefined ? [] : parseHeld(status.toString('utf8'));
   },
 
   async simulate(ctx, names) {

@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { aptErrorLine, parseAptSimulation, parseDpkgStatus, parseHeld, updateFailure } from './parse.js';
 
@@ -33,8 +37,47 @@ describe('dpkg/apt parsers', () => {
     ]);
   });
 
-  it('parses held packages and picks apt error lines', () => {
-    expect(parseHeld('libc6\n\nbash\n')).toEqual(['libc6', 'bash']);
+  it('reads held packages from the status file as the real `apt-mark showhold` lists them', () => {
+    // this machine's dpkg status with two installed packages put on hold (and one deinstall, not held)
+    const stanzas = readFileSync('/var/lib/dpkg/status', 'utf8').split(/\n\n+/).filter(Boolean);
+    const installed = stanzas.filter((st) => /^Status: install ok installed$/m.test(st));
+    expect(installed.length).toBeGreaterThan(3);
+    const edited = installed.map((st, i) =>
+      i < 2
+        ? st.replace(/^Status: install /m, 'Status: hold ')
+        : i === 2
+          ? st.replace(/^Status: install /m, 'Status: deinstall ')
+          : st,
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'copa-held-'));
+    try {
+      const file = join(dir, 'status');
+      writeFileSync(file, `${edited.join('\n\n')}\n`);
+      const real = execFileSync(
+        'apt-mark',
+        [
+          '-o',
+          `Dir::State::status=${file}`,
+          '-o',
+          'Dir::Cache::pkgcache=',
+          '-o',
+          'Dir::Cache::srcpkgcache=',
+          'showhold',
+        ],
+        { encoding: 'utf8' },
+      );
+      const fromApt = real
+        .split('\n')
+        .filter(Boolean)
+        .map((n) => n.replace(/:[a-z0-9]+$/, ''));
+      expect(fromApt).toHaveLength(2);
+      expect(parseHeld(readFileSync(file, 'utf8')).sort()).toEqual(fromApt.sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('picks apt error lines', () => {
     expect(aptErrorLine('W: x\nE: Unable to locate package foo\n')).toBe('E: Unable to locate package foo');
     expect(aptErrorLine('', 'last line\n')).toBe('last line');
   });

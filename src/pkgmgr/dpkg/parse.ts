@@ -47,12 +47,17 @@ export function parseAptSimulation(text: string): PlannedUpdate[] {
   return out;
 }
 
-/** Packages listed by `apt-mark showhold` (one per line). */
-export function parseHeld(text: string): string[] {
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0);
+/**
+ * Held packages from a dpkg status file, as `apt-mark showhold` lists them: stanzas whose selection (the
+ * first word of `Status:`) is `hold`. Read from the file, so no process runs for it.
+ */
+export function parseHeld(statusText: string): string[] {
+  const held: string[] = [];
+  for (const stanza of statusText.split(/\n\s*\n/)) {
+    const name = /^Package:\s*(\S+)/m.exec(stanza)?.[1];
+    if (name && /^Status:\s*hold\s/m.test(stanza)) held.push(name);
+  }
+  return held;
 }
 
 /** The most useful line of a failed apt run: its last `E:` line, else its last non-empty line. */
