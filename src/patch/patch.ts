@@ -11,7 +11,7 @@ import { checkLibraryOptions } from './libraries.js';
 import { resolveSourceImage } from './source.js';
 import { prepareDelivery } from './sink.js';
 import type { PatchResult } from './result.js';
-import { asUsage, checkPlatforms } from './validate.js';
+import { asUsage, checkPlatforms, checkSbomOutput } from './validate.js';
 import { enforceCap } from '../cache/prune.js';
 import { dryRunWithoutRoot } from './dryrun.js';
 
@@ -114,6 +114,7 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
   }
   if (opts.vexOutput && !report)
     logger.warn('--output needs a report (-r): no VEX document will be produced');
+  await checkSbomOutput(opts, logger);
   if (opts.engine === 'native' && opts.addr) {
     throw new CopaError('USAGE', '--engine native cannot be combined with --addr', {
       hint: 'drop --addr to run the native engine, or --engine to run on the BuildKit at --addr',
