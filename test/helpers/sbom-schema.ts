@@ -14,6 +14,10 @@ function compile(main: string, refs: string[] = []): ValidateFunction {
   // strict off: the official schemas carry keywords ajv's strict mode rejects (CycloneDX's `meta:enum`)
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats.default(ajv);
+  // draft-07's internationalised formats, which ajv-formats leaves out (our documents use neither field):
+  // checked loosely rather than silently ignored
+  ajv.addFormat('iri-reference', /^[^\s\p{Cc}]*$/u);
+  ajv.addFormat('idn-email', /^[^\s@]+@[^\s@]+$/u);
   for (const r of refs) ajv.addSchema(load(r));
   return ajv.compile(load(main));
 }
