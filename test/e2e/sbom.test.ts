@@ -4,6 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copa } from '../helpers/cli.js';
 import { ensureDebianFixture, pushFixture, type PushedImage } from '../helpers/fixtures.js';
+import {
+  ensurePythonFixtures,
+  PY_FIXED,
+  PY_OLD,
+  PY_VENV_PATH,
+  pythonTrivyReport,
+} from '../helpers/python-fixtures.js';
 import { dpkgGe, pullToLayout, rawManifest, tagExists } from '../helpers/inspect.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { cycloneDxErrors, spdxErrors } from '../helpers/sbom-schema.js';
@@ -202,5 +209,57 @@ describe('copa patch --sbom, and the base-image annotations', () => {
     expect(manifest.annotations?.[BASE_DIGEST]).toBe(source.digest);
     expect(manifest.layers).toHaveLength(rawManifest(source.reference).layers.length + 1);
     expect((await readdir(work)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a library-only run (--pkg-types library): the changed library at its new version, and the OS list all the same', async () => {
+    const fx = await ensurePythonFixtures();
+    const app = (await pushFixture(fx.app, fx.refName, registry.host, 'py/app:1')).reference;
+    const report = join(work, 'report-py.json');
+    await writeFile(
+      report,
+      pythonTrivyReport(app, [{ pkg: 'urllib3', installed: PY_OLD, fixed: PY_FIXED, path: PY_VENV_PATH }]),
+    );
+    const out = join(work, 'out-py');
+    const sbomFile = join(work, 'sbom.py.cdx.json');
+    const pipIndex = process.env.PIP_INDEX_URL ? ['--pip-index-url', process.env.PIP_INDEX_URL] : [];
+    const r = await copa(
+      [
+        'patch',
+        '-i',
+        app,
+        '-r',
+        report,
+        '--pkg-types',
+        'library',
+        '--oci-dir',
+        out,
+        '-t',
+        'p',
+        '--sbom',
+        sbomFile,
+        ...pipIndex,
+        '--cache-dir',
+        cacheDir,
+        '-w',
+        work,
+      ],
+      { ...process.env, COPA_EXPERIMENTAL: '1' },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const bom = JSON.parse(await readFile(sbomFile, 'utf8')) as { components: CdxComponent[] };
+    expect(cycloneDxErrors(bom)).toEqual([]);
+    const urllib3 = bom.components.find((c) => c.purl?.startsWith('pkg:pypi/urllib3@'));
+    expect(urllib3).toMatchObject({
+      name: 'urllib3',
+      version: PY_FIXED,
+      purl: `pkg:pypi/urllib3@${PY_FIXED}`,
+    });
+    expect(urllib3?.properties).toContainEqual({ name: 'sh.copa:path', value: '/app/venv' });
+    expect(urllib3?.properties).toContainEqual({ name: 'sh.copa:previous-version', value: PY_OLD });
+    const status = await withUnpackedImage(out, 'p', (root) => installedVersions(root));
+    const debs = bom.components.filter((c) => c.purl?.startsWith('pkg:deb/debian/'));
+    expect(status.get('python3')).toBeDefined();
+    expect(new Map(debs.map((c) => [c.name, c.version]))).toEqual(status);
+    expect(debs.some((c) => c.properties !== undefined)).toBe(false);
   });
 });
