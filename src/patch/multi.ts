@@ -290,7 +290,8 @@ async function assemble(
     out = { kind: 'none' };
   }
   const inventories = patched.flatMap((o) => (o.one?.inventory ? [o.one.inventory] : []));
-  await emitSbom(opts, { name: formatReference(target), digest, base: lineage }, inventories, logger);
+  const subject = { name: formatReference(target), digest, base: lineage, index: true };
+  await emitSbom(opts, subject, inventories, logger);
   printTable(results, logger);
   return { ...base, patchedImage: out.location, digest, output: out };
 }

@@ -37,7 +37,12 @@ function copaVersion(): string {
 /** Write the SBOM of what was delivered: `name`@`digest` (an image, or an index of `images`). */
 export async function emitSbom(
   opts: ResolvedPatchOptions,
-  subject: { name: string; digest: string | undefined; base: { name: string; digest: string } },
+  subject: {
+    name: string;
+    digest: string | undefined;
+    base: { name: string; digest: string };
+    index?: boolean;
+  },
   images: ImageInventory[],
   logger: Logger,
 ): Promise<void> {
@@ -46,6 +51,7 @@ export async function emitSbom(
     name: subject.name,
     digest: subject.digest,
     base: subject.base,
+    index: subject.index === true,
     images,
     toolVersion: copaVersion(),
   });

@@ -100,7 +100,7 @@ export function buildCycloneDx(input: SbomInput): CycloneDxBom {
   };
   const dependencies: CycloneDxBom['dependencies'] = [];
   let components: CdxComponent[];
-  const only = input.images.length === 1 ? input.images[0] : undefined;
+  const only = input.index ? undefined : input.images[0];
   if (only) {
     components = imageComponents(only, id, '');
     root.properties?.push({ name: 'sh.copa:platform', value: platformLabel(only.platform) });

@@ -125,7 +125,7 @@ export function buildSpdx(input: SbomInput, documentName = input.name): SpdxDocu
       });
     }
   };
-  const only = input.images.length === 1 ? input.images[0] : undefined;
+  const only = input.index ? undefined : input.images[0];
   if (only) contains(root.SPDXID, imagePackages(only, id, ''));
   else {
     for (const img of input.images) {

@@ -21,8 +21,10 @@ export interface SbomInput {
   name: string;
   /** its manifest (index) digest; absent when nothing addressable was written (local loads of an index) */
   digest?: string | undefined;
-  /** one entry per patched platform; more than one: the document describes an index */
+  /** one entry per patched platform */
   images: readonly ImageInventory[];
+  /** the subject is an index (a multi-platform run): one image per platform, each holding its packages */
+  index?: boolean;
   /** the image it was patched from (the lineage annotations): fully qualified name and manifest digest */
   base: { name: string; digest: string };
   /** copa's version, for the tool entry */

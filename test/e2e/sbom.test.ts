@@ -262,4 +262,75 @@ describe('copa patch --sbom, and the base-image annotations', () => {
     expect(new Map(debs.map((c) => [c.name, c.version]))).toEqual(status);
     expect(debs.some((c) => c.properties !== undefined)).toBe(false);
   });
+
+  it('a multi-platform index: the index names the source index as its base; ONE SBOM with an image per patched platform', async () => {
+    // an index of the amd64 fixture and a stand-in linux/arm64 entry (the same manifest), which
+    // --platform linux/amd64 leaves preserved: the multi-platform flow runs, with no emulation needed
+    const manifest = await fetch(`http://${registry.host}/v2/debian/manifests/${source.digest}`, {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    const size = Buffer.from(await manifest.arrayBuffer()).length;
+    const desc = (architecture: string) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: source.digest,
+      size,
+      platform: { os: 'linux', architecture },
+    });
+    const indexBody = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [desc('amd64'), desc('arm64')],
+      }),
+    );
+    const put = await fetch(`http://${registry.host}/v2/debian/manifests/multi`, {
+      method: 'PUT',
+      body: indexBody,
+      headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' },
+    });
+    expect(put.status).toBe(201);
+    const indexDigest = put.headers.get('docker-content-digest');
+    const sbomFile = join(work, 'sbom.multi.cdx.json');
+    const r = await copa([
+      'patch',
+      '-i',
+      `${registry.host}/debian:multi`,
+      '--platform',
+      'linux/amd64',
+      '--push',
+      '--json',
+      '--sbom',
+      sbomFile,
+      '--cache-dir',
+      cacheDir,
+      '-w',
+      work,
+    ]);
+    expect(r.stderr).not.toMatch(/^Error/m);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as { status: string; digest: string; platform: string };
+    expect(result).toMatchObject({ status: 'Patched', platform: 'multi' });
+
+    const index = rawManifest(`${registry.host}/debian:multi-patched`);
+    expect(index.annotations?.[BASE_NAME]).toBe(`${registry.host}/debian:multi`);
+    expect(index.annotations?.[BASE_DIGEST]).toBe(indexDigest);
+    const amd = rawManifest(`${registry.host}/debian:multi-patched-amd64`);
+    expect(amd.annotations?.[BASE_NAME]).toBe(`${registry.host}/debian:multi`);
+    expect(amd.annotations?.[BASE_DIGEST]).toBe(source.digest);
+
+    const bom = JSON.parse(await readFile(sbomFile, 'utf8')) as {
+      metadata: { component: CdxComponent };
+      components: Array<CdxComponent & { components?: CdxComponent[] }>;
+    };
+    expect(cycloneDxErrors(bom)).toEqual([]);
+    expect(bom.metadata.component.version).toBe(result.digest);
+    expect(bom.metadata.component.pedigree?.ancestors[0]?.version).toBe(indexDigest);
+    expect(bom.components).toHaveLength(1);
+    const image = bom.components[0];
+    expect(image?.type).toBe('container');
+    expect(image?.properties).toContainEqual({ name: 'sh.copa:platform', value: 'linux/amd64' });
+    const status = await dpkgStatusOf(`${registry.host}/debian:multi-patched-amd64`);
+    const debs = (image?.components ?? []).filter((c) => c.purl?.startsWith('pkg:deb/debian/'));
+    expect(new Map(debs.map((c) => [c.name, c.version]))).toEqual(status);
+  });
 });
