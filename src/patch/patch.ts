@@ -40,7 +40,7 @@ export async function patch(input: PatchOptions): Promise<PatchResult> {
     opts.timeoutMs,
   );
   try {
-    return await raceAbort(
+    const result = await raceAbort(
       run(opts, {
         logger,
         signal: controller.signal,
@@ -50,6 +50,9 @@ export async function patch(input: PatchOptions): Promise<PatchResult> {
       }),
       controller.signal,
     );
+    if (opts.sbomOutput && result.status === 'Up-to-date')
+      logger.info('--sbom: nothing was patched, no SBOM written');
+    return result;
   } finally {
     clearTimeout(timer);
     input.signal?.removeEventListener('abort', onAbort);
