@@ -1,7 +1,7 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cycloneDxErrors, spdxErrors } from '../../test/helpers/sbom-schema.js';
 import { buildCycloneDx, type CdxComponent } from './cyclonedx.js';
 import { buildSpdx } from './spdx.js';
@@ -160,12 +160,14 @@ describe('SPDX 2.3', () => {
 
 describe('writeSbom', () => {
   let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'copa-sbom-'));
+  });
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('writes the chosen format; a missing directory is a one-line usage error', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'copa-sbom-'));
     const doc = buildSbom('spdx', single);
     await writeSbom(join(dir, 'sbom.json'), doc);
     expect(await readFile(join(dir, 'sbom.json'), 'utf8')).toBe(serializeSbom(doc));
@@ -177,5 +179,23 @@ describe('writeSbom', () => {
       code: 'USAGE',
       hint: expect.stringContaining('--sbom') as unknown,
     });
+  });
+
+  it('replaces an existing file atomically (new inode, its mode kept); writes through a symlink', async () => {
+    const path = join(dir, 'old.json');
+    await writeFile(path, 'old', { mode: 0o644 });
+    const before = await stat(path);
+    const doc = buildSbom('cyclonedx', single);
+    await writeSbom(path, doc);
+    const after = await stat(path);
+    expect(after.ino).not.toBe(before.ino);
+    expect(after.mode & 0o777).toBe(0o644);
+    expect(await readFile(path, 'utf8')).toBe(serializeSbom(doc));
+    const link = join(dir, 'link.json');
+    await symlink(path, link);
+    await writeSbom(link, buildSbom('spdx', single));
+    expect((await stat(path)).ino).toBe(after.ino);
+    expect(JSON.parse(await readFile(path, 'utf8'))).toHaveProperty('spdxVersion', 'SPDX-2.3');
+    expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 });

@@ -14,9 +14,12 @@ export function serializeSbom(doc: SbomDocument): string {
   return JSON.stringify(doc, null, 2) + '\n';
 }
 
-/** Write the document atomically (see writeOutputFile); an unwritable path is a usage error. */
+/**
+ * Write the document through a temporary file renamed into place, also over an existing file (its mode and
+ * owner kept); a symlink or a device (/dev/stdout) is written through. An unwritable path is a usage error.
+ */
 export async function writeSbom(path: string, doc: SbomDocument): Promise<void> {
-  await writeOutputFile(path, serializeSbom(doc), { what: 'SBOM', flag: '--sbom' });
+  await writeOutputFile(path, serializeSbom(doc), { what: 'SBOM', flag: '--sbom', replaceFiles: true });
 }
 
 /** How many packages the document lists (for the log line). */
