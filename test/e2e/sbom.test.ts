@@ -49,6 +49,11 @@ interface CdxComponent {
 }
 
 /** dpkg's status of a pushed image: pulled with skopeo, unpacked with umoci, parsed by the test helper. */
+/** the CLI with this file's cache and work dir */
+function patch(args: string[], env?: NodeJS.ProcessEnv) {
+  return copa([...args, '--cache-dir', cacheDir, '-w', work], env);
+}
+
 async function dpkgStatusOf(ref: string): Promise<Map<string, string>> {
   const layout = await pullToLayout(ref, work);
   return withUnpackedImage(layout, 'x', (root) => installedVersions(root));
@@ -103,7 +108,7 @@ describe('copa patch --sbom, and the base-image annotations', () => {
       }),
     );
     const sbomFile = join(work, 'sbom.cdx.json');
-    const r = await copa([
+    const r = await patch([
       'patch',
       '-i',
       source.reference,
@@ -113,10 +118,6 @@ describe('copa patch --sbom, and the base-image annotations', () => {
       '--json',
       '--sbom',
       sbomFile,
-      '--cache-dir',
-      cacheDir,
-      '-w',
-      work,
     ]);
     expect(r.stderr).not.toMatch(/^Error/m);
     expect(r.code).toBe(0);
@@ -152,7 +153,7 @@ describe('copa patch --sbom, and the base-image annotations', () => {
 
   it('re-patching the patched image, SPDX: schema-valid, and the lineage still names the ORIGINAL base', async () => {
     const sbomFile = join(work, 'sbom.spdx.json');
-    const r = await copa([
+    const r = await patch([
       'patch',
       '-i',
       `${registry.host}/debian:12-patched`,
@@ -164,10 +165,6 @@ describe('copa patch --sbom, and the base-image annotations', () => {
       sbomFile,
       '--sbom-format',
       'spdx',
-      '--cache-dir',
-      cacheDir,
-      '-w',
-      work,
     ]);
     expect(r.stderr).not.toMatch(/^Error/m);
     expect(r.code).toBe(0);
@@ -222,7 +219,7 @@ describe('copa patch --sbom, and the base-image annotations', () => {
     const out = join(work, 'out-py');
     const sbomFile = join(work, 'sbom.py.cdx.json');
     const pipIndex = process.env.PIP_INDEX_URL ? ['--pip-index-url', process.env.PIP_INDEX_URL] : [];
-    const r = await copa(
+    const r = await patch(
       [
         'patch',
         '-i',
@@ -238,10 +235,6 @@ describe('copa patch --sbom, and the base-image annotations', () => {
         '--sbom',
         sbomFile,
         ...pipIndex,
-        '--cache-dir',
-        cacheDir,
-        '-w',
-        work,
       ],
       { ...process.env, COPA_EXPERIMENTAL: '1' },
     );
@@ -291,7 +284,7 @@ describe('copa patch --sbom, and the base-image annotations', () => {
     expect(put.status).toBe(201);
     const indexDigest = put.headers.get('docker-content-digest');
     const sbomFile = join(work, 'sbom.multi.cdx.json');
-    const r = await copa([
+    const r = await patch([
       'patch',
       '-i',
       `${registry.host}/debian:multi`,
@@ -301,10 +294,6 @@ describe('copa patch --sbom, and the base-image annotations', () => {
       '--json',
       '--sbom',
       sbomFile,
-      '--cache-dir',
-      cacheDir,
-      '-w',
-      work,
     ]);
     expect(r.stderr).not.toMatch(/^Error/m);
     expect(r.code).toBe(0);
