@@ -64,7 +64,7 @@ export { withLock } from './fs/lock.js';
 export { extractLayer } from './layers/extract.js';
 export { writeLayer } from './layers/writer.js';
 
-// reports, versions, VEX, EOL
+// reports, versions, VEX, SBOM, EOL
 export { loadReport } from './report/index.js';
 export type { UpdateManifest, UpdatePackage } from './report/types.js';
 export { debVersion } from './version/deb.js';
@@ -73,4 +73,5 @@ export { apkVersion } from './version/apk.js';
 export { pacmanVersion } from './version/pacman.js';
 export type { VersionScheme } from './version/types.js';
 export { buildOpenVex, writeVex } from './vex/index.js';
+export { buildSbom, writeSbom, type SbomDocument, type SbomInput } from './sbom/index.js';
 export { checkEol } from './eol/index.js';

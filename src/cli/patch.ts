@@ -9,13 +9,14 @@ import type { PatchResult } from '../patch/result.js';
 import { formatTimings } from '../patch/phases.js';
 import { parseDuration } from './duration.js';
 import { addLibraryOptions, libraryOptions, type LibraryFlags } from './library-flags.js';
+import { addSbomOptions, noSbomInBulk, sbomOptions, type SbomFlags } from './sbom-flags.js';
 import { withInterrupts } from './interrupt.js';
 import { cliLogger, parseProgress } from './logger.js';
 import { createDisplay } from './progress.js';
 import { finalSummary } from './summary.js';
 import type { Logger } from '../log.js';
 
-interface PatchFlags extends LibraryFlags {
+interface PatchFlags extends LibraryFlags, SbomFlags {
   image?: string;
   report?: string;
   tag?: string;
@@ -159,6 +160,7 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
     .option('--cert <file>', 'client certificate for a tcp:// BuildKit daemon')
     .option('--key <file>', 'client key for a tcp:// BuildKit daemon');
   addLibraryOptions(cmd);
+  addSbomOptions(cmd);
   return cmd.addHelpText('after', EXAMPLES).action(async (flags: PatchFlags) => {
     const { debug } = globals();
     const early = cliLogger('plain', debug);
@@ -195,6 +197,7 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
           platforms: flags.platform ?? [],
           vexFormat: flags.format,
           vexOutput: flags.output,
+          ...sbomOptions(flags),
           logger,
           signal,
           ...(display.progress ? { progress: display.progress } : {}),
@@ -253,6 +256,7 @@ async function bulk(flags: PatchFlags, debug: boolean, logger: ReturnType<typeof
       hint: `the images and tags come from the ${mode === '--config' ? 'config' : 'plan'} file`,
     });
   }
+  noSbomInBulk(flags, mode);
   if (flags.report !== undefined) {
     const st = await stat(flags.report).catch(() => undefined);
     if (mode === '--plan' || !st?.isDirectory()) {

@@ -38,6 +38,8 @@ export interface Applied {
   failed?: Array<{ name: string; installed: string | null; required: string }>;
   /** report entries (every vulnerability) whose package is now installed at or above the fix: for VEX */
   validated?: UpdatePackage[];
+  /** every OS package installed after the patch (the package manager's own list): for the SBOM */
+  packages?: Map<string, string>;
 }
 
 export interface Probe {
@@ -217,6 +219,7 @@ export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyCont
     plan,
     excluded: [...(pm.cacheRoot === 'tooling' ? [] : pm.cachePaths), ...pm.excludePaths],
     installed,
+    packages: after,
     validated: (report?.osUpdates ?? []).filter((u) => {
       const v = after.get(u.name);
       return (

@@ -10,6 +10,14 @@ export const ANNOTATION_PATCHED = 'sh.copa.image.patched';
 export const ANNOTATION_CREATED = 'org.opencontainers.image.created';
 export const ANNOTATION_VERSION = 'org.opencontainers.image.version';
 export const LABEL_BASE_IMAGE = 'BaseImage';
+/** OCI image-spec annotations.md: the image this one is based on (lineage) */
+export const ANNOTATION_BASE_NAME = 'org.opencontainers.image.base.name';
+export const ANNOTATION_BASE_DIGEST = 'org.opencontainers.image.base.digest';
+
+export const lineageAnnotations = (base: { name: string; digest: string }): Record<string, string> => ({
+  [ANNOTATION_BASE_NAME]: base.name,
+  [ANNOTATION_BASE_DIGEST]: base.digest,
+});
 
 /** `now` as RFC 3339 UTC without fractions, or SOURCE_DATE_EPOCH when set (reproducible builds). */
 export function timestamp(): string {
@@ -38,6 +46,8 @@ export async function buildPatchedImage(
     keepLayers: number;
     targetTag: string;
     annotations?: Record<string, string>;
+    /** lineage annotations: fully qualified reference and manifest digest of the base image */
+    base?: { name: string; digest: string };
     logger?: Logger;
     /** uncompressed bytes of the new layer written so far */
     onBytes?: (written: number) => void;
@@ -66,6 +76,7 @@ export async function buildPatchedImage(
     ...opts.annotations,
     [ANNOTATION_CREATED]: created,
     [ANNOTATION_PATCHED]: created,
+    ...(opts.base ? lineageAnnotations(opts.base) : {}),
   };
   const oldVersion = manifest.annotations?.[ANNOTATION_VERSION];
   if (oldVersion) annotations[ANNOTATION_VERSION] = patchedVersion(oldVersion, opts.targetTag);

@@ -18,11 +18,13 @@ import { sha256 } from '../oci/digest.js';
 import type { Descriptor, Index, Platform } from '../oci/schemas.js';
 import { loadReport } from '../report/index.js';
 import type { UpdateManifest } from '../report/types.js';
-import { ANNOTATION_CREATED, timestamp } from './image.js';
+import { ANNOTATION_CREATED, lineageAnnotations, timestamp } from './image.js';
 import { mapLimit } from '../limit.js';
 import { patchOne, type FlowEnv, type PatchedOne } from './one.js';
 import type { PatchResult, PlatformResult } from './result.js';
 import { deliver } from './sink.js';
+import { emitSbom } from './sbom.js';
+import { indexBase } from './rebase.js';
 
 /** The eight architectures Copa patches; other entries (windows, unknown archs) are preserved untouched. */
 const SUPPORTED = [
@@ -242,10 +244,15 @@ async function assemble(
   }
   if (patched.length === 0 || opts.dryRun) return base;
 
+  const lineage = indexBase(
+    formatReference(env.source),
+    await plan.index.digest(),
+    patched.map((o) => o.one?.base),
+  );
   const index = buildIndex(
     plan,
     patched.map((o) => ({ desc: o.entry.desc, image: o.one?.image as Image })),
-    opts.annotations,
+    { ...opts.annotations, ...lineageAnnotations(lineage) },
   );
   const indexRaw = await index.rawManifest();
   let out: PatchResult['output'] = { kind: 'none' };
@@ -282,6 +289,9 @@ async function assemble(
     }
     out = { kind: 'none' };
   }
+  const inventories = patched.flatMap((o) => (o.one?.inventory ? [o.one.inventory] : []));
+  const subject = { name: formatReference(target), digest, base: lineage, index: true };
+  await emitSbom(opts, subject, inventories, logger);
   printTable(results, logger);
   return { ...base, patchedImage: out.location, digest, output: out };
 }

@@ -13,7 +13,9 @@ import type { UpdateManifest } from '../report/types.js';
 import type { PatchOptions, ResolvedPatchOptions } from './options.js';
 import { runStages } from './stages.js';
 import { resolveToolingImage } from './tooling.js';
-import { findLineage } from './rebase.js';
+import { baseImageOf, findLineage, type BaseImage } from './rebase.js';
+import { emitSbom, inventoryOf } from './sbom.js';
+import type { ImageInventory } from '../sbom/index.js';
 import { checkEol, eolError, eolWarning } from '../eol/index.js';
 import { buildOpenVex, writeVex } from '../vex/index.js';
 import { buildPatchedImage } from './image.js';
@@ -54,6 +56,9 @@ export interface PatchedOne {
   result: PatchResult;
   /** the patched image (Patched only); its new layer lives in the work dir until `cleanup` */
   image?: Image;
+  /** what it is based on (lineage annotations) and what it contains (--sbom); Patched only */
+  base?: BaseImage;
+  inventory?: ImageInventory;
   cleanup(): Promise<void>;
 }
 
@@ -159,6 +164,7 @@ export async function patchOne(
     if (base.status !== 'Patched') {
       return { result: { ...base, timings: phases.list() }, cleanup: () => Promise.resolve() };
     }
+    const baseImage = await baseImageOf(lineage, source, image);
     const built = await phases.time('layer written', () =>
       buildPatchedImage(
         image,
@@ -171,12 +177,14 @@ export async function patchOne(
           keepLayers: keep,
           targetTag: target.tag ?? '',
           annotations: opts.annotations,
+          base: baseImage,
           logger,
           onBytes: (n) => phases.update('layer written', `${mib(n)} MiB`),
         },
       ),
     );
     signal.throwIfAborted();
+    const inventory = (digest: string): ImageInventory => inventoryOf(applied, libraries, platform, digest);
     if (!mode.deliver) {
       keepDir = true;
       return {
@@ -190,6 +198,8 @@ export async function patchOne(
           timings: phases.list(),
         },
         image: built.image,
+        base: baseImage,
+        inventory: inventory(await built.image.digest()),
         cleanup,
       };
     }
@@ -223,6 +233,8 @@ export async function patchOne(
       await writeVex(opts.vexOutput, doc);
       logger.info(`Wrote VEX document ${opts.vexOutput} (${doc.statements.length} statement(s))`);
     }
+    const digest = delivered.digest ?? (await built.image.digest());
+    await emitSbom(opts, { name: formatReference(target), digest, base: baseImage }, [inventory(digest)], logger);
     const result: PatchResult = {
       ...base,
       patchedImage: delivered.location,

@@ -36,6 +36,9 @@ export const PatchOptionsSchema = z.object({
   /** VEX document (--format openvex --output FILE) */
   vexFormat: z.string().default('openvex'),
   vexOutput: z.string().optional(),
+  /** SBOM of the patched image (--sbom FILE --sbom-format cyclonedx|spdx) */
+  sbomOutput: z.string().optional(),
+  sbomFormat: z.enum(['cyclonedx', 'spdx']).default('cyclonedx'),
   /** end-of-life check (update-all mode) */
   eolApiUrl: z.string().default('https://endoflife.date/api/v1/products'),
   exitOnEol: z.boolean().default(false),

@@ -11,7 +11,7 @@ import { checkLibraryOptions } from './libraries.js';
 import { resolveSourceImage } from './source.js';
 import { prepareDelivery } from './sink.js';
 import type { PatchResult } from './result.js';
-import { asUsage, checkPlatforms } from './validate.js';
+import { asUsage, checkPlatforms, checkSbomOutput } from './validate.js';
 import { enforceCap } from '../cache/prune.js';
 import { dryRunWithoutRoot } from './dryrun.js';
 
@@ -40,7 +40,7 @@ export async function patch(input: PatchOptions): Promise<PatchResult> {
     opts.timeoutMs,
   );
   try {
-    return await raceAbort(
+    const result = await raceAbort(
       run(opts, {
         logger,
         signal: controller.signal,
@@ -50,6 +50,9 @@ export async function patch(input: PatchOptions): Promise<PatchResult> {
       }),
       controller.signal,
     );
+    if (opts.sbomOutput && result.status === 'Up-to-date')
+      logger.info('--sbom: nothing was patched, no SBOM written');
+    return result;
   } finally {
     clearTimeout(timer);
     input.signal?.removeEventListener('abort', onAbort);
@@ -114,6 +117,7 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
   }
   if (opts.vexOutput && !report)
     logger.warn('--output needs a report (-r): no VEX document will be produced');
+  await checkSbomOutput(opts, logger);
   if (opts.engine === 'native' && opts.addr) {
     throw new CopaError('USAGE', '--engine native cannot be combined with --addr', {
       hint: 'drop --addr to run the native engine, or --engine to run on the BuildKit at --addr',

@@ -51,6 +51,22 @@ function emptyPlan(input: StageInput): PatchPlan {
   };
 }
 
+/**
+ * --sbom on a run that leaves the OS alone: the OS package list all the same (read, not changed). An image
+ * without one the report names (scratch, a language-only report) has none: the SBOM lists libraries only.
+ */
+async function osPackages(root: ImageRoot, input: StageInput): Promise<Map<string, string> | undefined> {
+  const { report, opts, logger } = input.apply;
+  if (!report?.os.type) return undefined;
+  try {
+    const { pm } = await probeImage(root, report, opts.ignoreErrors, logger);
+    return await pm.installed({ session: root.session, logger, ignoreErrors: opts.ignoreErrors });
+  } catch (e) {
+    logger.info(`--sbom: the OS packages are not listed (${e instanceof Error ? e.message : String(e)})`);
+    return undefined;
+  }
+}
+
 export async function runStages(root: ImageRoot, input: StageInput): Promise<Staged> {
   const { opts, report, logger } = input.apply;
   const which = stagesFor(opts, report);
@@ -75,6 +91,7 @@ export async function runStages(root: ImageRoot, input: StageInput): Promise<Sta
     } else if (report && report.osUpdates.length === 0) {
       logger.info('The report lists library findings only: OS packages are left as they are');
     }
+    if (!which.os && opts.sbomOutput && !opts.dryRun) applied.packages = await osPackages(root, input);
     if (!which.libraries || !report) return { applied };
     const libs = (): Promise<LibrariesApplied> =>
       patchLibraries({ ...input.libraries, root }, report.langUpdates);
