@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { ensureDistrolessFixture, distrolessUpdates } from '../helpers/distroles
 import { ensureDebianFixture, pushFixture, type DebianFixture } from '../helpers/fixtures.js';
 import { dpkgGe, pullToLayout, rawManifest } from '../helpers/inspect.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { trivyReport } from '../helpers/trivy.js';
+import { writeBookwormReport, writeDebianReport } from '../helpers/debian-report.js';
 import {
   installedVersions,
   upgradablePackages,
@@ -89,19 +89,8 @@ afterAll(async () => {
 
 describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?? ''}`, () => {
   it('report mode: the same packages, versions and layer files as the native engine', async () => {
-    const pick = upgradable.filter((u) => ['libssl3', 'openssl', 'libexpat1'].includes(u.name));
-    const chosen = pick.length > 0 ? pick : upgradable.slice(0, 2);
     const report = join(work, 'report.json');
-    await writeFile(
-      report,
-      trivyReport({
-        family: 'debian',
-        version: '12',
-        arch: 'amd64',
-        image: source,
-        vulns: chosen.map((u) => ({ pkg: u.name, installed: u.from, fixed: u.to })),
-      }),
-    );
+    const chosen = await writeDebianReport(report, source, 'amd64', upgradable);
     const common = [
       'patch',
       '-i',
@@ -196,16 +185,7 @@ describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?
       0,
     );
     const report = join(work, 'distroless.json');
-    await writeFile(
-      report,
-      trivyReport({
-        family: 'debian',
-        version: '12',
-        arch: 'amd64',
-        image: distroless,
-        vulns: distrolessChosen.map((u) => ({ pkg: u.name, installed: u.from, fixed: u.to })),
-      }),
-    );
+    await writeBookwormReport(report, distroless, distrolessChosen);
     const common = ['patch', '-i', distroless, '-r', report, '--tooling-image', source, '--push', '--json'];
     const bk = await copa([...common, '-t', '12-bk', '--addr', buildkitd.addr]);
     expect(bk.stderr).not.toMatch(/^Error/m);

@@ -11,10 +11,10 @@ import {
   PY_VENV_PATH,
   pythonTrivyReport,
 } from '../helpers/python-fixtures.js';
+import { writeBookwormReport } from '../helpers/debian-report.js';
 import { dpkgGe, pullToLayout, rawManifest, tagExists } from '../helpers/inspect.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { cycloneDxErrors, spdxErrors } from '../helpers/sbom-schema.js';
-import { trivyReport } from '../helpers/trivy.js';
 import {
   installedVersions,
   upgradablePackages,
@@ -97,16 +97,7 @@ describe('copa patch --sbom, and the base-image annotations', () => {
 
   it('report mode, CycloneDX (default): schema-valid, every dpkg package at its version now in the image', async () => {
     const report = join(work, 'report.json');
-    await writeFile(
-      report,
-      trivyReport({
-        family: 'debian',
-        version: '12',
-        arch: 'amd64',
-        image: source.reference,
-        vulns: first.map((u) => ({ pkg: u.name, installed: u.from, fixed: u.to })),
-      }),
-    );
+    await writeBookwormReport(report, source.reference, first);
     const sbomFile = join(work, 'sbom.cdx.json');
     const r = await patch([
       'patch',
