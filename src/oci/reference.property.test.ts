@@ -83,7 +83,11 @@ describe('parseReference (property)', () => {
       fc.property(reference, (r) => {
         const ref = parseReference(render(r));
         expect(parseReference(formatReference(ref))).toEqual(ref);
-        expect(parseReference(familiarString(ref))).toEqual(ref);
+        // docker's FamiliarString drops docker.io/ even when the first path component then reads as a
+        // host (docker.io/0.0/a -> 0.0/a); ours does the same, so only the other cases round-trip
+        const first = ref.repository.split('/')[0] ?? '';
+        const hostLike = ref.registry === 'docker.io' && (/[.:]/.test(first) || first === 'localhost');
+        if (!hostLike) expect(parseReference(familiarString(ref))).toEqual(ref);
         expect(withDefaultTag(ref).tag).toBe(r.tag ?? (r.digest !== undefined ? undefined : 'latest'));
       }),
     );
