@@ -99,6 +99,10 @@ describe('the native sandbox, seen from inside', () => {
     // the root is the overlay of the image layers, nothing of the host's root file system
     const rootLine = mountinfo.split('\n').find((l) => l.split(' ')[4] === '/') ?? '';
     expect(rootLine).toMatch(/ - overlay overlay /);
+    // both /proc mounts: no setuid, no devices, no exec
+    for (const l of mountinfo.split('\n').filter((l) => l.split(' ')[4] === '/proc')) {
+      expect(l.split(' ')[5]).toMatch(/nosuid,nodev,noexec/);
+    }
     // the host's resolv.conf is bound read-only, and it is the only host file shown
     const resolv = mountinfo.split('\n').find((l) => l.split(' ')[4] === '/etc/resolv.conf') ?? '';
     expect(resolv.split(' ')[5]).toMatch(/^ro\b/);
