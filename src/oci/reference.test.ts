@@ -78,6 +78,9 @@ const invalid: Array<[string, string]> = [
   ['nginx ', 'invalid reference format'],
   ['nginx:a:b', 'tag "a:b"'],
   ['http://registry/a', 'invalid reference format'],
+  // found by the property test: a first component with a dot but no valid host name (docker leaves the
+  // domain empty here; an empty registry reaches nothing)
+  ['i_ndex.docker.io/team/app:v1', '"i_ndex.docker.io" is not a valid registry host name'],
 ];
 
 describe('parseReference (docker normalisation)', () => {

@@ -129,6 +129,10 @@ export function parseReference(input: string): ImageReference {
   const nm = NAME_RE.exec(name);
   const registry = nm?.[1] ?? '';
   const repository = nm?.[2] ?? name;
+  if (registry === '') {
+    // the first component was taken for a host (it has a dot or a colon) but is no valid host name
+    throw invalid(input, `"${splitRegistryName}" is not a valid registry host name`);
+  }
   if (repository.length > MAX_REPOSITORY_LENGTH) {
     throw invalid(input, `repository name is longer than ${MAX_REPOSITORY_LENGTH} characters`);
   }

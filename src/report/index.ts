@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { CopaError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { grypeParser } from './grype/grype.js';
-import { isJsonObject } from './json.js';
+import { isJsonObject, oneLine } from './json.js';
 import { nativeParser } from './native/native.js';
 import { runPlugin } from './plugin/plugin.js';
 import { trivyParser } from './trivy/trivy.js';
@@ -74,7 +74,7 @@ function notSupported(file: string, scanner: string, raw: Buffer, last?: Unsuppo
   try {
     json = JSON.parse(raw.toString('utf8').replace(/^\uFEFF/, ''));
   } catch (e) {
-    return new CopaError('REPORT', `${file} is not JSON: ${(e as Error).message}`, {
+    return new CopaError('REPORT', `${file} is not JSON: ${oneLine((e as Error).message)}`, {
       hint: 'pass the JSON report written by the scanner, e.g. `trivy image --format json --output report.json <image>`',
       cause: e,
     });

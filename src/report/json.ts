@@ -8,8 +8,14 @@ export function parseReportJson(raw: Buffer, file: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new UnsupportedReportError(`${file} is not JSON: ${(e as Error).message}`, { cause: e });
+    throw new UnsupportedReportError(`${file} is not JSON: ${oneLine((e as Error).message)}`, { cause: e });
   }
+}
+
+/** A message that quotes the input (JSON.parse's do) on one line: control characters escaped. */
+export function oneLine(message: string): string {
+  // eslint-disable-next-line no-control-regex -- these characters are what is escaped
+  return message.replace(/[\u0000-\u001f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 
 export function isJsonObject(value: unknown): value is Record<string, unknown> {

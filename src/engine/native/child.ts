@@ -121,8 +121,13 @@ async function bind(root: string, b: BindMount, created: string[]): Promise<void
   if (b.readOnly) await mount(['-o', 'remount,bind,ro', host]);
 }
 
+/**
+ * Each command runs as PID 1 of its own pid namespace with its own /proc: it sees its own processes only,
+ * not this process (whose /proc/<pid>/root would lead to the host's root) nor anything of the host.
+ */
 function runCommand(root: string, req: Extract<Request, { op: 'run' }>): void {
-  const child = spawn('chroot', [root, ...req.argv], {
+  const isolate = ['--pid', '--fork', '--kill-child', `--mount-proc=${posix.join(root, 'proc')}`];
+  const child = spawn('unshare', [...isolate, 'chroot', root, ...req.argv], {
     env: req.env,
     cwd: '/',
     stdio: [req.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
