@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { dpkgOrder } from '../../test/helpers/real-versions.js';
 import { CopaError } from '../errors.js';
 import { compareDebFragment, debVersion, parseDebVersion } from './deb.js';
 
@@ -99,28 +100,16 @@ function comparable(v: string): boolean {
   return parseDebVersion(v).ok;
 }
 
-function dpkgOrder(pairs: Pair[]): number[] {
-  // One shell for the whole batch; "lt" first and "eq" only when needed. Exit code 2 = dpkg refused.
-  const script = [
-    'tab=$(printf "\\t")',
-    'while IFS="$tab" read -r a b; do',
-    '  dpkg --compare-versions "$a" lt "$b" 2>/dev/null; lt=$?',
-    '  if [ $lt = 0 ]; then echo -1; continue; fi',
-    '  dpkg --compare-versions "$a" eq "$b" 2>/dev/null; eq=$?',
-    '  if [ $lt = 2 ] || [ $eq = 2 ]; then echo error; elif [ $eq = 0 ]; then echo 0; else echo 1; fi',
-    'done',
-  ].join('\n');
-  const input = pairs.map(([a, b]) => `${a}\t${b}\n`).join('');
-  const out = execFileSync('sh', ['-c', script], { input, encoding: 'utf8' }).trim().split('\n');
-  expect(out).toHaveLength(pairs.length);
-  return out.map((line, k) => {
-    if (line === 'error') throw new Error(`dpkg refused the pair ${JSON.stringify(pairs[k])}`);
-    return Number(line);
+/** the real dpkg's answers; a pair dpkg refuses is a mistake in the table */
+function dpkgOrderStrict(pairs: Pair[]): number[] {
+  return dpkgOrder(pairs).map((n, k) => {
+    if (Number.isNaN(n)) throw new Error(`dpkg refused the pair ${JSON.stringify(pairs[k])}`);
+    return n;
   });
 }
 
 function expectSameAsDpkg(pairs: Pair[]): void {
-  const expected = dpkgOrder(pairs);
+  const expected = dpkgOrderStrict(pairs);
   const mismatches = pairs
     .map(([a, b], k) => ({ a, b, dpkg: expected[k], ours: debVersion.compare(a, b) }))
     .filter((r) => r.dpkg !== r.ours);

@@ -1,10 +1,8 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { check, fcParams } from '../../test/helpers/fc.js';
+import { dpkgOrder, rpmOrder } from '../../test/helpers/real-versions.js';
 import { apkVersion } from './apk.js';
 import { debVersion, parseDebVersion } from './deb.js';
 import { pacmanVersion } from './pacman.js';
@@ -88,37 +86,6 @@ const debPair = nearby(debVersionArb, ['~', '~~', '+b1', '.0', '0', 'a', '+deb12
   ([, b]) => parseDebVersion(b).ok,
 );
 const rpmPair = nearby(rpmVersionArb, ['~', '^', '^git1', '.0', '0', 'a', '-1', '.el9', '~~']);
-
-function dpkgOrder(pairs: Pair[]): number[] {
-  const script = [
-    'tab=$(printf "\\t")',
-    'while IFS="$tab" read -r a b; do',
-    '  dpkg --compare-versions "$a" lt "$b" 2>/dev/null; lt=$?',
-    '  if [ $lt = 0 ]; then echo -1; continue; fi',
-    '  dpkg --compare-versions "$a" eq "$b" 2>/dev/null; eq=$?',
-    '  if [ $lt = 2 ] || [ $eq = 2 ]; then echo error; elif [ $eq = 0 ]; then echo 0; else echo 1; fi',
-    'done',
-  ].join('\n');
-  const input = pairs.map(([a, b]) => `${a}\t${b}\n`).join('');
-  const out = execFileSync('sh', ['-c', script], { input, encoding: 'utf8' }).trim().split('\n');
-  return out.map((l) => (l === 'error' ? NaN : Number(l)));
-}
-
-function rpmOrder(pairs: Pair[]): number[] {
-  const dir = mkdtempSync(join(tmpdir(), 'copa-rpm-prop-'));
-  try {
-    const file = join(dir, 'pairs');
-    writeFileSync(file, pairs.map(([a, b]) => `${a}\t${b}\n`).join(''));
-    const lua = [
-      '%{lua: local out = {}',
-      `for l in io.lines("${file}") do local a, b = l:match("^(.-)\\t(.*)$"); out[#out + 1] = rpm.vercmp(a, b) end`,
-      'print(table.concat(out, " "))}',
-    ].join('\n');
-    return execFileSync('rpm', ['--eval', lua], { encoding: 'utf8' }).trim().split(' ').map(Number);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** Each batch is one process of the real tool; fast-check shrinks a failing batch to the failing pair. */
 function agreesWithTool(scheme: VersionScheme, pair: fc.Arbitrary<Pair>, tool: (p: Pair[]) => number[]) {

@@ -1,8 +1,6 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { rpmOrder } from '../../test/helpers/real-versions.js';
 import { parseNevra, parseRpmEvr, rpmvercmp, rpmVersion } from './rpm.js';
 
 // Every ordering below is checked against the real rpm of this machine (Debian's `rpm` package): its Lua
@@ -85,25 +83,6 @@ function nearby(rnd: () => number, v: string): string {
     () => v.replace(/[a-z]/, (c) => c.toUpperCase()),
   ];
   return choose(rnd, edits)();
-}
-
-/** The real rpm's answers, one Lua run for the whole batch. */
-function rpmOrder(pairs: Pair[]): number[] {
-  const dir = mkdtempSync(join(tmpdir(), 'copa-rpmvercmp-'));
-  try {
-    const file = join(dir, 'pairs');
-    writeFileSync(file, pairs.map(([a, b]) => `${a}\t${b}\n`).join(''));
-    const lua = [
-      '%{lua: local out = {}',
-      `for l in io.lines("${file}") do local a, b = l:match("^(.-)\\t(.*)$"); out[#out + 1] = rpm.vercmp(a, b) end`,
-      'print(table.concat(out, " "))}',
-    ].join('\n');
-    const out = execFileSync('rpm', ['--eval', lua], { encoding: 'utf8' }).trim().split(' ');
-    expect(out).toHaveLength(pairs.length);
-    return out.map(Number);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 function expectSameAsRpm(pairs: Pair[]): void {

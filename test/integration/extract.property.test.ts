@@ -1,4 +1,4 @@
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CopaError } from '../../src/errors.js';
 import { extractLayer, type ExtractMode } from '../../src/layers/extract.js';
 import { checkAsync } from '../helpers/fc.js';
+import { outsideState } from '../helpers/outside-state.js';
 import { makeTar, type TarSpec } from '../helpers/tar.js';
 
 /**
@@ -19,27 +20,6 @@ import { makeTar, type TarSpec } from '../helpers/tar.js';
 let base: string;
 let sentinel: string;
 let seq = 0;
-
-/** Everything under base except the roots: names, types, modes, link counts, contents. */
-async function outsideState(): Promise<string[]> {
-  const out: string[] = [];
-  async function walk(dir: string): Promise<void> {
-    for (const name of (await readdir(dir)).sort()) {
-      if (dir === base && name.startsWith('root')) continue;
-      const p = join(dir, name);
-      const st = await lstat(p);
-      const extra = st.isFile()
-        ? (await readFile(p)).toString('base64')
-        : st.isSymbolicLink()
-          ? await readlink(p)
-          : '';
-      out.push(`${p} ${st.mode.toString(8)} ${st.uid} ${st.nlink} ${st.mtimeMs} ${extra}`);
-      if (st.isDirectory()) await walk(p);
-    }
-  }
-  await walk(base);
-  return out;
-}
 
 beforeAll(async () => {
   base = await mkdtemp(join(tmpdir(), 'copa-extract-prop-'));
@@ -102,12 +82,12 @@ describe.each<ExtractMode>(['overlay', 'apply'])(
   'extractLayer on generated hostile layers, %s (property)',
   (mode) => {
     it('changes nothing outside the root; succeeds or fails with UNSAFE_LAYER', async () => {
-      const before = await outsideState();
+      const before = await outsideState(base);
       expect(before.length).toBe(4);
       await checkAsync(
         fc.asyncProperty(layer(), async (entries) => {
           await extractOnce(entries, mode);
-          expect(await outsideState()).toEqual(before);
+          expect(await outsideState(base)).toEqual(before);
         }),
       );
     });

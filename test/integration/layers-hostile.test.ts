@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CopaError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { extractLayer, type ExtractMode } from '../../src/layers/extract.js';
+import { outsideState } from '../helpers/outside-state.js';
 import { makeTar, type TarSpec } from '../helpers/tar.js';
 
 /** cap_net_raw+ep as vfs_cap_data v2: has bytes >= 0x80, which a UTF-8 round trip would break */
@@ -21,27 +22,6 @@ CAP[4] = 0x80;
 
 let base: string;
 let sentinel: string;
-
-/** Everything under base except the roots, with content and metadata. */
-async function outsideState(): Promise<string[]> {
-  const out: string[] = [];
-  async function walk(dir: string): Promise<void> {
-    for (const name of (await readdir(dir)).sort()) {
-      const p = join(dir, name);
-      if (dir === base && name.startsWith('root')) continue;
-      const st = await lstat(p);
-      const extra = st.isFile()
-        ? (await readFile(p)).toString('base64')
-        : st.isSymbolicLink()
-          ? await readlink(p)
-          : '';
-      out.push(`${p} ${st.mode.toString(8)} ${st.uid} ${st.nlink} ${st.mtimeMs} ${extra}`);
-      if (st.isDirectory()) await walk(p);
-    }
-  }
-  await walk(base);
-  return out;
-}
 
 function logger(): Logger & { warnings: string[] } {
   const warnings: string[] = [];
@@ -309,7 +289,7 @@ afterAll(async () => {
 
 describe.each<ExtractMode>(['overlay', 'apply'])('hostile layers, %s mode', (mode) => {
   it.each(cases)('$name', async (c) => {
-    const before = await outsideState();
+    const before = await outsideState(base);
     const root = await mkdtemp(join(base, `root-${mode}-`));
     const log = logger();
     const expected = mode === 'apply' && c.apply !== undefined ? c.apply : c.overlay;
@@ -331,7 +311,7 @@ describe.each<ExtractMode>(['overlay', 'apply'])('hostile layers, %s mode', (mod
       await run;
       await expected(root, log);
     }
-    expect(await outsideState()).toEqual(before);
+    expect(await outsideState(base)).toEqual(before);
     expect(await readFile(join(sentinel, 'file'), 'utf8')).toBe('precious');
   });
 });
