@@ -24,6 +24,11 @@ export function isIndexMediaType(mt: string | undefined): boolean {
   return mt === MediaType.OciIndex || mt === MediaType.DockerManifestList;
 }
 
+/** An image layer (OCI or Docker, any compression, distributable or not) — not an artifact's blob. */
+export function isLayerMediaType(mt: string): boolean {
+  return mt.startsWith('application/vnd.oci.image.layer.') || mt.startsWith('application/vnd.docker.image.rootfs.');
+}
+
 export function isDockerMediaType(mt: string | undefined): boolean {
   return mt !== undefined && mt.startsWith('application/vnd.docker.');
 }

@@ -161,10 +161,7 @@ export async function patchMulti(
   logger.info(
     `Patching ${formatReference(env.source)}: ${toPatch.map((e) => label(e.platform)).join(', ')}` +
       (plan.entries.length > toPatch.length
-        ? `; preserving ${plan.entries
-            .filter((e) => e.action === 'preserve')
-            .map((e) => label(e.platform))
-            .join(', ')}`
+        ? `; preserving ${someOf(plan.entries.filter((e) => e.action === 'preserve').map((e) => label(e.platform)))}`
         : ''),
   );
   const outcomes = await mapLimit(
@@ -360,4 +357,10 @@ export function buildIndex(
     digest: async () => sha256((await built).raw),
     image: async (desc) => (await built).images.get(desc.digest) ?? plan.index.image(desc),
   };
+}
+
+/** "a, b, c" — or the first ten and how many more, so a hostile index of 10,000 entries is one short line. */
+function someOf(names: string[], max = 10): string {
+  if (names.length <= max) return names.join(', ');
+  return `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
 }

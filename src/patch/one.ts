@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { Engine, ImageRoot, ToolingRoot } from '../engine/types.js';
 import { CopaError } from '../errors.js';
 import { LayerCache } from '../layers/cache.js';
+import { isLayerMediaType } from '../oci/mediatypes.js';
 import { formatPlatform } from '../oci/platform.js';
 import { formatReference, parseReference } from '../oci/reference.js';
 import type { UpdateManifest } from '../report/types.js';
@@ -76,6 +77,14 @@ export async function patchOne(
   const { opts, ctx, client, cache, store, source, report, engine } = env;
   const { logger, signal } = ctx;
   const layers = await image.layers();
+  const odd = layers.find((l) => !isLayerMediaType(l.mediaType));
+  if (odd !== undefined) {
+    throw new CopaError(
+      'REGISTRY',
+      `${formatReference(source)} (${formatPlatform(platform)}): layer ${odd.digest} has media type ${JSON.stringify(odd.mediaType.slice(0, 100))}, not an image layer`,
+      { hint: 'name an image whose layers are tar archives (OCI or Docker schema 2), not an artifact' },
+    );
+  }
   logger.info(`Pulling ${formatReference(source)} (${formatPlatform(platform)}, ${layers.length} layers)`);
   const phases = new Phases(logger, ctx.progress, formatPlatform(platform));
   const pulled = new Map<string, number>();

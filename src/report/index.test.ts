@@ -126,6 +126,25 @@ describe('loadReport', () => {
     expect(err.message).toBe(`report ${testdata} is a directory, but a report file is expected here`);
   });
 
+  it('refuses a report over the size limit (COPA_MAX_REPORT_BYTES), reading no further than it', async () => {
+    const big = join(dir, 'big.json');
+    writeFileSync(big, Buffer.alloc(3 * 1024 * 1024, 0x20));
+    const saved = process.env.COPA_MAX_REPORT_BYTES;
+    process.env.COPA_MAX_REPORT_BYTES = String(2 * 1024 * 1024);
+    try {
+      const err = await failure(loadReport(big));
+      expect(err.code).toBe('REPORT');
+      expect(err.message).toBe(`report ${big} is larger than 2 MiB, the limit for a report`);
+      // /dev/zero never ends: the cap, not the end of the file, stops the read
+      expect((await failure(loadReport('/dev/zero'))).message).toBe(
+        'report /dev/zero is larger than 2 MiB, the limit for a report',
+      );
+    } finally {
+      if (saved === undefined) delete process.env.COPA_MAX_REPORT_BYTES;
+      else process.env.COPA_MAX_REPORT_BYTES = saved;
+    }
+  });
+
   it('one clear line for a file that is not JSON', async () => {
     for (const scanner of ['trivy', 'native']) {
       const err = await failure(loadReport(fixture('garbage.txt'), { scanner }));

@@ -3,7 +3,8 @@
  * report is detected too), `--scanner grype`, `--scanner native` (v1alpha1/v1alpha2 JSON) or any other
  * name = plugin `copa-<name>`.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { CopaError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { grypeParser } from './grype/grype.js';
@@ -46,6 +47,35 @@ const BUILT_IN: Record<string, ReportParser[]> = {
   native: [nativeParser],
 };
 
+/** Reports larger than this are refused (a 10,000-package image's Trivy report is a few MiB). */
+const DEFAULT_MAX_REPORT_BYTES = 256 * 1024 * 1024;
+
+function maxReportBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.COPA_MAX_REPORT_BYTES);
+  return Number.isSafeInteger(v) && v > 0 ? v : DEFAULT_MAX_REPORT_BYTES;
+}
+
+/**
+ * The whole file, but never more than `max` bytes: a report may be a pipe (`-r <(trivy …)`), so its size is
+ * only known by reading; `/dev/zero` or a runaway writer ends in a clear error instead of exhausting memory.
+ */
+async function readCapped(path: string, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > max) {
+      throw new CopaError('REPORT', `report ${path} is larger than ${mib(max)} MiB, the limit for a report`, {
+        hint: 'check that -r names the scanner\'s JSON report; raise the limit with COPA_MAX_REPORT_BYTES if it really is that large',
+      });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+const mib = (n: number) => Math.round((n / 1024 / 1024) * 10) / 10;
+
 /** Read the report (or only check that it is a file, for plugins that read it themselves). */
 async function readReportFile(path: string, read = true): Promise<Buffer> {
   try {
@@ -55,7 +85,7 @@ async function readReportFile(path: string, read = true): Promise<Buffer> {
         hint: 'pass the JSON file written by the scanner (directories are for multi-platform report sets)',
       });
     }
-    return read ? await readFile(path) : Buffer.alloc(0);
+    return read ? await readCapped(path, maxReportBytes()) : Buffer.alloc(0);
   } catch (e) {
     if (e instanceof CopaError) throw e;
     const code = (e as NodeJS.ErrnoException).code;

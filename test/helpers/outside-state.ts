@@ -6,11 +6,14 @@ import { join } from 'node:path';
  * owners, link counts, mtimes and contents — compared before and after an extraction, it proves nothing
  * outside the roots changed.
  */
-export async function outsideState(base: string): Promise<string[]> {
+export async function outsideState(
+  base: string,
+  skip: (topLevelName: string) => boolean = (name) => name.startsWith('root'),
+): Promise<string[]> {
   const out: string[] = [];
   async function walk(dir: string): Promise<void> {
     for (const name of (await readdir(dir)).sort()) {
-      if (dir === base && name.startsWith('root')) continue;
+      if (dir === base && skip(name)) continue;
       const p = join(dir, name);
       const st = await lstat(p);
       const extra = st.isFile()

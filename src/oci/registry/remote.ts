@@ -14,10 +14,28 @@ export type RemoteResult =
 export async function fetchRemote(client: RegistryClient, ref: ImageReference): Promise<RemoteResult> {
   const repo: Repo = { registry: ref.registry, repository: ref.repository };
   const fetched = await client.getManifest(repo, ref.digest ?? ref.tag ?? 'latest');
+  imageMediaType(repo, fetched);
   if (isIndexMediaType(fetched.mediaType)) {
     return { kind: 'index', index: new RemoteIndex(client, repo, fetched), digest: fetched.digest };
   }
   return { kind: 'image', image: new RemoteImage(client, repo, fetched) };
+}
+
+const IMAGE_MANIFEST_TYPES: ReadonlySet<string> = new Set([
+  MediaType.OciManifest,
+  MediaType.OciIndex,
+  MediaType.DockerManifest,
+  MediaType.DockerManifestList,
+]);
+
+/** Refuse what is not an image manifest or index (an artifact, a Docker schema 1 manifest, a made-up type). */
+function imageMediaType(repo: Repo, fetched: ManifestResult): void {
+  if (IMAGE_MANIFEST_TYPES.has(fetched.mediaType)) return;
+  throw new CopaError(
+    'REGISTRY',
+    `${repoName(repo)}@${fetched.digest} has media type ${JSON.stringify(fetched.mediaType.slice(0, 100))}, not an image manifest or index`,
+    { hint: 'name an image (OCI or Docker schema 2); Docker schema 1 images must be re-pushed with a current tool' },
+  );
 }
 
 /** Memoise a promise-returning function; a failure is not remembered, so the next call tries again. */
@@ -175,6 +193,7 @@ export class RemoteIndex implements ImageIndex {
         `manifest ${repoName(this.repo)}@${desc.digest} is ${fetched.bytes.length} bytes, the index says ${desc.size}`,
       );
     }
+    imageMediaType(this.repo, fetched);
     if (isIndexMediaType(fetched.mediaType)) {
       throw new CopaError(
         'REGISTRY',
