@@ -9,7 +9,9 @@ const EXIT: Partial<Record<ErrorCode, number>> = {
   CANCELLED: 130,
 };
 
-export function exitCodeFor(err: unknown): number {
+/** `signal`: what cancelled the run (a CANCELLED error after SIGTERM exits 143, as a shell reports it). */
+export function exitCodeFor(err: unknown, signal?: 'SIGINT' | 'SIGTERM'): number {
+  if (err instanceof CopaError && err.code === 'CANCELLED' && signal === 'SIGTERM') return 143;
   if (err instanceof CopaError) return EXIT[err.code] ?? 1;
   return 1;
 }

@@ -5,6 +5,7 @@ import { CopaError } from '../errors.js';
 import { cacheCommand } from './cache.js';
 import { completionCommand } from './completion.js';
 import { exitCodeFor, formatError, jsonError } from './exit.js';
+import { interruptedBy } from './interrupt.js';
 import { generateCommand } from './generate.js';
 import { patchCommand } from './patch.js';
 import { planCommand } from './plan.js';
@@ -48,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     process.stderr.write(formatError(err, globals().debug) + '\n');
-    const exitCode = exitCodeFor(err);
+    const exitCode = exitCodeFor(err, interruptedBy());
     // a bulk run that failed jobs has printed its summary (the JSON of every job) already
     const summarized =
       err instanceof CopaError && (err.code === 'JOBS_FAILED' || err.code === 'JOBS_RETRYABLE');

@@ -256,17 +256,17 @@ async function assemble(
   let digest: string | undefined;
   if (opts.ociDir) {
     const refName = target.tag ?? 'latest';
-    await writeOciLayout(opts.ociDir, [{ index, refName }]);
+    await writeOciLayout(opts.ociDir, [{ index, refName }], { signal: ctx.signal });
     out = { kind: 'oci-layout', location: `${opts.ociDir}:${refName}` };
     digest = sha256(indexRaw);
   }
   if (opts.push) {
     for (const o of patched) {
       const tag = platformTag(target.tag ?? 'latest', o.entry.platform);
-      await pushImage(client, o.one?.image as Image, { ...target, tag }, { logger });
+      await pushImage(client, o.one?.image as Image, { ...target, tag }, { logger, signal: ctx.signal });
       logger.info(`Pushed ${formatReference({ ...target, tag })}`);
     }
-    digest = (await pushIndex(client, index, target, { logger })).digest;
+    digest = (await pushIndex(client, index, target, { logger, signal: ctx.signal })).digest;
     out = { kind: 'registry', location: formatReference(target) };
   }
   if (!opts.ociDir && !opts.push) {

@@ -67,6 +67,9 @@ export interface PatchedOne {
  * Patch one single-platform image: layers → sandbox → package manager → one layer → output. With
  * `deliverTo: 'none'` the patched image is returned undelivered (multi-platform runs assemble an index).
  */
+/** overlayfs's own limit on lower layers (OVL_MAX_STACK); the image's plus the new one must fit */
+const MAX_LAYERS = 499;
+
 export async function patchOne(
   env: FlowEnv,
   image: Image,
@@ -77,6 +80,13 @@ export async function patchOne(
   const { opts, ctx, client, cache, store, source, report, engine } = env;
   const { logger, signal } = ctx;
   const layers = await image.layers();
+  if (layers.length > MAX_LAYERS) {
+    throw new CopaError(
+      'REGISTRY',
+      `${formatReference(source)} (${formatPlatform(platform)}) has ${layers.length} layers; at most ${MAX_LAYERS} can be stacked`,
+      { hint: 'overlayfs stacks at most 500 layers (docker refuses more than 125): squash the image first' },
+    );
+  }
   const odd = layers.find((l) => !isLayerMediaType(l.mediaType));
   if (odd !== undefined) {
     throw new CopaError(

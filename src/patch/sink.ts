@@ -95,12 +95,15 @@ export async function deliver(image: Image, ctx: DeliverContext): Promise<Delive
   let out: Delivered | undefined;
   if (opts.ociDir) {
     const refName = target.tag ?? 'latest';
-    await writeOciLayout(opts.ociDir, [{ image, refName }]);
+    await writeOciLayout(opts.ociDir, [{ image, refName }], ctx.signal ? { signal: ctx.signal } : {});
     out = { kind: 'oci-layout', location: `${opts.ociDir}:${refName}`, digest: await image.digest() };
     logger.info(`Wrote OCI layout ${out.location}`);
   }
   if (opts.push) {
-    const pushed = await pushImage(ctx.client, image, target, ctx.onBytes ? { onBytes: ctx.onBytes } : {});
+    const pushed = await pushImage(ctx.client, image, target, {
+      ...(ctx.onBytes ? { onBytes: ctx.onBytes } : {}),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
     out = { kind: 'registry', location: formatReference(target), digest: pushed.digest };
     logger.info(`Pushed ${out.location}@${pushed.digest}`);
   }

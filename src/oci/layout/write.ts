@@ -36,6 +36,8 @@ export interface WriteLayoutOptions {
    * of an index are always written byte for byte.
    */
   ociMediaTypes?: boolean;
+  /** once fired, the layout is not put in place (nor index.json replaced): nothing new is left behind */
+  signal?: AbortSignal;
 }
 
 type Mode = 'new' | 'empty' | 'existing';
@@ -105,6 +107,7 @@ async function writeLocked(
       mergeEntry(index, desc);
       digests.push(desc.digest);
     }
+    if (opts.signal?.aborted) throw new CopaError('CANCELLED', 'operation canceled');
     await writer.replaceFile(join(work, INDEX_FILE), JSON.stringify(index));
     if (mode === 'new') {
       await chmod(work, 0o755);

@@ -14,6 +14,28 @@ export interface PushOptions {
   logger?: Logger;
   /** bytes uploaded so far, of `total` (blobs the target has or mounts are not counted) */
   onBytes?: (uploaded: number) => void;
+  /**
+   * Cancels the push: uploads in flight are cut, and the manifest (the tag) is never written after it
+   * fired — an interrupted run pushes no tag, even when its blobs were all uploaded.
+   */
+  signal?: AbortSignal;
+}
+
+/** Throw CANCELLED once `signal` fired: called before each step that cannot be taken back. */
+export function checkNotCancelled(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new CopaError('CANCELLED', `${what}: operation canceled`);
+}
+
+/** `src`, destroyed (ending its upload) when `signal` fires. */
+function cancellable(src: Readable, signal: AbortSignal | undefined): Readable {
+  if (!signal) return src;
+  const onAbort = (): void => void src.destroy(new CopaError('CANCELLED', 'upload canceled'));
+  if (signal.aborted) onAbort();
+  else {
+    signal.addEventListener('abort', onAbort, { once: true });
+    src.once('close', () => signal.removeEventListener('abort', onAbort));
+  }
+  return src;
 }
 
 interface BlobToPush {
@@ -95,6 +117,7 @@ export async function pushImage(
 
   let uploaded = 0;
   await eachLimit(unique, opts.concurrency ?? 3, async (blob) => {
+    checkNotCancelled(opts.signal, `pushing to ${repoName(to)}`);
     try {
       if (await client.hasBlob(to, blob.digest, 'push')) {
         logger.debug(`${blob.what} ${blob.digest} already in ${repoName(to)}`);
@@ -113,11 +136,11 @@ export async function pushImage(
               seen = n;
               onBytes(uploaded);
             });
-            const src = await blob.open();
+            const src = cancellable(await blob.open(), opts.signal);
             src.on('error', (e) => counter.destroy(e));
             return src.pipe(counter);
           }
-        : blob.open;
+        : async (): Promise<Readable> => cancellable(await blob.open(), opts.signal);
       await client.pushBlob(to, blob.digest, blob.size, open);
       logger.debug(`${blob.what} ${blob.digest} uploaded (${blob.size} bytes)`);
     } catch (err) {
@@ -125,6 +148,7 @@ export async function pushImage(
     }
   });
 
+  checkNotCancelled(opts.signal, `pushing to ${repoName(to)}`);
   await client.putManifest(to, target.tag ?? digest, raw, image.mediaType);
   logger.debug(`manifest ${digest} pushed to ${repoName(to)}${target.tag ? `:${target.tag}` : ''}`);
   return { digest };
@@ -167,6 +191,7 @@ export async function pushIndex(
     const child = await index.image(desc);
     await pushImage(client, child, { ...to, digest: desc.digest }, opts);
   }
+  checkNotCancelled(opts.signal, `pushing to ${repoName(to)}`);
   await client.putManifest(to, target.tag ?? digest, raw, index.mediaType);
   logger.debug(`index ${digest} pushed to ${repoName(to)}${target.tag ? `:${target.tag}` : ''}`);
   return { digest };
