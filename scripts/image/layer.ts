@@ -6,13 +6,14 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { z } from 'zod';
 import { CopaError } from '../../src/errors.js';
+import { withLock } from '../../src/fs/lock.js';
 
 export const BuiltLayerSchema = z.object({
   /** sha256 of the gzip blob */
@@ -122,7 +123,8 @@ const exists = (p: string): Promise<boolean> =>
 
 /**
  * The cached layer `<root>/<key>`, made by `make(tmp)` (which writes `tmp/layer.tar` and returns the history
- * text) when absent. The tar is gzipped, then the entry appears by rename.
+ * text) when absent, under a lock. The tar is gzipped, then the entry appears by rename; temp dirs left by an
+ * interrupted build are removed by the next one.
  */
 export async function cachedLayer(
   root: string,
@@ -131,27 +133,39 @@ export async function cachedLayer(
 ): Promise<BuiltLayer & { cached: boolean }> {
   const dir = join(root, key);
   const meta = join(dir, 'layer.json');
-  if (await exists(meta)) {
+  const read = async (): Promise<(BuiltLayer & { cached: boolean }) | undefined> => {
+    if (!(await exists(meta))) return undefined;
     const parsed = BuiltLayerSchema.parse(JSON.parse(await readFile(meta, 'utf8')));
     return { ...parsed, path: join(dir, 'layer.tar.gz'), cached: true };
-  }
+  };
+  const hit = await read();
+  if (hit) return hit;
   await mkdir(root, { recursive: true });
-  const tmp = join(root, `.tmp-${key}-${randomBytes(4).toString('hex')}`);
-  await mkdir(tmp);
-  try {
-    const createdBy = await make(tmp);
-    const sums = await gzipLayer(join(tmp, 'layer.tar'), join(tmp, 'layer.tar.gz'));
-    await rm(join(tmp, 'layer.tar'), { force: true });
-    const record: BuiltLayerMeta = { ...sums, createdBy };
-    await writeFile(join(tmp, 'layer.json'), JSON.stringify(record, null, 2) + '\n');
-    await rm(join(tmp, 'work'), { recursive: true, force: true });
-    await rm(dir, { recursive: true, force: true }); // an entry left without layer.json
-    await rename(tmp, dir);
-    return { ...record, path: join(dir, 'layer.tar.gz'), cached: false };
-  } catch (e) {
-    await rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  // one builder per key (another build of the same key waits, then reads its result)
+  const lock = { what: `the image layer cache entry ${key}`, lockPath: join(root, `.${key}.lock`) };
+  return withLock(dir, lock, async () => {
+    const built = await read();
+    if (built) return built;
+    for (const name of await readdir(root)) {
+      if (name.startsWith(`.tmp-${key}-`)) await rm(join(root, name), { recursive: true, force: true });
+    }
+    const tmp = join(root, `.tmp-${key}-${randomBytes(4).toString('hex')}`);
+    await mkdir(tmp);
+    try {
+      const createdBy = await make(tmp);
+      const sums = await gzipLayer(join(tmp, 'layer.tar'), join(tmp, 'layer.tar.gz'));
+      await rm(join(tmp, 'layer.tar'), { force: true });
+      const record: BuiltLayerMeta = { ...sums, createdBy };
+      await writeFile(join(tmp, 'layer.json'), JSON.stringify(record, null, 2) + '\n');
+      await rm(join(tmp, 'work'), { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true }); // an entry left without layer.json
+      await rename(tmp, dir);
+      return { ...record, path: join(dir, 'layer.tar.gz'), cached: false };
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  });
 }
 
 export function shortHash(value: unknown): string {

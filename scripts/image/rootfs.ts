@@ -89,12 +89,12 @@ export async function rootfsLayer(cacheRoot: string, mirrors: DebianMirrors): Pr
       join(tmp, 'layer.tar'),
       ...suites.map(([uri, s]) => `deb ${uri} ${s} main`),
     ];
-    // private mount + pid namespaces: if we die, mmdebstrap dies and the kernel drops its mounts
-    await run(
-      'unshare',
-      ['--mount', '--propagation=private', '--pid', '--kill-child', 'mmdebstrap', ...argv],
-      { env: { ...process.env, TMPDIR: tmp, LC_ALL: 'C', SOURCE_DATE_EPOCH: String(epoch) } },
-    );
+    // private mount + pid namespaces; if we die (even by kill -9), so do unshare (pdeathsig) and mmdebstrap
+    // (--kill-child), and the kernel drops its mounts
+    const ns = ['--mount', '--propagation=private', '--pid', '--kill-child'];
+    await run('setpriv', ['--pdeathsig=KILL', 'unshare', ...ns, 'mmdebstrap', ...argv], {
+      env: { ...process.env, TMPDIR: tmp, LC_ALL: 'C', SOURCE_DATE_EPOCH: String(epoch) },
+    });
     return createdBy;
   });
   return { ...layer, key, epoch };
