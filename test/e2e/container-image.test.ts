@@ -1,12 +1,12 @@
-import { readFile, rm, writeFile, mkdtemp, chmod } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDockerd, type TestDocker } from '../helpers/dockerd.js';
-import { run } from '../helpers/exec.js';
+import { CommandError, run } from '../helpers/exec.js';
 import { ensureDebianFixture, fixtureCacheRoot, pushFixture } from '../helpers/fixtures.js';
-import { dpkgGe, imageConfig, pullToLayout, rawManifest } from '../helpers/inspect.js';
+import { dpkgGe, imageConfig, pullToLayout, rawManifest, tagExists } from '../helpers/inspect.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { trivyReport } from '../helpers/trivy.js';
 import {
@@ -41,6 +41,9 @@ let source: string;
 let upgradable: Upgradable[];
 let summary: BuildSummary;
 let version: string;
+let chosen: Upgradable[];
+/** holds report.json, mounted at /in */
+let input: string;
 
 /** capability numbers -> docker's names (linux/capability.h order) */
 const CAP_NAMES = (
@@ -83,6 +86,21 @@ beforeAll(async () => {
   const fixture = await ensureDebianFixture({ name: 'bookworm-minbase' });
   upgradable = await upgradablePackages(fixture);
   source = (await pushFixture(fixture.layoutDir, fixture.refName, registry.host, 'debian:12')).reference;
+  const pick = upgradable.filter((u) => ['libssl3', 'openssl', 'libexpat1'].includes(u.name));
+  chosen = pick.length > 0 ? pick : upgradable.slice(0, 2);
+  if (chosen.length === 0) throw new Error('the fixture has nothing to upgrade today: nothing to test');
+  input = join(work, 'in');
+  await mkdir(input, { mode: 0o755 });
+  await writeFile(
+    join(input, 'report.json'),
+    trivyReport({
+      family: 'debian',
+      version: '12',
+      arch: 'amd64',
+      image: source,
+      vulns: chosen.map((u) => ({ pkg: u.name, installed: u.from, fixed: u.to })),
+    }),
+  );
   const archive = join(work, 'copa-image.tar');
   const built = await run(
     process.execPath,
@@ -134,52 +152,57 @@ describe('the copa container image under Docker 20.10', () => {
   });
 
   it('docker run --privileged (or its spelled-out form) --network host … patch -r report --push: one more layer, packages upgraded', async () => {
-    const pick = upgradable.filter((u) => ['libssl3', 'openssl', 'libexpat1'].includes(u.name));
-    const chosen = pick.length > 0 ? pick : upgradable.slice(0, 2);
-    expect(chosen.length).toBeGreaterThan(0);
-    const input = join(work, 'in');
-    await run('mkdir', ['-m', '0755', input]);
-    await writeFile(
-      join(input, 'report.json'),
-      trivyReport({
-        family: 'debian',
-        version: '12',
-        arch: 'amd64',
-        image: source,
-        vulns: chosen.map((u) => ({ pkg: u.name, installed: u.from, fixed: u.to })),
-      }),
-    );
-    const argv = ['patch', '-i', source, '-r', '/in/report.json', '-t', '12-patched', '--push', '--json'];
-    const r = await docker.docker(
-      [
-        'run',
-        '--rm',
-        ...(await privilegedFlags()),
-        '--network',
-        'host',
-        '-v',
-        `${input}:/in:ro`,
-        TAG,
-        ...argv,
-      ],
-      { timeoutMs: 600_000 },
-    );
+    const r = await patchThrough(await privilegedFlags(), '12-patched');
     const result = JSON.parse(r.stdout) as { status: string; patchedImage: string };
     expect(result.status).toBe('Patched');
-    const patched = `${registry.host}/debian:12-patched`;
-    expect(result.patchedImage).toBe(patched);
+    expect(result.patchedImage).toBe(`${registry.host}/debian:12-patched`);
+    await checkPatched(`${registry.host}/debian:12-patched`);
+  });
 
-    const before = rawManifest(source);
-    const after = rawManifest(patched);
-    expect(after.layers).toHaveLength(before.layers.length + 1);
-    expect(after.layers.slice(0, -1).map((l) => l.digest)).toEqual(before.layers.map((l) => l.digest));
-    expect(imageConfig(patched).config?.Labels?.BaseImage).toBe(source);
+  it('less than --privileged is enough: --cap-add SYS_ADMIN with no AppArmor profile', async () => {
+    const r = await patchThrough(['--cap-add=SYS_ADMIN', '--security-opt=apparmor=unconfined'], '12-capadd');
+    expect((JSON.parse(r.stdout) as { status: string }).status).toBe('Patched');
+    await checkPatched(`${registry.host}/debian:12-capadd`);
+  });
 
-    const layout = await pullToLayout(patched, work);
-    await withUnpackedImage(layout, 'x', async (root) => {
-      const versions = await installedVersions(root);
-      for (const u of chosen)
-        expect(dpkgGe(versions.get(u.name) ?? '0', u.to), `${u.name} >= ${u.to}`).toBe(true);
-    });
+  it('without privileges: a non-zero exit, one error line whose next step names --privileged, nothing pushed', async () => {
+    const failed = await patchThrough([], '12-nopriv').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failed).toBeInstanceOf(CommandError);
+    const err = failed as CommandError;
+    expect(err.exitCode).not.toBe(0);
+    expect(err.exitCode).not.toBe(125); // 125 would be docker's own failure, not copa's
+    const errors = err.stderr.split('\n').filter((l) => l.startsWith('Error:'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('unshare failed: Operation not permitted');
+    expect(err.stderr).toMatch(/next step: .*docker run --privileged/);
+    const json = JSON.parse(err.stdout) as { status: string; code: string; exitCode: number; hint?: string };
+    expect(json).toMatchObject({ status: 'Error', code: 'ENVIRONMENT', exitCode: err.exitCode });
+    expect(json.hint).toContain('--privileged');
+    expect(tagExists(`${registry.host}/debian:12-nopriv`)).toBe(false);
   });
 });
+
+/** `docker run --rm FLAGS --network host -v <report dir>:/in:ro IMAGE patch -i SOURCE -r /in/report.json -t TAG --push`. */
+function patchThrough(flags: string[], tag: string): Promise<{ stdout: string; stderr: string }> {
+  const argv = ['patch', '-i', source, '-r', '/in/report.json', '-t', tag, '--push', '--json'];
+  const runArgs = ['run', '--rm', ...flags, '--network', 'host', '-v', `${input}:/in:ro`, TAG, ...argv];
+  return docker.docker(runArgs, { timeoutMs: 600_000 });
+}
+
+/** The pushed image: the source's layers plus one, and the reported packages at their fixed versions. */
+async function checkPatched(patched: string): Promise<void> {
+  const before = rawManifest(source);
+  const after = rawManifest(patched);
+  expect(after.layers).toHaveLength(before.layers.length + 1);
+  expect(after.layers.slice(0, -1).map((l) => l.digest)).toEqual(before.layers.map((l) => l.digest));
+  expect(imageConfig(patched).config?.Labels?.BaseImage).toBe(source);
+  const layout = await pullToLayout(patched, work);
+  await withUnpackedImage(layout, 'x', async (root) => {
+    const versions = await installedVersions(root);
+    for (const u of chosen)
+      expect(dpkgGe(versions.get(u.name) ?? '0', u.to), `${u.name} >= ${u.to}`).toBe(true);
+  });
+}
