@@ -9,6 +9,10 @@ import type { Executor, RunResult } from '../types.js';
 import { sandboxEnv } from '../env.js';
 import type { Request, Response, SandboxSpec } from './protocol.js';
 
+/** What to do when the kernel refuses the namespaces: usually copa runs in a container without privileges. */
+export const UNSHARE_DENIED_HINT =
+  'creating mount/pid namespaces was refused: run as root with CAP_SYS_ADMIN — in a container, `docker run --privileged` (or --cap-add SYS_ADMIN), a privileged Kubernetes pod';
+
 /** A running sandbox: the image root mounted in private namespaces, ready to run commands chrooted. */
 export type SandboxSession = Executor;
 
@@ -60,6 +64,7 @@ export async function openSandbox(
       dead = new CopaError(
         opts.signal?.aborted ? 'CANCELLED' : 'ENVIRONMENT',
         `the sandbox exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`,
+        /unshare failed: Operation not permitted/.test(stderr) ? { hint: UNSHARE_DENIED_HINT } : {},
       );
       reject(dead);
       for (const cb of pending.values()) cb({ op: 'error', id: 0, message: dead.message });
