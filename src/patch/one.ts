@@ -9,15 +9,16 @@ import { CopaError } from '../errors.js';
 import { LayerCache } from '../layers/cache.js';
 import { formatPlatform } from '../oci/platform.js';
 import { formatReference, parseReference } from '../oci/reference.js';
-import type { UpdateManifest } from '../report/types.js';
+import type { UpdateManifest, UpdatePackage } from '../report/types.js';
 import type { PatchOptions, ResolvedPatchOptions } from './options.js';
 import { runStages } from './stages.js';
 import { resolveToolingImage } from './tooling.js';
 import { baseImageOf, findLineage, type BaseImage } from './rebase.js';
-import { emitSbom, inventoryOf } from './sbom.js';
+import { emitSbom, inventoryOf, sbomDocument } from './sbom.js';
+import { attachReferrers } from './attach.js';
 import type { ImageInventory } from '../sbom/index.js';
 import { checkEol, eolError, eolWarning } from '../eol/index.js';
-import { buildOpenVex, writeVex } from '../vex/index.js';
+import { buildOpenVex, writeVex, type OpenVexDocument } from '../vex/index.js';
 import { buildPatchedImage } from './image.js';
 import { deliver } from './sink.js';
 import type { PatchResult } from './result.js';
@@ -59,6 +60,8 @@ export interface PatchedOne {
   /** what it is based on (lineage annotations) and what it contains (--sbom); Patched only */
   base?: BaseImage;
   inventory?: ImageInventory;
+  /** what a VEX document of this image states (Patched only; multi-platform --attach) */
+  vex?: { validated: UpdatePackage[]; failedNames: Set<string> };
   cleanup(): Promise<void>;
 }
 
@@ -113,9 +116,19 @@ export async function patchOne(
   let disposeRoot: ImageRoot | undefined;
   try {
     const imageRef = { ref: pinned(source, await image.digest()), platform };
-    const root: ImageRoot = await engine.openImageRoot({ layerDirs, seedDirs, workDir, logger, signal, image: imageRef });
+    const root: ImageRoot = await engine.openImageRoot({
+      layerDirs,
+      seedDirs,
+      workDir,
+      logger,
+      signal,
+      image: imageRef,
+    });
     disposeRoot = root;
-    const pull = async (candidates: string[], override?: string): Promise<Omit<ToolingRoot, 'targetPath'>> => {
+    const pull = async (
+      candidates: string[],
+      override?: string,
+    ): Promise<Omit<ToolingRoot, 'targetPath'>> => {
       const tooling = await resolveToolingImage(client, candidates, { override, platform, logger });
       const ref = pinned(parseReference(tooling.ref), await tooling.image.digest());
       if (engine.pullsImages) return { layerDirs: [], ref };
@@ -198,6 +211,10 @@ export async function patchOne(
           timings: phases.list(),
         },
         image: built.image,
+        vex: {
+          validated: [...(applied.validated ?? []), ...(libraries?.validated ?? [])],
+          failedNames: failedOf(applied, libraries),
+        },
         base: baseImage,
         inventory: inventory(await built.image.digest()),
         cleanup,
@@ -218,23 +235,44 @@ export async function patchOne(
       }),
     );
     const validated = [...(applied.validated ?? []), ...(libraries?.validated ?? [])];
-    const failedNames = new Set([
-      ...(applied.failed ?? []).map((f) => f.name),
-      ...(libraries?.failed ?? []).map((f) => f.name),
-    ]);
-    if (opts.vexOutput && report && delivered.digest && validated.length > 0) {
-      const doc = buildOpenVex({
+    const failedNames = failedOf(applied, libraries);
+    let vex: OpenVexDocument | undefined;
+    if ((opts.vexOutput || opts.attach) && report && delivered.digest && validated.length > 0) {
+      vex = buildOpenVex({
         imageRef: formatReference(target),
         imageDigest: delivered.digest,
         manifest: report,
         validated,
         failedNames,
       });
-      await writeVex(opts.vexOutput, doc);
-      logger.info(`Wrote VEX document ${opts.vexOutput} (${doc.statements.length} statement(s))`);
+    }
+    if (opts.vexOutput && vex) {
+      await writeVex(opts.vexOutput, vex);
+      logger.info(`Wrote VEX document ${opts.vexOutput} (${vex.statements.length} statement(s))`);
     }
     const digest = delivered.digest ?? (await built.image.digest());
-    await emitSbom(opts, { name: formatReference(target), digest, base: baseImage }, [inventory(digest)], logger);
+    const sbomOf = { name: formatReference(target), digest, base: baseImage };
+    await emitSbom(opts, sbomOf, [inventory(digest)], logger);
+    const referrers =
+      opts.attach && delivered.kind === 'registry'
+        ? await attachReferrers(
+            client,
+            target,
+            [
+              {
+                subject: {
+                  mediaType: built.image.mediaType,
+                  digest,
+                  size: (await built.image.rawManifest()).length,
+                },
+                sbom: sbomDocument(opts, sbomOf, [inventory(digest)]),
+                sbomFormat: opts.sbomFormat,
+                vex,
+              },
+            ],
+            logger,
+          )
+        : undefined;
     const result: PatchResult = {
       ...base,
       patchedImage: delivered.location,
@@ -245,12 +283,21 @@ export async function patchOne(
       libraryFailed: libraries?.failed,
       output: { kind: delivered.kind, location: delivered.location },
       timings: phases.list(),
+      ...(referrers ? { referrers } : {}),
     };
     return { result, cleanup: () => Promise.resolve() };
   } finally {
     await disposeRoot?.dispose?.().catch((e: unknown) => logger.debug(`engine: ${String(e)}`));
     if (!keepDir) await cleanup();
   }
+}
+
+/** Names of the packages whose update failed validation: never stated as fixed in a VEX document. */
+function failedOf(
+  applied: { failed?: Array<{ name: string }> | undefined },
+  libraries: { failed: Array<{ name: string }> } | undefined,
+): Set<string> {
+  return new Set([...(applied.failed ?? []), ...(libraries?.failed ?? [])].map((f) => f.name));
 }
 
 /** `registry/repository@digest`: the image exactly as resolved here, for an engine that pulls it itself */
