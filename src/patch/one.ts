@@ -9,16 +9,15 @@ import { CopaError } from '../errors.js';
 import { LayerCache } from '../layers/cache.js';
 import { formatPlatform } from '../oci/platform.js';
 import { formatReference, parseReference } from '../oci/reference.js';
-import type { UpdateManifest, UpdatePackage } from '../report/types.js';
+import type { UpdateManifest } from '../report/types.js';
 import type { PatchOptions, ResolvedPatchOptions } from './options.js';
 import { runStages } from './stages.js';
 import { resolveToolingImage } from './tooling.js';
 import { baseImageOf, findLineage, type BaseImage } from './rebase.js';
-import { emitSbom, inventoryOf, sbomDocument } from './sbom.js';
-import { attachReferrers } from './attach.js';
+import { inventoryOf } from './sbom.js';
+import { emitDocuments, vexFacts, type VexFacts } from './documents.js';
 import type { ImageInventory } from '../sbom/index.js';
 import { checkEol, eolError, eolWarning } from '../eol/index.js';
-import { buildOpenVex, writeVex, type OpenVexDocument } from '../vex/index.js';
 import { buildPatchedImage } from './image.js';
 import { deliver } from './sink.js';
 import type { PatchResult } from './result.js';
@@ -61,7 +60,7 @@ export interface PatchedOne {
   base?: BaseImage;
   inventory?: ImageInventory;
   /** what a VEX document of this image states (Patched only; multi-platform --attach) */
-  vex?: { validated: UpdatePackage[]; failedNames: Set<string> };
+  vex?: VexFacts;
   cleanup(): Promise<void>;
 }
 
@@ -211,10 +210,7 @@ export async function patchOne(
           timings: phases.list(),
         },
         image: built.image,
-        vex: {
-          validated: [...(applied.validated ?? []), ...(libraries?.validated ?? [])],
-          failedNames: failedOf(applied, libraries),
-        },
+        vex: vexFacts(applied, libraries),
         base: baseImage,
         inventory: inventory(await built.image.digest()),
         cleanup,
@@ -234,45 +230,18 @@ export async function patchOne(
         onBytes: (n) => phases.update('image delivered', `${mib(n)} MiB uploaded`),
       }),
     );
-    const validated = [...(applied.validated ?? []), ...(libraries?.validated ?? [])];
-    const failedNames = failedOf(applied, libraries);
-    let vex: OpenVexDocument | undefined;
-    if ((opts.vexOutput || opts.attach) && report && delivered.digest && validated.length > 0) {
-      vex = buildOpenVex({
-        imageRef: formatReference(target),
-        imageDigest: delivered.digest,
-        manifest: report,
-        validated,
-        failedNames,
-      });
-    }
-    if (opts.vexOutput && vex) {
-      await writeVex(opts.vexOutput, vex);
-      logger.info(`Wrote VEX document ${opts.vexOutput} (${vex.statements.length} statement(s))`);
-    }
-    const digest = delivered.digest ?? (await built.image.digest());
-    const sbomOf = { name: formatReference(target), digest, base: baseImage };
-    await emitSbom(opts, sbomOf, [inventory(digest)], logger);
-    const referrers =
-      opts.attach && delivered.kind === 'registry'
-        ? await attachReferrers(
-            client,
-            target,
-            [
-              {
-                subject: {
-                  mediaType: built.image.mediaType,
-                  digest,
-                  size: (await built.image.rawManifest()).length,
-                },
-                sbom: sbomDocument(opts, sbomOf, [inventory(digest)]),
-                sbomFormat: opts.sbomFormat,
-                vex,
-              },
-            ],
-            logger,
-          )
-        : undefined;
+    const referrers = await emitDocuments(
+      { opts, client, logger },
+      {
+        target,
+        image: built.image,
+        delivered,
+        report,
+        facts: vexFacts(applied, libraries),
+        base: baseImage,
+        inventory,
+      },
+    );
     const result: PatchResult = {
       ...base,
       patchedImage: delivered.location,
@@ -290,14 +259,6 @@ export async function patchOne(
     await disposeRoot?.dispose?.().catch((e: unknown) => logger.debug(`engine: ${String(e)}`));
     if (!keepDir) await cleanup();
   }
-}
-
-/** Names of the packages whose update failed validation: never stated as fixed in a VEX document. */
-function failedOf(
-  applied: { failed?: Array<{ name: string }> | undefined },
-  libraries: { failed: Array<{ name: string }> } | undefined,
-): Set<string> {
-  return new Set([...(applied.failed ?? []), ...(libraries?.failed ?? [])].map((f) => f.name));
 }
 
 /** `registry/repository@digest`: the image exactly as resolved here, for an engine that pulls it itself */
