@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { CopaError } from '../errors.js';
 import type { SbomDocument } from '../sbom/index.js';
 import type { OpenVexDocument } from '../vex/index.js';
-import { artifactsOf, checkAttach } from './attach.js';
+import { silentLogger } from '../log.js';
+import { RegistryClient } from '../oci/registry/client.js';
+import { artifactsOf, attachReferrers, checkAttach } from './attach.js';
 
 const subject = {
   mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -43,5 +45,23 @@ describe('--attach', () => {
     expect(JSON.parse(both[1]?.blob.toString() ?? '')).toEqual(vex);
     const spdx = artifactsOf({ subject, sbom, sbomFormat: 'spdx' }, created);
     expect(spdx.map((a) => a.descriptor.artifactType)).toEqual(['application/spdx+json']);
+  });
+
+  it('a failed attach keeps its cause (code, message) and says that the pushed image stays', async () => {
+    // nothing listens on port 9 of loopback: a real connection refusal
+    const client = new RegistryClient({ retries: 0 });
+    const target = { registry: '127.0.0.1:9', repository: 'app', tag: '1-patched' };
+    const items = [{ subject, sbom, sbomFormat: 'cyclonedx' as const }];
+    const err = await attachReferrers(client, target, items, silentLogger).catch((e: unknown) => e);
+    await client.close();
+    expect(err).toBeInstanceOf(CopaError);
+    const e = err as CopaError;
+    expect(e.code).toBe('NETWORK');
+    expect(e.message).toMatch(
+      /^--attach failed: attaching application\/vnd\.cyclonedx\+json to 127\.0\.0\.1:9\/app@sha256:c+/,
+    );
+    expect(e.hint).toContain(
+      `the patched image 127.0.0.1:9/app:1-patched (${subject.digest}) was pushed and stays`,
+    );
   });
 });
