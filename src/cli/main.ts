@@ -8,6 +8,7 @@ import { exitCodeFor, formatError, jsonError } from './exit.js';
 import { generateCommand } from './generate.js';
 import { patchCommand } from './patch.js';
 import { planCommand } from './plan.js';
+import { referrersCommand } from './referrers.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -30,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
   program.addCommand(generateCommand(globals).exitOverride());
   program.addCommand(planCommand(globals).exitOverride());
   program.addCommand(cacheCommand().exitOverride());
+  program.addCommand(referrersCommand().exitOverride());
   program.addCommand(completionCommand(() => program).exitOverride());
   try {
     await program.parseAsync(argv);

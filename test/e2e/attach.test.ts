@@ -211,6 +211,14 @@ describe('copa patch --push --attach', () => {
       expect(st.status).toBe('fixed');
       expect(st.products[0]?.['@id']).toContain(result.digest);
     }
+
+    // `copa referrers` lists the same, as a user would ask
+    const ls = await copa(['referrers', `${registry.host}/debian:12-patched`, '--json']);
+    expect(ls.code, ls.stderr).toBe(0);
+    const found = JSON.parse(ls.stdout) as Array<{ subject: string; via: string; referrers: Desc[] }>;
+    expect(found).toEqual([{ subject: result.digest, via: 'tag-schema', referrers: listed }]);
+    const human = await copa(['referrers', `${registry.host}/debian:12-patched`]);
+    expect(human.stdout).toContain(`2 referrer(s) of ${registry.host}/debian:12-patched (${result.digest})`);
   });
 
   it('multi-platform (report dir) into another repository: the patched platform gets its SBOM (SPDX) and VEX; the preserved one keeps its signature (copied)', async () => {
@@ -318,5 +326,15 @@ describe('copa patch --push --attach', () => {
     expect(await artifact('mirror', inMirror[0] as Desc, source.digest)).toEqual(
       JSON.parse(sigBlob.toString()),
     );
+
+    // `copa referrers` on the index: none on the index itself, then each platform manifest's
+    const ls = await copa(['referrers', `${registry.host}/mirror:multi-patched`, '--json']);
+    expect(ls.code, ls.stderr).toBe(0);
+    const found = JSON.parse(ls.stdout) as Array<{ platform?: string; referrers: Desc[] }>;
+    expect(found.map((f) => [f.platform, f.referrers.map((d) => d.digest)])).toEqual([
+      [undefined, []],
+      ['linux/amd64', attached.map((x) => x.digest)],
+      ['linux/arm64', [sha(sig)]],
+    ]);
   });
 });
