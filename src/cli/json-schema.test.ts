@@ -56,6 +56,20 @@ describe('schema/patch-result.schema.json', () => {
       timings: [{ phase: 'layers ready', seconds: 1.2 }],
     };
     expect(validate(result)).toBe(true);
+    const referrer = {
+      artifactType: 'application/vnd.cyclonedx+json',
+      digest,
+      subject: digest,
+      via: 'tag-schema',
+      action: 'attached',
+    };
+    expect(
+      validate({
+        ...result,
+        referrers: [referrer, { ...referrer, action: 'copied', platform: 'linux/arm64' }],
+      }),
+    ).toBe(true);
+    expect(validate({ ...result, referrers: [{ ...referrer, via: 'guess' }] })).toBe(false);
     expect(validate({ ...result, status: 'Done' })).toBe(false);
     expect(validate({ ...result, surprise: 1 })).toBe(false);
     expect(validate({ status: 'Error', code: 'USAGE', exitCode: 0, message: 'x' })).toBe(false);

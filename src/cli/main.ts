@@ -9,6 +9,7 @@ import { interruptedBy } from './interrupt.js';
 import { generateCommand } from './generate.js';
 import { patchCommand } from './patch.js';
 import { planCommand } from './plan.js';
+import { referrersCommand } from './referrers.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -31,6 +32,7 @@ async function main(argv: string[]): Promise<number> {
   program.addCommand(generateCommand(globals).exitOverride());
   program.addCommand(planCommand(globals).exitOverride());
   program.addCommand(cacheCommand().exitOverride());
+  program.addCommand(referrersCommand().exitOverride());
   program.addCommand(completionCommand(() => program).exitOverride());
   try {
     await program.parseAsync(argv);

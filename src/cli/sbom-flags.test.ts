@@ -10,6 +10,10 @@ describe('--sbom / --sbom-format', () => {
       sbomFormat: 'spdx',
     });
     expect(sbomOptions({})).toEqual({});
+    expect(sbomOptions({ attach: true, sbomFormat: 'spdx' })).toEqual({ attach: true, sbomFormat: 'spdx' });
+    expect(() => noSbomInBulk({ attach: true }, '--plan')).toThrow(
+      /--plan cannot be combined with --sbom or --attach/,
+    );
   });
 
   it('--sbom-format without --sbom, or --sbom in bulk mode, is a usage error', () => {

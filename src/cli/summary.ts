@@ -54,5 +54,18 @@ export function finalSummary(result: PatchResult, opts: { quiet: boolean; totalS
       : '';
   const line = `Patched ${result.image} (${result.platform}) -> ${where}: ${updates} update(s), ${layer}, ${seconds(opts.totalSeconds)}`;
   if (opts.quiet) return [line];
-  return [...changeTable(result), ...(reportLine ? [reportLine] : []), line];
+  return [...changeTable(result), ...referrerTable(result), ...(reportLine ? [reportLine] : []), line];
+}
+
+/** --attach: the referrers as the registry lists them back. */
+function referrerTable(result: PatchResult): string[] {
+  const all = result.referrers ?? [];
+  if (all.length === 0) return [];
+  const short = (d: string): string => d.slice(0, 19);
+  const rows = [['REFERRER', 'ARTIFACT TYPE', 'SUBJECT', 'PLATFORM', 'FOUND VIA']];
+  for (const r of all) {
+    const what = r.action === 'copied' ? `${short(r.digest)} (copied)` : short(r.digest);
+    rows.push([what, r.artifactType, short(r.subject), r.platform ?? result.platform, r.via]);
+  }
+  return tableLines(rows);
 }

@@ -11,6 +11,12 @@ export const MediaType = {
   DockerConfig: 'application/vnd.docker.container.image.v1+json',
   DockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
   DockerLayerForeignGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+  /** the empty descriptor's media type: the config of an artifact that has none (`{}`) */
+  OciEmpty: 'application/vnd.oci.empty.v1+json',
+  /** artifact types of what --attach pushes (OpenVEX has no registered type: the one oras/cosign users use) */
+  CycloneDx: 'application/vnd.cyclonedx+json',
+  Spdx: 'application/spdx+json',
+  OpenVex: 'application/vnd.openvex+json',
 } as const;
 
 export const MANIFEST_ACCEPT = [

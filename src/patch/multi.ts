@@ -25,6 +25,7 @@ import type { PatchResult, PlatformResult } from './result.js';
 import { deliver } from './sink.js';
 import { emitSbom } from './sbom.js';
 import { indexBase } from './rebase.js';
+import { attachMulti } from './attach-multi.js';
 
 /** The eight architectures Copa patches; other entries (windows, unknown archs) are preserved untouched. */
 const SUPPORTED = [
@@ -289,8 +290,15 @@ async function assemble(
   const inventories = patched.flatMap((o) => (o.one?.inventory ? [o.one.inventory] : []));
   const subject = { name: formatReference(target), digest, base: lineage, index: true };
   await emitSbom(opts, subject, inventories, logger);
+  const referrers =
+    opts.attach && opts.push
+      ? await attachMulti(env, plan, target, patched, (e) => ({
+          ...target,
+          tag: platformTag(target.tag ?? 'latest', e.platform),
+        }))
+      : undefined;
   printTable(results, logger);
-  return { ...base, patchedImage: out.location, digest, output: out };
+  return { ...base, patchedImage: out.location, digest, output: out, ...(referrers ? { referrers } : {}) };
 }
 
 function printTable(results: PlatformResult[], logger: FlowEnv['ctx']['logger']): void {

@@ -15,10 +15,10 @@ import type { PatchOptions, ResolvedPatchOptions } from './options.js';
 import { runStages } from './stages.js';
 import { resolveToolingImage } from './tooling.js';
 import { baseImageOf, findLineage, type BaseImage } from './rebase.js';
-import { emitSbom, inventoryOf } from './sbom.js';
+import { inventoryOf } from './sbom.js';
+import { emitDocuments, vexFacts, type VexFacts } from './documents.js';
 import type { ImageInventory } from '../sbom/index.js';
 import { checkEol, eolError, eolWarning } from '../eol/index.js';
-import { buildOpenVex, writeVex } from '../vex/index.js';
 import { buildPatchedImage } from './image.js';
 import { deliver } from './sink.js';
 import type { PatchResult } from './result.js';
@@ -60,6 +60,8 @@ export interface PatchedOne {
   /** what it is based on (lineage annotations) and what it contains (--sbom); Patched only */
   base?: BaseImage;
   inventory?: ImageInventory;
+  /** what a VEX document of this image states (Patched only; multi-platform --attach) */
+  vex?: VexFacts;
   cleanup(): Promise<void>;
 }
 
@@ -132,9 +134,19 @@ export async function patchOne(
   let disposeRoot: ImageRoot | undefined;
   try {
     const imageRef = { ref: pinned(source, await image.digest()), platform };
-    const root: ImageRoot = await engine.openImageRoot({ layerDirs, seedDirs, workDir, logger, signal, image: imageRef });
+    const root: ImageRoot = await engine.openImageRoot({
+      layerDirs,
+      seedDirs,
+      workDir,
+      logger,
+      signal,
+      image: imageRef,
+    });
     disposeRoot = root;
-    const pull = async (candidates: string[], override?: string): Promise<Omit<ToolingRoot, 'targetPath'>> => {
+    const pull = async (
+      candidates: string[],
+      override?: string,
+    ): Promise<Omit<ToolingRoot, 'targetPath'>> => {
       const tooling = await resolveToolingImage(client, candidates, { override, platform, logger });
       const ref = pinned(parseReference(tooling.ref), await tooling.image.digest());
       if (engine.pullsImages) return { layerDirs: [], ref };
@@ -217,6 +229,7 @@ export async function patchOne(
           timings: phases.list(),
         },
         image: built.image,
+        vex: vexFacts(applied, libraries),
         base: baseImage,
         inventory: inventory(await built.image.digest()),
         cleanup,
@@ -236,24 +249,18 @@ export async function patchOne(
         onBytes: (n) => phases.update('image delivered', `${mib(n)} MiB uploaded`),
       }),
     );
-    const validated = [...(applied.validated ?? []), ...(libraries?.validated ?? [])];
-    const failedNames = new Set([
-      ...(applied.failed ?? []).map((f) => f.name),
-      ...(libraries?.failed ?? []).map((f) => f.name),
-    ]);
-    if (opts.vexOutput && report && delivered.digest && validated.length > 0) {
-      const doc = buildOpenVex({
-        imageRef: formatReference(target),
-        imageDigest: delivered.digest,
-        manifest: report,
-        validated,
-        failedNames,
-      });
-      await writeVex(opts.vexOutput, doc);
-      logger.info(`Wrote VEX document ${opts.vexOutput} (${doc.statements.length} statement(s))`);
-    }
-    const digest = delivered.digest ?? (await built.image.digest());
-    await emitSbom(opts, { name: formatReference(target), digest, base: baseImage }, [inventory(digest)], logger);
+    const referrers = await emitDocuments(
+      { opts, client, logger },
+      {
+        target,
+        image: built.image,
+        delivered,
+        report,
+        facts: vexFacts(applied, libraries),
+        base: baseImage,
+        inventory,
+      },
+    );
     const result: PatchResult = {
       ...base,
       patchedImage: delivered.location,
@@ -264,6 +271,7 @@ export async function patchOne(
       libraryFailed: libraries?.failed,
       output: { kind: delivered.kind, location: delivered.location },
       timings: phases.list(),
+      ...(referrers ? { referrers } : {}),
     };
     return { result, cleanup: () => Promise.resolve() };
   } finally {

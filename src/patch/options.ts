@@ -39,6 +39,8 @@ export const PatchOptionsSchema = z.object({
   /** SBOM of the patched image (--sbom FILE --sbom-format cyclonedx|spdx) */
   sbomOutput: z.string().optional(),
   sbomFormat: z.enum(['cyclonedx', 'spdx']).default('cyclonedx'),
+  /** --attach: push the SBOM and the VEX document as OCI referrers of the patched manifest(s); needs push */
+  attach: z.boolean().default(false),
   /** end-of-life check (update-all mode) */
   eolApiUrl: z.string().default('https://endoflife.date/api/v1/products'),
   exitOnEol: z.boolean().default(false),

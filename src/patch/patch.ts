@@ -13,6 +13,7 @@ import { prepareDelivery } from './sink.js';
 import type { PatchResult } from './result.js';
 import { asUsage, checkPlatforms, checkSbomOutput } from './validate.js';
 import { enforceCap } from '../cache/prune.js';
+import { checkAttach } from './attach.js';
 import { dryRunWithoutRoot } from './dryrun.js';
 
 const isRoot = (): boolean => typeof process.getuid !== 'function' || process.getuid() === 0;
@@ -52,6 +53,8 @@ export async function patch(input: PatchOptions): Promise<PatchResult> {
     );
     if (opts.sbomOutput && result.status === 'Up-to-date')
       logger.info('--sbom: nothing was patched, no SBOM written');
+    if (opts.attach && result.status === 'Up-to-date')
+      logger.info('--attach: nothing was patched, nothing attached');
     return result;
   } finally {
     clearTimeout(timer);
@@ -102,6 +105,7 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
     patchedReference(source, opts.tag, opts.tagSuffix),
   );
   checkPlatforms(opts.platforms);
+  checkAttach(opts);
   const store = await prepareDelivery(opts, { hook: ctx.deliver, logger });
   if (opts.vexOutput && opts.vexFormat !== 'openvex') {
     throw new CopaError('USAGE', `unsupported VEX format ${JSON.stringify(opts.vexFormat)}`, {

@@ -47,4 +47,15 @@ export interface PatchResult {
   timings?: PhaseTiming[] | undefined;
   /** report mode: the report's vulnerabilities (of the selected package types): total, with a fix, without */
   report?: { total: number; patched: number; skipped: number } | undefined;
+  /** --attach: the referrers pushed (SBOM, VEX) or copied (preserved platforms), as listed back */
+  referrers?: AttachedReferrer[] | undefined;
+}
+
+export interface AttachedReferrer {
+  artifactType: string;
+  digest: string;
+  subject: string;
+  via: 'referrers-api' | 'tag-schema';
+  action: 'attached' | 'copied';
+  platform?: string | undefined;
 }

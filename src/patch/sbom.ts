@@ -5,7 +5,13 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../log.js';
 import type { Platform } from '../oci/schemas.js';
-import { buildSbom, sbomPackageCount, writeSbom, type ImageInventory } from '../sbom/index.js';
+import {
+  buildSbom,
+  sbomPackageCount,
+  writeSbom,
+  type ImageInventory,
+  type SbomDocument,
+} from '../sbom/index.js';
 import type { Applied } from './apply.js';
 import type { LibrariesApplied } from './libraries.js';
 import type { ResolvedPatchOptions } from './options.js';
@@ -34,8 +40,8 @@ function copaVersion(): string {
   return toolVersion;
 }
 
-/** Write the SBOM of what was delivered: `name`@`digest` (an image, or an index of `images`). */
-export async function emitSbom(
+/** The SBOM of `name`@`digest` (an image, or an index of `images`). */
+export function sbomDocument(
   opts: ResolvedPatchOptions,
   subject: {
     name: string;
@@ -44,10 +50,8 @@ export async function emitSbom(
     index?: boolean;
   },
   images: ImageInventory[],
-  logger: Logger,
-): Promise<void> {
-  if (!opts.sbomOutput || images.length === 0) return;
-  const doc = buildSbom(opts.sbomFormat, {
+): SbomDocument {
+  return buildSbom(opts.sbomFormat, {
     name: subject.name,
     digest: subject.digest,
     base: subject.base,
@@ -55,6 +59,17 @@ export async function emitSbom(
     images,
     toolVersion: copaVersion(),
   });
+}
+
+/** Write the SBOM of what was delivered (--sbom): `name`@`digest` (an image, or an index of `images`). */
+export async function emitSbom(
+  opts: ResolvedPatchOptions,
+  subject: Parameters<typeof sbomDocument>[1],
+  images: ImageInventory[],
+  logger: Logger,
+): Promise<void> {
+  if (!opts.sbomOutput || images.length === 0) return;
+  const doc = sbomDocument(opts, subject, images);
   await writeSbom(opts.sbomOutput, doc);
   logger.info(
     `Wrote ${opts.sbomFormat === 'spdx' ? 'SPDX 2.3' : 'CycloneDX 1.6'} SBOM ${opts.sbomOutput} (${sbomPackageCount(doc)} package(s))`,

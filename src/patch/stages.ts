@@ -91,7 +91,7 @@ export async function runStages(root: ImageRoot, input: StageInput): Promise<Sta
     } else if (report && report.osUpdates.length === 0) {
       logger.info('The report lists library findings only: OS packages are left as they are');
     }
-    if (!which.os && opts.sbomOutput && !opts.dryRun) applied.packages = await osPackages(root, input);
+    if (!which.os && (opts.sbomOutput || opts.attach) && !opts.dryRun) applied.packages = await osPackages(root, input);
     if (!which.libraries || !report) return { applied };
     const libs = (): Promise<LibrariesApplied> =>
       patchLibraries({ ...input.libraries, root }, report.langUpdates);

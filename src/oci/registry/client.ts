@@ -124,6 +124,19 @@ export class RegistryClient {
 
   /** Store a manifest under a tag or its digest; returns its digest. */
   async putManifest(repo: Repo, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
+    return (await this.pushManifest(repo, reference, bytes, mediaType)).digest;
+  }
+
+  /**
+   * putManifest, also returning the `OCI-Subject` response header: a registry with the referrers API
+   * sends it when it processed the manifest's `subject` (OCI distribution spec 1.1).
+   */
+  async pushManifest(
+    repo: Repo,
+    reference: string,
+    bytes: Buffer,
+    mediaType: string,
+  ): Promise<{ digest: string; subject: string | undefined }> {
     return this.guard(async () => {
       checkRepository(repo.repository);
       checkReference(reference);
@@ -148,7 +161,25 @@ export class RegistryClient {
           `registry ${repo.registry} reports digest ${echoed} for a manifest with digest ${digest}`,
         );
       }
-      return digest;
+      return { digest, subject: header(res.headers, 'oci-subject') };
+    });
+  }
+
+  /**
+   * GET /v2/<name>/referrers/<digest> (the referrers API): the index's bytes, or undefined when the
+   * registry answers 404 (no referrers API there: the caller falls back to the `sha256-<hex>` tag).
+   */
+  async getReferrers(repo: Repo, digest: string): Promise<Buffer | undefined> {
+    return this.guard(async () => {
+      if (!isDigest(digest)) throw new CopaError('REFERENCE', `invalid digest ${JSON.stringify(digest)}`);
+      const what = `listing referrers of ${repoName(repo)}@${digest}`;
+      const res = await this.api.call(repo, 'pull', { method: 'GET', path: `referrers/${digest}`, what });
+      if (res.status === 404) {
+        await res.body.dump();
+        return undefined;
+      }
+      if (res.status !== 200) throw await this.api.fail(repo, what, res);
+      return readAll(res.body, MAX_MANIFEST_BYTES, `referrers of ${digest}`);
     });
   }
 
