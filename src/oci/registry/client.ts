@@ -32,6 +32,8 @@ export interface RegistryClientOptions {
   userAgent?: string;
   /** one undici dispatcher for every request (default: direct for loopback, HTTP(S)_PROXY/NO_PROXY otherwise) */
   dispatcher?: Dispatcher;
+  /** the run's deadline/cancellation: aborts requests and blob streams in flight with its reason */
+  signal?: AbortSignal;
 }
 
 export interface ManifestResult {
@@ -75,6 +77,7 @@ export class RegistryClient {
       userAgent: opts.userAgent,
       logger: this.logger,
       secrets: this.secrets,
+      signal: opts.signal,
     });
     const auth = new Authenticator({
       transport: this.transport,
