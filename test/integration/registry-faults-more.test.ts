@@ -155,6 +155,8 @@ describe('registry faults: pull and push through the fault proxy', () => {
     expect(err.code).toBe('REGISTRY');
     expect(err.message).toContain('is not valid JSON');
     expect(err.message).toContain('src/big');
+    proxy.rules.length = 0;
+    expect(await (await image(client, `${proxy.host}/src/big:1`)).digest()).toBe(await big.digest());
   });
 
   it('wrong digest (corrupt bytes) on layer pull into the cache → DIGEST_MISMATCH, no cache entry; the next run succeeded', async () => {
