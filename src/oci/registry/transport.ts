@@ -31,6 +31,8 @@ export interface HttpResponse {
   status: number;
   headers: IncomingHttpHeaders;
   body: Dispatcher.ResponseData['body'];
+  /** host:port that answered, when a redirect led away from the registry's origin */
+  redirectedTo?: string;
 }
 
 export interface TransportOptions {
