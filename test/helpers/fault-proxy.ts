@@ -19,7 +19,7 @@ export type Fault =
   | { kind: 'status'; status: number; retryAfter?: string; code?: string }
   /** forward without the Authorization header: the registry answers 401 as for an expired token */
   | { kind: 'unauthorized' }
-  /** reset the connection after receiving `afterBytes` bytes of the request body (an upload) */
+  /** reset the connection after `afterBytes` bytes of the request body (an upload), or at its end if shorter */
   | { kind: 'reset-request'; afterBytes: number }
   /** forward only the first `bytes` bytes of the body, with a Content-Length that says so */
   | { kind: 'truncate'; bytes: number }

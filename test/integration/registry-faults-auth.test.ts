@@ -111,11 +111,14 @@ describe('registry faults with a token server', () => {
     expect(await expectComplete(ref.replace(proxy.host, reg.host), credential)).toBe(await big.digest());
   });
 
-  it('redirect to blob storage that wants auth on pull (token not forwarded) → AUTH, the token never sent there', async () => {
+  it('redirect to blob storage that wants auth on pull (token not forwarded) → AUTH naming the storage host, the token never sent there', async () => {
     const layer = (await (await image(client, `${proxy.host}/src/big:1`)).layers())[0]!;
     proxy.rules.push({ method: 'GET', path: /\/blobs\/sha256:/, fault: { kind: 'redirect' } });
     const err = await caught(layer.compressed());
     expect(err.code).toBe('AUTH');
+    expect(err.message).toContain(
+      `${proxy.redirectHost}, where registry ${proxy.host} redirected, denied access`,
+    );
     const atTarget = proxy.requests.filter((r) => r.via === 'redirect-target');
     expect(atTarget.length).toBeGreaterThanOrEqual(1);
     expect(atTarget.every((r) => r.headers.authorization === undefined)).toBe(true);
@@ -149,12 +152,15 @@ describe('registry faults: redirects with Basic credentials', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('redirect to blob storage that wants auth on pull (password not forwarded) → AUTH, the password never sent there', async () => {
+  it('redirect to blob storage that wants auth on pull (password not forwarded) → AUTH naming the storage host, the password never sent there', async () => {
     const client = new RegistryClient({ credentials, retryBaseMs: 5 });
     proxy.rules.push({ method: 'GET', path: /\/blobs\/sha256:/, fault: { kind: 'redirect' } });
     const err = await caught(image(client, `${proxy.host}/src/app:v1`).then((i) => i.config()));
     await client.close();
     expect(err.code).toBe('AUTH');
+    expect(err.message).toContain(
+      `${proxy.redirectHost}, where registry ${proxy.host} redirected, denied access`,
+    );
     expect(err.message).not.toContain(PASSWORD);
     const atTarget = proxy.requests.filter((r) => r.via === 'redirect-target');
     expect(atTarget.length).toBeGreaterThanOrEqual(1);
