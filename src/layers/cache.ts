@@ -35,6 +35,7 @@ import { CopaError, withContext } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { byteCounter, DigestStream, digestHex } from '../oci/digest.js';
 import type { Layer } from '../oci/image.js';
+import { explainByDigest } from './corrupt.js';
 import { decompress } from './decompress.js';
 import { extractLayer } from './extract.js';
 import { withLock } from '../fs/lock.js';
@@ -183,7 +184,10 @@ export class LayerCache {
       return final;
     } catch (e) {
       await rm(work, { recursive: true, force: true });
-      throw e instanceof CopaError ? e : withContext(e, `caching layer ${layer.diffID}`);
+      throw await explainByDigest(
+        layer,
+        e instanceof CopaError ? e : withContext(e, `caching layer ${layer.diffID}`),
+      );
     }
   }
 

@@ -130,13 +130,13 @@ async function run(opts: ResolvedPatchOptions, ctx: RunContext): Promise<PatchRe
   const engine = engineFor(opts);
   if (opts.dryRun && !isRoot() && engine.name === 'native') {
     // nothing to mount: plan from the layers' package database (see dryrun.ts)
-    const client = newRegistryClient(opts, logger);
+    const client = newRegistryClient(opts, logger, ctx.signal);
     return dryRunWithoutRoot(opts, { client, source, target, report, logger });
   }
   engine.check();
   await engine.prepare?.(logger);
 
-  const client = newRegistryClient(opts, logger);
+  const client = newRegistryClient(opts, logger, ctx.signal);
   const cache = new LayerCache({ logger, ...(opts.cacheDir ? { dir: opts.cacheDir } : {}) });
   const env: FlowEnv = { opts, ctx, client, cache, store, source, report, engine };
   try {

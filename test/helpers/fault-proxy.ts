@@ -15,8 +15,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * Everything it sees is recorded in `requests`.
  */
 export type Fault =
-  /** answer with this status instead of forwarding */
-  | { kind: 'status'; status: number; retryAfter?: string }
+  /** answer with this status instead of forwarding (`code`: the distribution error code in the body) */
+  | { kind: 'status'; status: number; retryAfter?: string; code?: string }
+  /** forward without the Authorization header: the registry answers 401 as for an expired token */
+  | { kind: 'unauthorized' }
+  /** reset the connection after `afterBytes` bytes of the request body (an upload), or at its end if shorter */
+  | { kind: 'reset-request'; afterBytes: number }
+  /** forward only the first `bytes` bytes of the body, with a Content-Length that says so */
+  | { kind: 'truncate'; bytes: number }
+  /** flip the first byte of the request body (an upload the registry then refuses) */
+  | { kind: 'corrupt-request' }
   /** forward, but reset the connection after `afterBytes` bytes of the body */
   | { kind: 'reset'; afterBytes: number }
   /** wait `delayMs` before the response and `chunkDelayMs` between body chunks */
@@ -115,12 +123,24 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   ): void => {
     const headers = forwardHeaders(req.headers);
     if (fault?.kind === 'no-range') delete headers['range'];
+    if (fault?.kind === 'unauthorized') delete headers['authorization'];
     if (auth !== undefined) headers['authorization'] = auth;
     try {
       const up = httpRequest({ host: upHost, port: upPort, method: req.method, path, headers }, (upRes) => {
         relay(upRes, res, fault).catch(() => res.destroy());
       });
       up.on('error', () => res.destroy());
+      if (fault?.kind === 'corrupt-request') {
+        let first = true;
+        req.on('data', (c: Buffer) => {
+          const chunk = first && c.length > 0 ? Buffer.from(c) : c;
+          if (first && chunk.length > 0) chunk[0] = (chunk[0] ?? 0) ^ 0xff;
+          first = false;
+          up.write(chunk);
+        });
+        req.on('end', () => up.end());
+        return;
+      }
       req.pipe(up);
     } catch {
       // a request node refuses to forward: fail this exchange, never the test process
@@ -136,6 +156,15 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     const headers = { ...upRes.headers };
     if (fault?.kind === 'no-range') delete headers['accept-ranges'];
     if (fault?.kind === 'slow') await sleep(fault.delayMs);
+    if (fault?.kind === 'truncate') {
+      const parts: Buffer[] = [];
+      for await (const c of upRes as AsyncIterable<Buffer>) parts.push(c);
+      const whole = Buffer.concat(parts);
+      const part = whole.subarray(0, fault.bytes);
+      res.writeHead(upRes.statusCode ?? 502, { ...headers, 'content-length': String(part.length) });
+      res.end(part);
+      return;
+    }
     res.writeHead(upRes.statusCode ?? 502, headers);
     let sent = 0;
     let first = true;
@@ -177,7 +206,17 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter;
       res.writeHead(fault.status, headers);
-      res.end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: `injected ${fault.status}` }] }));
+      const code = fault.code ?? 'UNAVAILABLE';
+      res.end(JSON.stringify({ errors: [{ code, message: `injected ${fault.status}` }] }));
+      return;
+    }
+    if (fault?.kind === 'reset-request') {
+      let seen = 0;
+      req.on('data', (c: Buffer) => {
+        seen += c.length;
+        if (seen > fault.afterBytes) req.socket.resetAndDestroy();
+      });
+      req.on('end', () => req.socket.resetAndDestroy());
       return;
     }
     if (fault?.kind === 'redirect') {

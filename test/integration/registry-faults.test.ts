@@ -76,7 +76,7 @@ describe('registry client through a fault-injecting proxy', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('retries 503s and a 429 with Retry-After, then succeeds', async () => {
+  it('503 burst then 429 with Retry-After on manifest pull → retried and succeeded', async () => {
     proxy.rules.push({
       method: 'GET',
       path: /\/manifests\/1$/,
@@ -95,7 +95,7 @@ describe('registry client through a fault-injecting proxy', () => {
     expect(gets.map((r) => r.fault)).toEqual(['status', 'status', 'status', undefined]);
   });
 
-  it('gives up on a persistent 5xx with a REGISTRY error after the configured retries', async () => {
+  it('persistent 502 on manifest pull → REGISTRY after the configured retries', async () => {
     proxy.rules.push({ method: 'GET', path: /\/manifests\/1$/, fault: { kind: 'status', status: 502 } });
     const err = await caught(client.getManifest({ registry: proxy.host, repository: 'src/big' }, '1'));
     expect(err.code).toBe('REGISTRY');
@@ -103,7 +103,7 @@ describe('registry client through a fault-injecting proxy', () => {
     expect(proxy.requests.filter((r) => r.url.endsWith('/manifests/1'))).toHaveLength(5);
   });
 
-  it('resumes a blob with a Range request after a reset mid-stream', async () => {
+  it('connection reset mid-blob on pull → resumed with a Range request and succeeded', async () => {
     proxy.rules.push({
       method: 'GET',
       path: blobPath(bigLayer.digest),
@@ -118,7 +118,7 @@ describe('registry client through a fault-injecting proxy', () => {
     expect(gets[1]!.headers.range).toMatch(/^bytes=[1-9]\d*-$/);
   });
 
-  it('starts over (skipping what it had) when the server ignores Range', async () => {
+  it('resets mid-blob on pull, Range ignored → started over, skipped what it had, succeeded', async () => {
     proxy.rules.push({
       method: 'GET',
       path: blobPath(bigLayer.digest),
@@ -132,14 +132,14 @@ describe('registry client through a fault-injecting proxy', () => {
     expect(faults).toEqual(['reset', 'reset', 'no-range']);
   });
 
-  it('still works with slow responses', async () => {
+  it('slow responses (200 ms, trickled body) on pull → succeeded', async () => {
     proxy.rules.push({ path: /\/v2\/src\/big\//, fault: { kind: 'slow', delayMs: 200, chunkDelayMs: 2 } });
     const slow = await image(client, `${proxy.host}/src/big:1`);
     const layer = (await slow.layers())[0]!;
     expect(await digestOf(await layer.compressed())).toEqual({ digest: layer.digest, size: layer.size });
   });
 
-  it('fails the stream with DIGEST_MISMATCH when the bytes are wrong', async () => {
+  it('wrong digest (corrupt bytes) on blob pull → DIGEST_MISMATCH', async () => {
     proxy.rules.push({ method: 'GET', path: blobPath(bigLayer.digest), fault: { kind: 'corrupt' } });
     const stream = await bigLayer.compressed();
     const err = await caught(digestOf(stream));
@@ -147,7 +147,7 @@ describe('registry client through a fault-injecting proxy', () => {
     expect(err.message).toContain(bigLayer.digest);
   });
 
-  it('refuses a manifest whose bytes do not match the digest asked for', async () => {
+  it('wrong digest (corrupt bytes) on manifest pull by digest → DIGEST_MISMATCH', async () => {
     const repo = { registry: proxy.host, repository: 'src/big' };
     const { digest } = await client.getManifest(repo, '1');
     proxy.rules.push({
@@ -159,7 +159,7 @@ describe('registry client through a fault-injecting proxy', () => {
     expect(err.code).toBe('DIGEST_MISMATCH');
   });
 
-  it('fails a push on persistent 5xx during a blob upload and leaves no tag behind', async () => {
+  it('persistent 500 on blob upload (push) → REGISTRY after restarting each upload, no tag', async () => {
     const src = await image(client, `${reg.host}/src/big:1`);
     proxy.rules.push({
       method: 'PATCH',
@@ -181,7 +181,7 @@ describe('registry client through a fault-injecting proxy', () => {
     ).rejects.toThrow();
   });
 
-  it('restarts an upload after a 503 and the pushed image is complete', async () => {
+  it('503 burst on blob upload (push) → upload restarted, image complete', async () => {
     const src = await image(client, `${reg.host}/src/big:1`);
     proxy.rules.push({
       method: 'PATCH',
@@ -223,7 +223,7 @@ describe('redirects and proxies', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('follows a blob redirect to another origin without sending the credentials there', async () => {
+  it('redirect to blob storage with its own access on pull → followed and succeeded, credentials not forwarded', async () => {
     const credentials = { get: () => Promise.resolve({ username: USER, password: PASSWORD }) };
     const client = new RegistryClient({ credentials, retryBaseMs: 5 });
     // the second origin stands for a CDN with its own access; it must not get ours

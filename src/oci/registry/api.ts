@@ -76,6 +76,11 @@ export class RegistryApi {
         }
         break;
       }
+      if (!sameOrigin(url, base)) {
+        // the answer came from another host (blob storage): our credentials were never sent there, and
+        // fresh ones would not be either
+        return { ...res, redirectedTo: new URL(url).host };
+      }
       if (res.status === 401 && authAttempt === 0) {
         if (await this.auth.unauthorized(repo.registry, scopes, res.headers['www-authenticate'])) {
           await res.body.dump();
@@ -89,6 +94,15 @@ export class RegistryApi {
   /** The CopaError for an unexpected response; AUTH errors say who the client tried to be. */
   async fail(repo: Repo, what: string, res: HttpResponse): Promise<CopaError> {
     const err = await this.transport.fail({ registry: repo.registry, what }, res);
+    if (err.code === 'AUTH' && res.redirectedTo !== undefined) {
+      return new CopaError(
+        'AUTH',
+        `${what}: ${res.redirectedTo}, where registry ${repo.registry} redirected, denied access (HTTP ${res.status}); credentials are never sent to another host`,
+        {
+          hint: `${repo.registry} redirects to storage that wants credentials of its own; ask its operator (the redirect should carry its own access, such as a signed URL)`,
+        },
+      );
+    }
     if (err.code !== 'AUTH') return err;
     const user = await this.auth.username(repo.registry);
     const who = user === undefined ? 'anonymously (no credentials found)' : `as ${user}`;

@@ -13,6 +13,7 @@ import { openBlob } from './blob-reader.js';
 import { baseUrl, repoName, type Repo } from './hosts.js';
 import { Secrets } from './redact.js';
 import { header, readAll, Transport, type HttpResponse } from './transport.js';
+import { readWhole } from './read-whole.js';
 import { cancelUpload, uploadBlob } from './upload.js';
 import { checkReference, checkRepository, manifestMediaType, nextLink } from './urls.js';
 
@@ -31,6 +32,8 @@ export interface RegistryClientOptions {
   userAgent?: string;
   /** one undici dispatcher for every request (default: direct for loopback, HTTP(S)_PROXY/NO_PROXY otherwise) */
   dispatcher?: Dispatcher;
+  /** the run's deadline/cancellation: aborts requests and blob streams in flight with its reason */
+  signal?: AbortSignal;
 }
 
 export interface ManifestResult {
@@ -74,6 +77,7 @@ export class RegistryClient {
       userAgent: opts.userAgent,
       logger: this.logger,
       secrets: this.secrets,
+      signal: opts.signal,
     });
     const auth = new Authenticator({
       transport: this.transport,
@@ -88,9 +92,11 @@ export class RegistryClient {
   async getManifest(repo: Repo, reference: string): Promise<ManifestResult> {
     return this.guard(async () => {
       const what = `fetching manifest ${ref(repo, reference)}`;
-      const res = await this.manifestRequest('GET', repo, reference, what);
-      if (res.status !== 200) throw await this.api.fail(repo, what, res);
-      const bytes = await readAll(res.body, MAX_MANIFEST_BYTES, `manifest ${ref(repo, reference)}`);
+      const { res, bytes } = await this.whole(repo, `manifest ${ref(repo, reference)}`, async () => {
+        const got = await this.manifestRequest('GET', repo, reference, what);
+        if (got.status !== 200) throw await this.api.fail(repo, what, got);
+        return got;
+      });
       const digest = sha256(bytes);
       if (isDigest(reference) && digest !== reference) {
         throw new CopaError('DIGEST_MISMATCH', `manifest ${ref(repo, reference)} has digest ${digest}`, {
@@ -290,9 +296,11 @@ export class RegistryClient {
       const tags: string[] = [];
       let path = `tags/list?n=${opts.pageSize ?? 1000}`;
       for (let page = 0; page < 1000; page++) {
-        const res = await this.api.call(repo, 'pull', { method: 'GET', path, what });
-        if (res.status !== 200) throw await this.api.fail(repo, what, res);
-        const bytes = await readAll(res.body, MAX_MANIFEST_BYTES, 'tag list');
+        const { res, bytes } = await this.whole(repo, `tag list of ${repoName(repo)}`, async () => {
+          const got = await this.api.call(repo, 'pull', { method: 'GET', path, what });
+          if (got.status !== 200) throw await this.api.fail(repo, what, got);
+          return got;
+        });
         const parsed = parseJson(TagListSchema, bytes, `tag list of ${repoName(repo)}`);
         tags.push(...(parsed.tags ?? []));
         const next = nextLink(header(res.headers, 'link'));
@@ -306,6 +314,23 @@ export class RegistryClient {
   /** Free pooled connections (aborts requests and blob streams still open). The client stays usable. */
   async close(): Promise<void> {
     await this.transport.close();
+  }
+
+  /** A small document read whole, asked for again when its body breaks off (see readWhole). */
+  private whole(
+    repo: Repo,
+    what: string,
+    send: () => Promise<HttpResponse>,
+  ): Promise<{ res: HttpResponse; bytes: Buffer }> {
+    return readWhole(send, {
+      registry: repo.registry,
+      what,
+      limit: MAX_MANIFEST_BYTES,
+      retries: this.transport.retries,
+      retryBaseMs: this.transport.retryBaseMs,
+      logger: this.logger,
+      redact: (t) => this.secrets.redact(t),
+    });
   }
 
   private manifestRequest(

@@ -31,6 +31,8 @@ export interface HttpResponse {
   status: number;
   headers: IncomingHttpHeaders;
   body: Dispatcher.ResponseData['body'];
+  /** host:port that answered, when a redirect led away from the registry's origin */
+  redirectedTo?: string;
 }
 
 export interface TransportOptions {
@@ -41,6 +43,8 @@ export interface TransportOptions {
   userAgent?: string;
   logger?: Logger;
   secrets?: Secrets;
+  /** aborts every request and body in flight (with the signal's reason) and stops retrying */
+  signal?: AbortSignal | undefined;
 }
 
 /** First value of a header (undici gives arrays for repeated headers). */
@@ -63,6 +67,7 @@ export class Transport {
   private readonly userAgent: string;
   private readonly logger: Logger;
   private readonly custom: Dispatcher | undefined;
+  private readonly signal: AbortSignal | undefined;
   private direct: Dispatcher | undefined;
   private proxied: Dispatcher | undefined;
 
@@ -73,6 +78,7 @@ export class Transport {
     this.logger = opts.logger ?? silentLogger;
     this.secrets = opts.secrets ?? new Secrets();
     this.custom = opts.dispatcher;
+    this.signal = opts.signal;
   }
 
   private dispatcherFor(registry: string): Dispatcher {
@@ -95,6 +101,7 @@ export class Transport {
           headers: { 'user-agent': this.userAgent, ...req.headers },
           body,
           dispatcher: this.dispatcherFor(req.registry),
+          ...(this.signal ? { signal: this.signal } : {}),
         });
       } catch (err) {
         if (stream && !stream.destroyed) stream.destroy();
@@ -106,7 +113,7 @@ export class Transport {
           this.logger.debug(
             `${req.method} ${this.safeUrl(req.url)} failed (${this.secrets.redact(String(err))}); retry ${attempt + 1}/${this.retries} in ${wait} ms`,
           );
-          await sleep(wait);
+          await this.pause(wait);
           continue;
         }
         throw this.secrets.scrub(networkError(req.registry, err, (s) => this.secrets.redact(s)));
@@ -120,11 +127,19 @@ export class Transport {
         this.logger.debug(
           `${req.what}: HTTP ${res.statusCode}; retry ${attempt + 1}/${this.retries} in ${wait} ms`,
         );
-        await sleep(wait);
+        await this.pause(wait);
         continue;
       }
       return { status: res.statusCode, headers: res.headers, body: res.body };
     }
+  }
+
+  /** Wait before a retry; an aborted run stops waiting with the abort's reason. */
+  async pause(ms: number): Promise<void> {
+    this.signal?.throwIfAborted();
+    await sleep(ms, undefined, this.signal ? { signal: this.signal } : {}).catch((e: unknown) => {
+      throw this.signal?.aborted ? (this.signal.reason as unknown) : e;
+    });
   }
 
   /** The CopaError for an unexpected response (reads a bounded part of the body, redacted). */

@@ -18,8 +18,9 @@ class RetryableUpload extends Error {
 
 /**
  * Upload a blob: POST a session, PATCH the bytes (streamed from `open()`, checked against digest and
- * size on the way), PUT `?digest=` to commit. A failed attempt restarts from a new session, with
- * backoff, up to `retries` times; `open` is called once per attempt.
+ * size on the way), PUT `?digest=` to commit. A failed attempt (5xx, 429, a broken connection, or a
+ * session the registry forgot: 404 on PATCH/PUT) restarts from a new session, with backoff, up to
+ * `retries` times; `open` is called once per attempt.
  */
 export async function uploadBlob(
   api: RegistryApi,
@@ -51,7 +52,15 @@ async function uploadOnce(
 ): Promise<void> {
   const { digest, size, open } = blob;
   const what = `pushing blob ${digest} to ${repoName(repo)}`;
-  const failure = async (res: HttpResponse): Promise<Error> => {
+  const failure = async (res: HttpResponse, inSession = false): Promise<Error> => {
+    if (inSession && res.status === 404) {
+      // the session the registry opened is gone (expired, or garbage-collected): a new one may work
+      return new RetryableUpload(
+        new CopaError('REGISTRY', `${what}: the registry no longer knows the upload session (HTTP 404)`, {
+          hint: 'upload sessions kept expiring; retry, or ask the registry operator about upload timeouts',
+        }),
+      );
+    }
     const err = await api.fail(repo, what, res);
     return isRetryableStatus(res.status) ? new RetryableUpload(err) : err;
   };
@@ -75,7 +84,7 @@ async function uploadOnce(
     retry: false, // a half-written session cannot be resumed blindly: the whole upload restarts
   });
   await patch.body.dump();
-  if (patch.status !== 202 && patch.status !== 204) throw await failure(patch);
+  if (patch.status !== 202 && patch.status !== 204) throw await failure(patch, true);
   const commitAt = api.resolve(repo, header(patch.headers, 'location') ?? location, what);
 
   const put = await api.call(repo, 'push', {
@@ -86,7 +95,7 @@ async function uploadOnce(
     retry: false,
   });
   await put.body.dump();
-  if (put.status !== 201 && put.status !== 204) throw await failure(put);
+  if (put.status !== 201 && put.status !== 204) throw await failure(put, true);
 }
 
 /** The upload body, checked against digest and size; destroying it also closes the source. */

@@ -1,0 +1,141 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { copa, type CliResult } from '../helpers/cli.js';
+import { expectComplete, expectNoTag } from '../helpers/fault-checks.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { ensureDebianFixture, pushFixture } from '../helpers/fixtures.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { imageConfig, rawManifest } from '../helpers/inspect.js';
+
+/**
+ * Registry faults through the whole CLI (issue 17 item 3): `copa patch … --push` against the fault proxy
+ * in front of a real registry, one cache dir for all runs. A failed run exits non-zero with one typed
+ * error, pushes no tag and leaves no layer in the cache; the last run, with faults the client rides out,
+ * patches and pushes a complete image from the same cache. Titles read "<fault> on <operation> → <outcome>".
+ */
+
+let registry: TestRegistry;
+let proxy: FaultProxy;
+let work: string;
+let cacheDir: string;
+let source: string;
+let layerDigests: string[];
+
+interface JsonError {
+  status: string;
+  code: string;
+  message: string;
+}
+
+const patchArgs = (tag: string, ...extra: string[]): string[] => [
+  'patch',
+  '-i',
+  source,
+  '-t',
+  tag,
+  '--push',
+  '--json',
+  '--cache-dir',
+  cacheDir,
+  '-w',
+  work,
+  ...extra,
+];
+
+function jsonError(r: CliResult): JsonError {
+  expect(r.code, r.stderr).not.toBe(0);
+  return JSON.parse(r.stdout) as JsonError;
+}
+
+async function cachedLayers(): Promise<string[]> {
+  return readdir(join(cacheDir, 'layers', 'sha256')).catch(() => []);
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'copa-e2e-faults-'));
+  cacheDir = join(work, 'cache');
+  registry = await startRegistry();
+  const fixture = await ensureDebianFixture({ name: 'bookworm-minbase' });
+  await pushFixture(fixture.layoutDir, fixture.refName, registry.host, 'team/debian:12');
+  proxy = await startFaultProxy(registry.host);
+  source = `${proxy.host}/team/debian:12`;
+  layerDigests = rawManifest(`${registry.host}/team/debian:12`).layers.map((l) => l.digest);
+  expect(layerDigests.length).toBeGreaterThan(0);
+}, 900_000);
+
+beforeEach(() => {
+  proxy.rules.length = 0;
+  proxy.requests.length = 0;
+});
+
+afterAll(async () => {
+  await proxy?.stop();
+  await registry?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+const layerPath = (): RegExp => new RegExp(`/blobs/(${layerDigests.join('|')})$`);
+
+describe('copa patch --push through the fault proxy', () => {
+  it('wrong digest (corrupt layer bytes) on pull (copa patch --push) → DIGEST_MISMATCH, no tag, no cache entry', async () => {
+    proxy.rules.push({ method: 'GET', path: layerPath(), fault: { kind: 'corrupt' } });
+    const r = await copa(patchArgs('12-corrupt'));
+    const err = jsonError(r);
+    expect(err.code, err.message).toBe('DIGEST_MISMATCH');
+    expect(err.message).not.toContain('\n');
+    expect(proxy.requests.some((q) => q.fault === 'corrupt')).toBe(true);
+    await expectNoTag(`${registry.host}/team/debian:12-corrupt`);
+    expect(await cachedLayers()).toEqual([]);
+  }, 300_000);
+
+  it('slow trickle past --timeout on layer pull (copa patch --push) → TIMEOUT at the deadline, no tag, no partial cache entry', async () => {
+    proxy.rules.push({
+      method: 'GET',
+      path: layerPath(),
+      fault: { kind: 'slow', delayMs: 0, chunkDelayMs: 500 },
+    });
+    const started = Date.now();
+    const r = await copa(patchArgs('12-slow', '--timeout', '8s'));
+    const took = Date.now() - started;
+    const err = jsonError(r);
+    expect(err.code, err.message).toBe('TIMEOUT');
+    // the run ends at its deadline, not when the trickle would have finished
+    expect(took).toBeLessThan(30_000);
+    await expectNoTag(`${registry.host}/team/debian:12-slow`);
+    // a layer that finished before the deadline is a complete entry; the trickled one left nothing
+    const diffIDs = imageConfig(`${registry.host}/team/debian:12`).rootfs.diff_ids.map((d) => d.slice(7));
+    for (const entry of await cachedLayers()) expect(diffIDs).toContain(entry);
+    expect(await cachedLayers(), `cached: ${(await cachedLayers()).join(' ')}`).not.toEqual(diffIDs);
+    expect(await readdir(join(cacheDir, 'layers', 'tmp')).catch(() => [])).toEqual([]);
+  }, 300_000);
+
+  it('503 burst, 429 with Retry-After and a reset mid-upload on push (copa patch --push) → retried and succeeded from the same cache', async () => {
+    proxy.rules.push(
+      { method: 'GET', path: layerPath(), fault: { kind: 'status', status: 503 }, times: 2 },
+      {
+        method: 'POST',
+        path: /\/blobs\/uploads\/$/,
+        fault: { kind: 'status', status: 429, retryAfter: '1' },
+        times: 1,
+      },
+      {
+        method: 'PATCH',
+        path: /\/blobs\/uploads\//,
+        fault: { kind: 'reset-request', afterBytes: 1000 },
+        times: 1,
+      },
+    );
+    const r = await copa(patchArgs('12-patched'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(
+      proxy.requests
+        .filter((q) => q.fault !== undefined)
+        .map((q) => q.fault)
+        .sort(),
+    ).toEqual(['reset-request', 'status', 'status', 'status']);
+    await expectComplete(`${registry.host}/team/debian:12-patched`);
+    expect((await cachedLayers()).length).toBe(layerDigests.length);
+  }, 600_000);
+});
