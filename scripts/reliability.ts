@@ -14,11 +14,23 @@ interface Area {
 }
 
 const AREAS: Area[] = [
-  { name: 'hostile layers (tar), both extraction modes', files: /^test\/integration\/layers-hostile\.test\.ts$/ },
-  { name: 'hostile manifests, configs, reports, PatchConfig files', files: /^test\/e2e\/hostile-inputs\.test\.ts$/ },
+  {
+    name: 'hostile layers (tar), both extraction modes',
+    files: /^test\/integration\/layers-hostile\.test\.ts$/,
+  },
+  {
+    name: 'hostile manifests, configs, reports, PatchConfig files',
+    files: /^test\/e2e\/hostile-inputs\.test\.ts$/,
+  },
   { name: 'images that attack the package-manager run', files: /^test\/e2e\/hostile-image\.test\.ts$/ },
-  { name: 'registry faults (fault proxy on loopback)', files: /^test\/integration\/registry-faults[\w-]*\.test\.ts$/ },
-  { name: 'stages interrupted (signals, kill -9)', files: /^test\/e2e\/(signals|interrupt)[\w-]*\.test\.ts$/ },
+  {
+    name: 'registry faults (fault proxy on loopback)',
+    files: /^test\/(integration|e2e)\/registry-faults[\w-]*\.test\.ts$/,
+  },
+  {
+    name: 'stages interrupted (signals, kill -9)',
+    files: /^test\/e2e\/(signals|interrupt)[\w-]*\.test\.ts$/,
+  },
   { name: 'soak runs', files: /^test\/e2e\/soak[\w-]*\.test\.ts$/ },
   { name: 'the sandbox, from inside', files: /^test\/integration\/sandbox\.test\.ts$/ },
   { name: 'credentials never printed', files: /^test\/e2e\/credentials-redaction\.test\.ts$/ },
@@ -35,10 +47,7 @@ function title(t: TestOutcome): string {
 }
 
 export function tables(results: TestOutcome[]): string {
-  const lines = [
-    '| area | cases | passed | failed | not run |',
-    '| --- | ---: | ---: | ---: | ---: |',
-  ];
+  const lines = ['| area | cases | passed | failed | not run |', '| --- | ---: | ---: | ---: | ---: |'];
   const detail: string[] = ['| area | case (the outcome it checks) | result |', '| --- | --- | --- |'];
   for (const area of AREAS) {
     const tests = results.filter((t) => area.files.test(t.file));
@@ -51,7 +60,11 @@ export function tables(results: TestOutcome[]): string {
     );
     for (const t of tests) detail.push(`| ${area.name} | ${title(t)} | ${t.state} |`);
   }
-  const when = results.map((t) => t.at ?? '').sort().at(-1) ?? '';
+  const when =
+    results
+      .map((t) => t.at ?? '')
+      .sort()
+      .at(-1) ?? '';
   return [
     ...lines,
     '',

@@ -79,12 +79,17 @@ function fromNewLayer(out: string, path: string): string | undefined {
     manifests: { digest: string }[];
   };
   const blob = (d: string) => join(out, 'blobs', 'sha256', d.replace('sha256:', ''));
-  const manifest = JSON.parse(execFileSync('cat', [blob(index.manifests[0]?.digest ?? '')], { encoding: 'utf8' })) as {
+  const manifest = JSON.parse(
+    execFileSync('cat', [blob(index.manifests[0]?.digest ?? '')], { encoding: 'utf8' }),
+  ) as {
     layers: { digest: string }[];
   };
   const last = manifest.layers.at(-1)?.digest ?? '';
   try {
-    return execFileSync('tar', ['-xzOf', blob(last), path], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return execFileSync('tar', ['-xzOf', blob(last), path], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
   } catch {
     return undefined;
   }
@@ -158,7 +163,10 @@ describe('images that attack the package-manager run', () => {
       '  echo "host-file: $(cat ' + join(parent, 'sentinel', 'keep') + ' 2>/dev/null || echo absent)"',
       '  echo "host-mount: $(grep -c -e sentinel -e " /proc/[0-9]" /proc/self/mountinfo)"',
       '  echo "pid1-root: $(ls /proc/1/root/' + parent.slice(1) + ' 2>/dev/null | wc -l)"',
-      '  mkdir -p ' + join(parent, 'sentinel') + ' 2>/dev/null && echo pwned > ' + join(parent, 'sentinel', 'keep'),
+      '  mkdir -p ' +
+        join(parent, 'sentinel') +
+        ' 2>/dev/null && echo pwned > ' +
+        join(parent, 'sentinel', 'keep'),
       '  echo "kill-outside: $(for p in $(ls /proc | grep -E "^[0-9]+$"); do kill -0 $p 2>/dev/null && echo $p; done | wc -l)"',
       '} >> $o 2>&1',
       'exit 0',

@@ -120,8 +120,18 @@ describe('hostile manifests and configs (served by a registry that serves any by
     { name: 'a manifest of 5 MiB', args: img('huge:1'), code: 1, error: /MiB|bytes|too large|limit/i },
     { name: 'a manifest nested 100,000 levels deep', args: img('deep:1'), code: 1, error: /manifest/ },
     { name: 'a manifest that is not JSON', args: img('garbage:1'), code: 1, error: /manifest/ },
-    { name: 'a manifest with 10,000 layers', args: img('manylayers:1'), code: 1, error: /has 10000 layers; at most 499 can be stacked/ },
-    { name: 'a layer digest that is a path (sha256:../../..)', args: img('pathdigest:1'), code: 1, error: /digest/ },
+    {
+      name: 'a manifest with 10,000 layers',
+      args: img('manylayers:1'),
+      code: 1,
+      error: /has 10000 layers; at most 499 can be stacked/,
+    },
+    {
+      name: 'a layer digest that is a path (sha256:../../..)',
+      args: img('pathdigest:1'),
+      code: 1,
+      error: /digest/,
+    },
     {
       name: 'a layer of an unknown media type',
       args: img('layertype:1'),
@@ -129,9 +139,19 @@ describe('hostile manifests and configs (served by a registry that serves any by
       error: /media type "application\/vnd\.example\.not-a-layer", not an image layer/,
     },
     { name: 'a layer with a negative size', args: img('negsize:1'), code: 1, error: /size|manifest/ },
-    { name: 'a config whose bytes do not match its digest', args: img('configdigest:1'), code: 1, error: /digest/ },
+    {
+      name: 'a config whose bytes do not match its digest',
+      args: img('configdigest:1'),
+      code: 1,
+      error: /digest/,
+    },
     { name: 'a config of 40 MiB', args: img('hugeconfig:1'), code: 1, error: /MiB|bytes|too large|limit/i },
-    { name: 'a config with diff_ids of the wrong type', args: img('configtypes:1'), code: 1, error: /config/ },
+    {
+      name: 'a config with diff_ids of the wrong type',
+      args: img('configtypes:1'),
+      code: 1,
+      error: /config/,
+    },
     { name: 'a config with fewer diff_ids than layers', args: img('diffids:1'), code: 1, error: /diff_ids/ },
     { name: 'an index that lists itself', args: img('selfindex:1'), code: 1, error: /index|platform/ },
     {
@@ -169,10 +189,17 @@ describe('hostile reports', () => {
       code: 1,
       error: /big\.json is larger than 1 MiB, the limit for a report/,
     },
-    { name: 'a report nested 100,000 levels deep', args: withReport('deep.json', () => nested(100_000)), code: 1, error: /deep\.json/ },
+    {
+      name: 'a report nested 100,000 levels deep',
+      args: withReport('deep.json', () => nested(100_000)),
+      code: 1,
+      error: /deep\.json/,
+    },
     {
       name: 'a report with fields of the wrong type',
-      args: withReport('types.json', () => JSON.stringify({ SchemaVersion: 2, ArtifactName: 7, Results: 'x' })),
+      args: withReport('types.json', () =>
+        JSON.stringify({ SchemaVersion: 2, ArtifactName: 7, Results: 'x' }),
+      ),
       code: 1,
       error: /types\.json/,
     },
@@ -184,7 +211,9 @@ describe('hostile reports', () => {
     },
     {
       name: 'a version with shell metacharacters',
-      args: withReport('ver.json', () => report([{ pkg: 'openssl', installed: '1', fixed: '3.0.0$(touch /tmp/pwned)' }])),
+      args: withReport('ver.json', () =>
+        report([{ pkg: 'openssl', installed: '1', fixed: '3.0.0$(touch /tmp/pwned)' }]),
+      ),
       code: 1,
       error: /version|invalid/i,
     },
@@ -205,11 +234,16 @@ describe('hostile reports', () => {
 
 describe('hostile PatchConfig files (--config)', () => {
   const HEAD = 'apiVersion: copa.sh/v1alpha1\nkind: PatchConfig\n';
-  const withConfig = (name: string, body: () => string) => async () => ['patch', '--config', await file(name, body())];
+  const withConfig = (name: string, body: () => string) => async () => [
+    'patch',
+    '--config',
+    await file(name, body()),
+  ];
   const bomb = () => {
     // the "billion laughs": each alias doubles ten times over
     const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 10; i++) lines.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(', ')}]`);
+    for (let i = 1; i < 10; i++)
+      lines.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(', ')}]`);
     return `${HEAD}${lines.join('\n')}\nimages:\n- name: n\n  image: ${source}\n  tags: {strategy: list, list: *a9}\n`;
   };
   const cases: HostileCase[] = [
@@ -246,7 +280,10 @@ describe('hostile library reports (app-level, COPA_EXPERIMENTAL=1)', () => {
       SchemaVersion: 2,
       ArtifactName: source,
       ArtifactType: 'container_image',
-      Metadata: { OS: { Family: 'debian', Name: '12.5' }, ImageConfig: { architecture: 'amd64', os: 'linux' } },
+      Metadata: {
+        OS: { Family: 'debian', Name: '12.5' },
+        ImageConfig: { architecture: 'amd64', os: 'linux' },
+      },
       Results: [
         {
           Target: type,

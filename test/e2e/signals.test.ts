@@ -57,7 +57,8 @@ async function processesUnderWork(): Promise<string[]> {
       readlink(`/proc/${pid}/cwd`).catch(() => ''),
       readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''),
     ]);
-    if (probes.some((p) => p.includes(work))) found.push(`${pid}: ${probes[2].replace(/\0/g, ' ').slice(0, 120)}`);
+    if (probes.some((p) => p.includes(work)))
+      found.push(`${pid}: ${probes[2].replace(/\0/g, ' ').slice(0, 120)}`);
   }
   return found;
 }
@@ -69,7 +70,10 @@ async function settled(): Promise<{ processes: string[]; mounted: boolean }> {
     if (processes.length === 0 && !mounted) return { processes, mounted };
     await sleep(100);
   }
-  return { processes: await processesUnderWork(), mounted: (await readFile('/proc/self/mountinfo', 'utf8')).includes(work) };
+  return {
+    processes: await processesUnderWork(),
+    mounted: (await readFile('/proc/self/mountinfo', 'utf8')).includes(work),
+  };
 }
 
 function patchArgs(stage: Stage, tag: string): string[] {
@@ -103,7 +107,9 @@ beforeAll(async () => {
   const upgradable = await upgradablePackages(fixture);
   expect(upgradable.length).toBeGreaterThan(0);
   report = join(work, 'report.json');
-  await writeBookwormReport(report, source, [upgradable.find((u) => u.name === 'libexpat1') ?? upgradable[0]!]);
+  await writeBookwormReport(report, source, [
+    upgradable.find((u) => u.name === 'libexpat1') ?? upgradable[0]!,
+  ]);
 }, 900_000);
 
 afterAll(async () => {
@@ -114,31 +120,38 @@ afterAll(async () => {
 
 describe('signals at every stage, one shared cache', () => {
   const cases = STAGES.flatMap((stage) => SIGNALS.map((signal) => ({ stage, signal })));
-  it.each(cases)('$signal during $stage.name → exit/killed, no mount, no process, no tag', async ({ stage, signal }) => {
-    const tag = `sig-${signal}-${stage.name.split(' ')[0]}`;
-    const { child, done } = startCli(patchArgs(stage, tag));
-    let seen = '';
-    const reached = await new Promise<boolean>((resolve) => {
-      child.stderr?.on('data', (d: Buffer) => {
-        seen += d.toString();
-        if (stage.trigger.test(seen)) resolve(true);
+  it.each(cases)(
+    '$signal during $stage.name → exit/killed, no mount, no process, no tag',
+    async ({ stage, signal }) => {
+      const tag = `sig-${signal}-${stage.name.split(' ')[0]}`;
+      const { child, done } = startCli(patchArgs(stage, tag));
+      let seen = '';
+      const reached = await new Promise<boolean>((resolve) => {
+        child.stderr?.on('data', (d: Buffer) => {
+          seen += d.toString();
+          if (stage.trigger.test(seen)) resolve(true);
+        });
+        child.on('close', () => resolve(false));
       });
-      child.on('close', () => resolve(false));
-    });
-    expect(reached, `the run never reached ${stage.name}:\n${seen}`).toBe(true);
-    child.kill(signal);
-    const r = await done;
-    expect(r.code, r.stderr).toBe(EXIT[signal]);
-    if (signal !== 'SIGKILL') {
-      expect(r.stderr).toContain(`interrupted (${signal})`);
-      expect(r.stderr.split('\n').filter((l) => l.startsWith('Error: '))).toEqual(['Error: operation canceled']);
-    }
-    const { processes, mounted } = await settled();
-    expect(processes).toEqual([]);
-    expect(mounted).toBe(false);
-    if (signal !== 'SIGKILL') expect((await readdir(work)).filter((n) => n.startsWith('copa-run-'))).toEqual([]);
-    expect(tagExists(`${registry.host}/debian:${tag}`)).toBe(false);
-  }, 300_000);
+      expect(reached, `the run never reached ${stage.name}:\n${seen}`).toBe(true);
+      child.kill(signal);
+      const r = await done;
+      expect(r.code, r.stderr).toBe(EXIT[signal]);
+      if (signal !== 'SIGKILL') {
+        expect(r.stderr).toContain(`interrupted (${signal})`);
+        expect(r.stderr.split('\n').filter((l) => l.startsWith('Error: '))).toEqual([
+          'Error: operation canceled',
+        ]);
+      }
+      const { processes, mounted } = await settled();
+      expect(processes).toEqual([]);
+      expect(mounted).toBe(false);
+      if (signal !== 'SIGKILL')
+        expect((await readdir(work)).filter((n) => n.startsWith('copa-run-'))).toEqual([]);
+      expect(tagExists(`${registry.host}/debian:${tag}`)).toBe(false);
+    },
+    300_000,
+  );
 
   it('the next run on the same cache is clean and succeeds', async () => {
     const r = await copa(patchArgs(STAGES[1]!, 'after-signals'));

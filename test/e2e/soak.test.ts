@@ -42,11 +42,14 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'copa-e2e-soak-'));
   registry = await startRegistry();
   const fixture = await ensureDebianFixture({ name: 'bookworm-minbase' });
-  const source = (await pushFixture(fixture.layoutDir, fixture.refName, registry.host, 'debian:12')).reference;
+  const source = (await pushFixture(fixture.layoutDir, fixture.refName, registry.host, 'debian:12'))
+    .reference;
   const upgradable = await upgradablePackages(fixture);
   expect(upgradable.length).toBeGreaterThan(0);
   const report = join(work, 'report.json');
-  await writeBookwormReport(report, source, [upgradable.find((u) => u.name === 'libexpat1') ?? upgradable[0]!]);
+  await writeBookwormReport(report, source, [
+    upgradable.find((u) => u.name === 'libexpat1') ?? upgradable[0]!,
+  ]);
   const all = `${registry.host}/debian:soak-all`;
   // run 1 updates everything; every tenth run after it is update-all again, of that image (apt finds nothing
   // left to do); the others patch the report's package
@@ -67,7 +70,9 @@ beforeAll(async () => {
     let text = '';
     child.stdout.on('data', (d: Buffer) => (text += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`soak runner exited ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(text) : reject(new Error(`soak runner exited ${code}`)),
+    );
   });
   samples = out
     .split('\n')
@@ -91,7 +96,8 @@ describe(`soak: ${RUNS} patches back to back in one process, one cache`, () => {
     expect(samples).toHaveLength(RUNS + 1);
     const runs = samples.slice(1);
     expect(runs[0]?.status).toBe('Patched');
-    for (const s of runs.slice(1)) expect(s.status, JSON.stringify(s)).toBe(s.mode === 'report' ? 'Patched' : 'Up-to-date');
+    for (const s of runs.slice(1))
+      expect(s.status, JSON.stringify(s)).toBe(s.mode === 'report' ? 'Patched' : 'Up-to-date');
     expect(tagExists(`${registry.host}/debian:soak-${RUNS - 1}`)).toBe(true);
   });
 

@@ -26,7 +26,11 @@ export function hostileManifests(r: HostileRegistry): void {
     const body = config(Array.from({ length: layers }, () => sha256(EMPTY_TAR)));
     return { mediaType: OCI_CONFIG, digest: r.blob(repo, body), size: body.length };
   };
-  const layerDesc = (repo: string) => ({ mediaType: OCI_LAYER, digest: r.blob(repo, LAYER), size: LAYER.length });
+  const layerDesc = (repo: string) => ({
+    mediaType: OCI_LAYER,
+    digest: r.blob(repo, LAYER),
+    size: LAYER.length,
+  });
   const manifest = (repo: string, m: Record<string, unknown>, mediaType = OCI_MANIFEST) =>
     r.manifest(repo, '1', JSON.stringify({ schemaVersion: 2, mediaType, ...m }), mediaType);
   const cfgDesc = (digest: string, size: number) => ({ mediaType: OCI_CONFIG, digest, size });
@@ -61,7 +65,10 @@ export function hostileManifests(r: HostileRegistry): void {
   // 10,000 layers (all the same empty one)
   {
     const d = layerDesc('manylayers');
-    manifest('manylayers', { config: goodConfig('manylayers', 10_000), layers: Array.from({ length: 10_000 }, () => d) });
+    manifest('manylayers', {
+      config: goodConfig('manylayers', 10_000),
+      layers: Array.from({ length: 10_000 }, () => d),
+    });
   }
   // a digest that would be a path if it were joined into a cache dir
   manifest('pathdigest', {
@@ -111,7 +118,9 @@ export function hostileManifests(r: HostileRegistry): void {
     const inner = JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_INDEX,
-      manifests: [{ mediaType: OCI_INDEX, digest: loop, size: 300, platform: { os: 'linux', architecture: 'amd64' } }],
+      manifests: [
+        { mediaType: OCI_INDEX, digest: loop, size: 300, platform: { os: 'linux', architecture: 'amd64' } },
+      ],
     });
     r.manifest('selfindex', 'inner', inner, OCI_INDEX, loop);
     r.manifest(
@@ -121,7 +130,12 @@ export function hostileManifests(r: HostileRegistry): void {
         schemaVersion: 2,
         mediaType: OCI_INDEX,
         manifests: [
-          { mediaType: OCI_INDEX, digest: loop, size: inner.length, platform: { os: 'linux', architecture: 'amd64' } },
+          {
+            mediaType: OCI_INDEX,
+            digest: loop,
+            size: inner.length,
+            platform: { os: 'linux', architecture: 'amd64' },
+          },
         ],
       }),
       OCI_INDEX,
@@ -134,6 +148,11 @@ export function hostileManifests(r: HostileRegistry): void {
       size: 100,
       platform: { os: 'linux', architecture: `arch${i}` },
     }));
-    r.manifest('bigindex', '1', JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }), OCI_INDEX);
+    r.manifest(
+      'bigindex',
+      '1',
+      JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }),
+      OCI_INDEX,
+    );
   }
 }

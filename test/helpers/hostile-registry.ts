@@ -18,7 +18,8 @@ export interface HostileRegistry {
   stop(): Promise<void>;
 }
 
-export const sha256 = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+export const sha256 = (b: Buffer | string): string =>
+  `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 export async function startHostileRegistry(): Promise<HostileRegistry> {
   const files = new Map<string, { body: Buffer; type: string; digest: string }>();

@@ -37,7 +37,9 @@ export function recordResults(outcomes: TestOutcome[], file = resultsFile()): vo
     if ((o.state === 'skipped' || o.state === 'pending') && byKey.has(key)) continue;
     byKey.set(key, { ...o, at });
   }
-  const tests = [...byKey.values()].sort((a, b) => a.file.localeCompare(b.file) || a.name.localeCompare(b.name));
+  const tests = [...byKey.values()].sort(
+    (a, b) => a.file.localeCompare(b.file) || a.name.localeCompare(b.name),
+  );
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify({ tests }, null, 1) + '\n');
