@@ -2,7 +2,7 @@ import { copyFile, link, lstat, mkdir, readdir, readlink, symlink } from 'node:f
 import { join } from 'node:path';
 
 export interface CopyTreeOptions {
-  /** hard-link regular files (cheap; the target must never be written in place) or copy them */
+  /** hard-link regular files (cheap; the target must never be written in place; copied across filesystems) or copy them */
   mode: 'link' | 'copy';
   /** relative path (with `/`) → false to leave the file or directory out */
   filter?: (rel: string, isDir: boolean) => boolean;
@@ -12,6 +12,16 @@ export interface CopyTreeOptions {
 
 function errno(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** A hard link; a copy where the two paths are on different filesystems (`-w` on a tmpfs, the cache on disk). */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch (e) {
+    if (errno(e) !== 'EXDEV') throw e;
+    await copyFile(from, to);
+  }
 }
 
 /**
@@ -42,7 +52,7 @@ export async function copyTree(src: string, dst: string, opts: CopyTreeOptions, 
       if (st.isDirectory()) n += await copyTree(from, to, opts, r);
       else if (st.isSymbolicLink()) await symlink(await readlink(from), to);
       else if (st.isFile()) {
-        if (opts.mode === 'link') await link(from, to);
+        if (opts.mode === 'link') await linkOrCopy(from, to);
         else await copyFile(from, to);
         n++;
       }

@@ -13,6 +13,7 @@ import { formatReference, parseReference } from '../oci/reference.js';
 import type { UpdateManifest } from '../report/types.js';
 import type { PatchOptions, ResolvedPatchOptions } from './options.js';
 import { runStages } from './stages.js';
+import { watchSpace } from './space-watch.js';
 import { resolveToolingImage } from './tooling.js';
 import { baseImageOf, findLineage, type BaseImage } from './rebase.js';
 import { inventoryOf } from './sbom.js';
@@ -65,14 +66,30 @@ export interface PatchedOne {
   cleanup(): Promise<void>;
 }
 
-/**
- * Patch one single-platform image: layers → sandbox → package manager → one layer → output. With
- * `deliverTo: 'none'` the patched image is returned undelivered (multi-platform runs assemble an index).
- */
 /** overlayfs's own limit on lower layers (OVL_MAX_STACK); the image's plus the new one must fit */
 const MAX_LAYERS = 499;
 
+/**
+ * Patch one single-platform image: layers → sandbox → package manager → one layer → output. With
+ * `deliverTo: 'none'` the patched image is returned undelivered (multi-platform runs assemble an index).
+ * Running out of disk space anywhere is one line naming the directory and the phase.
+ */
 export async function patchOne(
+  env: FlowEnv,
+  image: Image,
+  platform: Platform,
+  target: ImageReference,
+  mode: { deliver: boolean },
+): Promise<PatchedOne> {
+  const watch = await watchSpace(env);
+  try {
+    return await patchWatched(watch.env, image, platform, target, mode);
+  } catch (e) {
+    throw watch.explain(e);
+  }
+}
+
+async function patchWatched(
   env: FlowEnv,
   image: Image,
   platform: Platform,

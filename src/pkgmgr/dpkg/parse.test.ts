@@ -80,6 +80,14 @@ describe('dpkg/apt parsers', () => {
   it('picks apt error lines', () => {
     expect(aptErrorLine('W: x\nE: Unable to locate package foo\n')).toBe('E: Unable to locate package foo');
     expect(aptErrorLine('', 'last line\n')).toBe('last line');
+    // dpkg's own reason comes first: apt only says "error code (2)"
+    expect(
+      aptErrorLine(
+        "dpkg: error processing archive /var/cache/apt/archives/x.deb (--unpack):\n cannot copy extracted data for './usr/bin/x' to '/usr/bin/x.dpkg-new': failed to write (No space left on device)\nE: Sub-process /usr/bin/dpkg returned an error code (2)\n",
+      ),
+    ).toBe(
+      "cannot copy extracted data for './usr/bin/x' to '/usr/bin/x.dpkg-new': failed to write (No space left on device) E: Sub-process /usr/bin/dpkg returned an error code (2)",
+    );
   });
 
   it('finds index fetch failures that apt-get update reports with exit 0', () => {

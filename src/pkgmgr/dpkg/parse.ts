@@ -67,6 +67,9 @@ export function aptErrorLine(stderr: string, stdout = ''): string {
     .map((l) => l.trim())
     .filter(Boolean);
   const errs = lines.filter((l) => l.startsWith('E:'));
+  // dpkg says why it failed on its own line ("… failed to write (No space left on device)"); apt only "error code (2)"
+  const cause = lines.find((l) => !l.startsWith('E:') && /No space left on device/.test(l));
+  if (cause !== undefined) errs.unshift(cause);
   return (errs.length > 0 ? errs.join(' ') : lines[lines.length - 1]) ?? 'no output';
 }
 
