@@ -10,6 +10,7 @@ import { generateCommand } from './generate.js';
 import { patchCommand } from './patch.js';
 import { planCommand } from './plan.js';
 import { referrersCommand } from './referrers.js';
+import { runRootless } from './rootless.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -76,7 +77,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
 });
 
-main(process.argv).then(
+(runRootless(process.argv) ?? main(process.argv)).then(
   (code) => {
     process.exitCode = code;
   },

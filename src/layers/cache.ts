@@ -41,6 +41,7 @@ import { extractLayer } from './extract.js';
 import { withLock } from '../fs/lock.js';
 import { itemsInUse, layerItem, markInUse } from './inuse.js';
 import { processAlive } from '../fs/pid.js';
+import { layersDirName } from './ovl.js';
 
 export interface LayerCacheOptions {
   dir?: string;
@@ -101,11 +102,11 @@ export class LayerCache {
 
   /** Where the extracted layer with this diffID lives (whether or not it is there yet). */
   layerDir(diffID: string): string {
-    return join(this.dir, 'layers', 'sha256', digestHex(diffID));
+    return join(this.dir, layersDirName(), 'sha256', digestHex(diffID));
   }
 
   private metaPath(diffID: string): string {
-    return join(this.dir, 'layers', 'meta', `${digestHex(diffID)}.json`);
+    return join(this.dir, layersDirName(), 'meta', `${digestHex(diffID)}.json`);
   }
 
   private async newTemp(parent: string, prefix: string): Promise<string> {
@@ -147,7 +148,7 @@ export class LayerCache {
     // one process extracts, the others wait for it (the lock frees itself if that process dies)
     const hex = digestHex(layer.diffID);
     return withLock(
-      join(this.dir, 'layers', 'locks', hex),
+      join(this.dir, layersDirName(), 'locks', hex),
       { what: `layer ${layer.diffID} (being extracted by another copa process)`, logger: this.logger },
       async () => {
         if (await isDir(final)) {
@@ -160,7 +161,7 @@ export class LayerCache {
   }
 
   private async extract(layer: Layer, final: string, onBytes?: (n: number) => void): Promise<string> {
-    const work = await this.newTemp(join(this.dir, 'layers', 'tmp'), 'extract');
+    const work = await this.newTemp(join(this.dir, layersDirName(), 'tmp'), 'extract');
     try {
       await chmod(work, 0o755); // the layer's own "./" entry, if any, sets it later
       const what = `layer ${layer.diffID}`;
@@ -171,7 +172,7 @@ export class LayerCache {
       const tar = pipeline(decompress(counted), verify, () => {});
       const { entries } = await extractLayer(tar, work, { mode: 'overlay', logger: this.logger, what });
       const bytes = await diskUsage(work);
-      await mkdir(join(this.dir, 'layers', 'sha256'), { recursive: true });
+      await mkdir(join(this.dir, layersDirName(), 'sha256'), { recursive: true });
       try {
         await rename(work, final);
       } catch (e) {
@@ -193,7 +194,7 @@ export class LayerCache {
 
   private async writeMeta(meta: Meta): Promise<void> {
     const path = this.metaPath(meta.diffID);
-    await mkdir(join(this.dir, 'layers', 'meta'), { recursive: true });
+    await mkdir(join(this.dir, layersDirName(), 'meta'), { recursive: true });
     const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(tmp, JSON.stringify(meta));
     await rename(tmp, path);
@@ -226,7 +227,7 @@ export class LayerCache {
 
   async report(): Promise<{ entries: CacheEntry[]; totalBytes: number }> {
     const entries: CacheEntry[] = [];
-    for (const hex of await listDir(join(this.dir, 'layers', 'sha256'))) {
+    for (const hex of await listDir(join(this.dir, layersDirName(), 'sha256'))) {
       if (!/^[a-f0-9]{64}$/.test(hex)) continue;
       const diffID = `sha256:${hex}`;
       const { meta, lastUsed } = await this.readMeta(diffID);
@@ -245,8 +246,8 @@ export class LayerCache {
     const marked = (): boolean => itemsInUse(this.dir).has(layerItem(hex));
     if (marked()) return 0;
     const { meta } = await this.readMeta(diffID);
-    const trash = join(this.dir, 'layers', 'tmp', `prune-${process.pid}-${randomBytes(4).toString('hex')}`);
-    await mkdir(join(this.dir, 'layers', 'tmp'), { recursive: true });
+    const trash = join(this.dir, layersDirName(), 'tmp', `prune-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await mkdir(join(this.dir, layersDirName(), 'tmp'), { recursive: true });
     try {
       await rename(this.layerDir(diffID), trash);
     } catch (e) {
@@ -285,7 +286,7 @@ export class LayerCache {
   /** Remove temp and half-extracted directories left by processes that are gone. */
   async cleanStale(): Promise<{ removed: string[] }> {
     const removed: string[] = [];
-    for (const parent of [join(this.dir, 'tmp'), join(this.dir, 'layers', 'tmp')]) {
+    for (const parent of [join(this.dir, 'tmp'), join(this.dir, layersDirName(), 'tmp')]) {
       for (const name of await listDir(parent)) {
         const pid = TEMP_NAME.exec(name)?.[1];
         if (pid === undefined || processAlive(Number(pid))) continue;

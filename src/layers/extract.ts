@@ -42,6 +42,7 @@ import { run } from './proc.js';
 import { lstatOrNull, resolveDir, Unsafe } from './resolve.js';
 import { readTar, type TarHeader } from './tar-reader.js';
 import { isValidXattrName, isValidXattrValue, writeXattrs, type XattrItem } from './xattr.js';
+import { isOverlayXattr, ovlXattr } from './ovl.js';
 
 export type ExtractMode = 'overlay' | 'apply';
 
@@ -70,7 +71,6 @@ export async function extractLayer(
 }
 
 const O_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-const OPAQUE_XATTR: [string, Buffer] = ['trusted.overlay.opaque', Buffer.from('y')];
 
 class Extractor {
   entries = 0;
@@ -292,7 +292,7 @@ class Extractor {
       onCreate: (abs) => this.created.add(abs),
     }) as string;
     if (this.mode === 'overlay') {
-      this.pending.push({ path: dir, xattrs: [OPAQUE_XATTR] });
+      this.pending.push({ path: dir, xattrs: [[ovlXattr('opaque'), Buffer.from('y')]] });
       return;
     }
     await this.clearLower(dir);
@@ -311,7 +311,7 @@ class Extractor {
   private queueXattrs(path: string, h: TarHeader): void {
     const list: [string, Buffer][] = [];
     for (const [name, value] of h.xattrs) {
-      if (name.startsWith('trusted.overlay.')) {
+      if (isOverlayXattr(name)) {
         this.logger.debug(`${this.what}: dropping ${name} of ${h.name}`);
       } else if (!isValidXattrName(name) || !isValidXattrValue(value)) {
         this.logger.warn(

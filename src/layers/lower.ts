@@ -7,6 +7,7 @@
 import { lstatSync, readSync, openSync, closeSync, constants, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { readXattrsRecursive, isPortableXattr, type Xattrs } from './xattr.js';
+import { ovlXattr } from './ovl.js';
 
 type DirState = 'dir' | 'opaque' | 'absent' | 'hides';
 
@@ -36,7 +37,7 @@ class LayerDir {
       const st = lstatSync(abs, { throwIfNoEntry: false });
       if (!st) s = 'absent';
       else if (!st.isDirectory()) s = 'hides';
-      else s = this.xattrs.get(abs)?.get('trusted.overlay.opaque')?.toString() === 'y' ? 'opaque' : 'dir';
+      else s = this.xattrs.get(abs)?.get(ovlXattr('opaque'))?.toString() === 'y' ? 'opaque' : 'dir';
       this.states.set(rel, s);
     }
     return s;

@@ -12,6 +12,7 @@ import { WHITEOUT_PREFIX } from './paths.js';
 import { EntryBuilder, packLayer, type PackItem, type PackOptions, type WrittenLayer } from './tar-pack.js';
 import { readXattrsRecursive, type Xattrs } from './xattr.js';
 import { LowerView, sameContent, sameMeta } from './lower.js';
+import { ovlXattr } from './ovl.js';
 
 export type { WrittenLayer } from './tar-pack.js';
 
@@ -45,7 +46,7 @@ function isWhiteoutDevice(st: Stats): boolean {
 
 /** Refuse an upperdir that relies on overlayfs features we mount without (see DESIGN.md). */
 function checkSelfContained(abs: string, xattrs: Xattrs | undefined): void {
-  for (const name of ['trusted.overlay.redirect', 'trusted.overlay.metacopy']) {
+  for (const name of [ovlXattr('redirect'), ovlXattr('metacopy')]) {
     if (xattrs?.has(name)) {
       throw new CopaError(
         'ENVIRONMENT',
@@ -103,7 +104,7 @@ function upperEntries(
         continue;
       }
       if (st.isDirectory()) {
-        const opaque = xa?.get('trusted.overlay.opaque')?.toString() === 'y';
+        const opaque = xa?.get(ovlXattr('opaque'))?.toString() === 'y';
         const inner = walk(abs, rel, keepAll || opaque);
         const low = lower && !keepAll && !opaque && inner.length === 0 ? lower.lookup(rel) : undefined;
         if (low?.st.isDirectory() && sameMeta(st, xa, low.st, low.xattrs)) {

@@ -5,6 +5,7 @@
 import { CopaError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { run } from './proc.js';
+import { isOverlayXattr } from './ovl.js';
 
 export type Xattrs = Map<string, Buffer>;
 
@@ -23,7 +24,7 @@ export function isValidXattrValue(value: Buffer): boolean {
 
 /** The xattrs a layer we write carries: all but overlayfs' own bookkeeping and host SELinux labels. */
 export function isPortableXattr(name: string): boolean {
-  return !name.startsWith('trusted.overlay.') && name !== 'security.selinux';
+  return !isOverlayXattr(name) && name !== 'security.selinux';
 }
 
 function unescapePath(line: Buffer): string {

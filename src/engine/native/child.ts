@@ -9,6 +9,7 @@ import { dirname, posix } from 'node:path';
 import { promisify } from 'node:util';
 import type { BindMount, Request, Response, RootName, SandboxSpec } from './protocol.js';
 import { resolveInRoot } from './resolve.js';
+import { inUserNamespace } from '../../layers/ovl.js';
 
 const run = promisify(execFile);
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
@@ -56,7 +57,9 @@ async function mountOverlay(
     `lowerdir=${lower.join(':')}`,
     `upperdir=${upperdir}`,
     `workdir=${workdir}`,
-    'redirect_dir=off',
+    // in a user namespace (rootless) overlayfs keeps its markers in user.* xattrs, and refuses
+    // redirect_dir=off there (the kernel reads it as "follow"): nofollow creates none and follows none
+    ...(inUserNamespace() ? ['redirect_dir=nofollow', 'userxattr'] : ['redirect_dir=off']),
     'metacopy=off',
     'index=off',
   ].join(',');

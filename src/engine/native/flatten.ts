@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { CopaError } from '../../errors.js';
 import { readXattrsRecursive } from '../../layers/xattr.js';
 import { resolveInRoot } from './resolve.js';
+import { ovlXattr } from '../../layers/ovl.js';
 
 const run = promisify(execFile);
 
@@ -21,7 +22,7 @@ async function overlayMarkers(dir: string): Promise<{ whiteouts: string[]; opaqu
   await walk(dir);
   const opaque: string[] = [];
   for (const [path, attrs] of await readXattrsRecursive(dir)) {
-    if (attrs.get('trusted.overlay.opaque')?.toString() === 'y') opaque.push(relative(dir, path));
+    if (attrs.get(ovlXattr('opaque'))?.toString() === 'y') opaque.push(relative(dir, path));
   }
   return { whiteouts, opaque };
 }
