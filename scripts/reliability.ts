@@ -32,6 +32,8 @@ const AREAS: Area[] = [
     files: /^test\/e2e\/(signals|interrupt)[\w-]*\.test\.ts$/,
   },
   { name: 'soak runs', files: /^test\/e2e\/soak[\w-]*\.test\.ts$/ },
+  { name: 'full disks (cache and work dir on small tmpfs)', files: /^test\/e2e\/full-disk\.test\.ts$/ },
+  { name: 'rootless native engine', files: /^test\/e2e\/rootless\.test\.ts$/ },
   { name: 'the sandbox, from inside', files: /^test\/integration\/sandbox\.test\.ts$/ },
   { name: 'credentials never printed', files: /^test\/e2e\/credentials-redaction\.test\.ts$/ },
   { name: 'property tests (fast-check, fixed seed)', files: /\.property\.test\.ts$/ },

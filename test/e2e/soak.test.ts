@@ -101,7 +101,7 @@ describe(`soak: ${RUNS} patches back to back in one process, one cache`, () => {
     expect(tagExists(`${registry.host}/debian:soak-${RUNS - 1}`)).toBe(true);
   });
 
-  it('no growth of open files, mounts or temp dirs beyond the first run; sockets bounded by the connection pools', async () => {
+  it('no growth of open files, mounts or temp dirs beyond the first run; sockets within a band that does not climb', async () => {
     const series = samples.map((s) => `${s.run}:${s.files}f/${s.sockets}s`).join(' ');
     const first = samples[1] as Sample;
     for (const s of samples.slice(2)) {
@@ -109,9 +109,12 @@ describe(`soak: ${RUNS} patches back to back in one process, one cache`, () => {
       expect(s.mounts).toBe(0);
       expect(s.tempDirs).toBe(0);
     }
-    // keep-alive connections to the registry: the pool grows to its size while the first runs push, then stays
-    const warm = Math.max(...samples.slice(1, 11).map((s) => s.sockets));
-    for (const s of samples.slice(11)) expect(s.sockets, series).toBeLessThanOrEqual(warm);
+    // idle keep-alive connections to the registry come and go with timing (undici closes them after a few
+    // seconds): their number moves within a band and never climbs with the runs — one leaked socket per run
+    // would end above 50
+    const band = (xs: Sample[]) => Math.max(...xs.map((s) => s.sockets));
+    expect(band(samples.slice(-10)), series).toBeLessThanOrEqual(band(samples.slice(1, 11)) + 4);
+    for (const s of samples) expect(s.sockets, series).toBeLessThanOrEqual(20);
     expect((await readdir(join(work, 'work'))).filter((n) => n.startsWith('copa-'))).toEqual([]);
   });
 

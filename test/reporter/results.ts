@@ -31,7 +31,11 @@ export function readResults(file = resultsFile()): TestOutcome[] {
 /** Merge `outcomes` into the file (skipped tests do not replace a recorded pass or failure). */
 export function recordResults(outcomes: TestOutcome[], file = resultsFile()): void {
   const at = new Date().toISOString();
-  const byKey = new Map(readResults(file).map((t) => [`${t.file}\0${t.name}`, t]));
+  // a file that ran replaces its whole list: tests renamed or removed since do not linger
+  const ran = new Map<string, Set<string>>();
+  for (const o of outcomes) ran.set(o.file, (ran.get(o.file) ?? new Set()).add(o.name));
+  const kept = readResults(file).filter((t) => ran.get(t.file)?.has(t.name) ?? true);
+  const byKey = new Map(kept.map((t) => [`${t.file}\0${t.name}`, t]));
   for (const o of outcomes) {
     const key = `${o.file}\0${o.name}`;
     if ((o.state === 'skipped' || o.state === 'pending') && byKey.has(key)) continue;
