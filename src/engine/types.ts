@@ -3,6 +3,7 @@
  * that runs commands over an image. The native engine (overlayfs + namespaces, `native/`) implements it;
  * adapters import only this file (and `env.ts`), never an engine's internals.
  */
+import type { Layer } from '../oci/image.js';
 import type { Logger } from '../log.js';
 import type { Platform } from '../oci/schemas.js';
 import type { PackOptions, WrittenLayer } from '../layers/tar-pack.js';
@@ -72,6 +73,11 @@ export interface ImageRootOptions {
    * being squashed into the new one (re-patching).
    */
   seedDirs?: string[] | undefined;
+  /**
+   * The same earlier patch layers as blobs, for an engine that pulls the image itself (BuildKit): its
+   * daemon runs over the whole image and the blobs are squashed under the new diff.
+   */
+  seedLayers?: Layer[] | undefined;
   /** a tooling image whose tools work on the image bound at targetPath */
   tooling?: ToolingRoot | undefined;
 }

@@ -130,11 +130,6 @@ async function patchWatched(
     : await phases.time('layers ready', () => mapLimit(layers, 3, (l) => cache.ensure(l, pullProgress(l))));
   signal.throwIfAborted();
   const lineage = await findLineage(client, image, platform, logger);
-  if (engine.pullsImages && lineage.kind === 'rebase') {
-    throw new CopaError('ENGINE', 're-patching a patched image is not supported on the BuildKit engine yet', {
-      hint: 'patch the original image, or use the native engine (no --addr)',
-    });
-  }
   // re-patching: the old patch layers become part of the new change set
   const keep = lineage.kind === 'rebase' ? lineage.keep : layers.length;
   const layerDirs = allDirs.slice(0, keep);
@@ -154,6 +149,7 @@ async function patchWatched(
     const root: ImageRoot = await engine.openImageRoot({
       layerDirs,
       seedDirs,
+      seedLayers: layers.slice(keep),
       workDir,
       logger,
       signal,

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildkitdMissing, startBuildkitd, type TestBuildkitd } from '../helpers/buildkitd.js';
@@ -9,6 +9,7 @@ import { CLI, copa } from '../helpers/cli.js';
 import { ensureDebianFixture, pushFixture } from '../helpers/fixtures.js';
 import { rawManifest } from '../helpers/inspect.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { sshdMissing, startSshd } from '../helpers/sshd.js';
 
 /**
  * Who may use the BuildKit engine, and from where: a registry that wants a password (the daemon asks copa
@@ -108,6 +109,40 @@ describe.skipIf(MISSING !== undefined)(
       expect(r.code).toBe(0);
       expect(rawManifest(`${repo}:12-bulk`).layers).toHaveLength(rawManifest(source).layers.length + 1);
     });
+
+    it.skipIf(sshdMissing() !== undefined)(
+      `ssh://USER@HOST:PORT/SOCKET: buildctl dial-stdio on the ssh host, as BuildKit's helper runs it ${sshdMissing() ?? ''}`,
+      async () => {
+        const buildctl = process.env.COPA_TEST_BUILDCTL ?? '';
+        const sshd = await startSshd({ remotePath: [dirname(buildctl)] });
+        try {
+          const env = { ...process.env, PATH: `${sshd.binDir}:${process.env.PATH ?? ''}` };
+          const addr = `ssh://root@127.0.0.1:${sshd.port}${buildkitd.socket}`;
+          const args = ['patch', '-i', source, '-t', '12-ssh', '--push', '--json', '--addr', addr];
+          const r = await copa(args, env);
+          expect(r.stderr).not.toMatch(/^Error/m);
+          expect(r.code).toBe(0);
+          expect(json(r.stdout).status).toBe('Patched');
+          expect(rawManifest(`${registry.host}/debian:12-ssh`).layers).toHaveLength(
+            rawManifest(source).layers.length + 1,
+          );
+          // a socket that is not there on the ssh host: one line naming the address, exit 1, nothing pushed
+          const bad = `ssh://root@127.0.0.1:${sshd.port}/nonexistent/buildkitd.sock`;
+          const miss = await copa(
+            [...args.slice(0, -1), bad].map((a) => (a === '12-ssh' ? '12-ssh-bad' : a)),
+            env,
+          );
+          expect(miss.code).toBe(1);
+          const err = JSON.parse(miss.stdout) as { message: string; hint: string };
+          expect(err.message).toContain(`cannot reach BuildKit at ${bad}`);
+          expect(err.message).toContain('no such file or directory');
+          expect(err.message).not.toContain('\n');
+          expect(err.hint).toContain('buildctl');
+        } finally {
+          await sshd.stop();
+        }
+      },
+    );
 
     it('needs no root on the client: an unprivileged user patches through the daemon socket', async () => {
       const home = await mkdtemp(join(tmpdir(), 'copa-nonroot-'));

@@ -130,6 +130,41 @@ describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?
     expect(bkFiles.some((l) => l.endsWith(' var/lib/dpkg/status'))).toBe(true);
   });
 
+  it('re-patching a patched image: base layers + ONE layer holding both patches, the same as the native engine', async () => {
+    const [first, second] = upgradable.filter((u) => !['libssl3', 'openssl', 'libexpat1'].includes(u.name));
+    expect(first && second, 'two more upgradable packages to patch one after the other').toBeTruthy();
+    const cache = ['--cache-dir', join(work, 'cache')];
+    const r1 = join(work, 'repatch-1.json');
+    const r2 = join(work, 'repatch-2.json');
+    await writeBookwormReport(r1, source, [first!]);
+    await writeBookwormReport(r2, source, [second!]);
+    const p1 = await copa(['patch', '-i', source, '-r', r1, '--push', '-t', 'rp1', ...cache]);
+    expect(p1.code, p1.stderr).toBe(0);
+    const again = ['patch', '-i', `${registry.host}/debian:rp1`, '-r', r2, '--push', '--json', ...cache];
+    const bk = await copa([...again, '-t', 'rp2-bk', '--addr', buildkitd.addr]);
+    expect(bk.stderr).not.toMatch(/^Error/m);
+    expect(bk.code).toBe(0);
+    expect(bk.stderr).toContain('Re-patching');
+    const native = await copa([...again, '-t', 'rp2-native']);
+    expect(native.code, native.stderr).toBe(0);
+    expect(json(bk.stdout).installed).toEqual(json(native.stdout).installed);
+
+    const base = rawManifest(source);
+    const after = rawManifest(`${registry.host}/debian:rp2-bk`);
+    expect(after.layers).toHaveLength(base.layers.length + 1);
+    expect(after.layers.slice(0, -1).map((l) => l.digest)).toEqual(base.layers.map((l) => l.digest));
+    const layout = await pullToLayout(`${registry.host}/debian:rp2-bk`, work);
+    await withUnpackedImage(layout, 'x', async (root) => {
+      const versions = await installedVersions(root);
+      for (const u of [first!, second!]) expect(versions.get(u.name), u.name).toBe(u.to);
+    });
+    // the one layer holds the same entries as the native re-patch's (the first patch's files included)
+    const bkFiles = await layerListing(`${registry.host}/debian:rp2-bk`);
+    const nativeFiles = await layerListing(`${registry.host}/debian:rp2-native`);
+    expect(bkFiles.filter((f) => !nativeFiles.includes(f))).toEqual([]);
+    expect(nativeFiles.filter((f) => !bkFiles.includes(f))).toEqual([]);
+  });
+
   it('update-all with --oci-dir: every upgradable package at its candidate version, checked in the image', async () => {
     const out = join(work, 'layout-all');
     const r = await copa([

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { CopaError } from '../../errors.js';
+import type { Layer } from '../../oci/image.js';
 import { readTar } from '../../layers/tar-reader.js';
 
 const BLOB = /^blobs\/sha256\/([0-9a-f]{64})$/;
@@ -49,4 +50,20 @@ export async function exportedLayers(tarFile: string, workDir: string): Promise<
   const manifest = await json(join(dir, 'blobs', digestHex(first.digest)));
   const layers = (manifest.layers as Array<{ digest: string }> | undefined) ?? [];
   return layers.map((l) => join(dir, 'blobs', digestHex(l.digest)));
+}
+
+/**
+ * Re-patching: the earlier patch layers, saved as their registry blobs (digest-verified while streaming)
+ * under `workDir`, bottom first, to be squashed under the diff the daemon exports.
+ */
+export async function savedLayers(layers: Layer[], workDir: string): Promise<string[]> {
+  const dir = join(workDir, 'seed');
+  await mkdir(dir, { recursive: true });
+  return Promise.all(
+    layers.map(async (l, i) => {
+      const file = join(dir, `${i}-${digestHex(l.digest)}`);
+      await pipeline(await l.compressed(), createWriteStream(file));
+      return file;
+    }),
+  );
 }

@@ -79,7 +79,9 @@ async function connect(addr: string, tls: TlsOptions | undefined, logger: Logger
     throw new CopaError('ENGINE', `cannot reach BuildKit at ${dialed.display}: ${why}`, {
       hint: /EACCES/.test(why)
         ? 'this user may not use that socket: run with sudo, or add the user to the group that owns it'
-        : DOC_HINT,
+        : addr.startsWith('ssh://')
+          ? 'check that `ssh HOST buildctl --addr unix://SOCKET debug workers` works: a key login, buildctl on the PATH there, the socket path'
+          : DOC_HINT,
     });
   }
 }
@@ -128,15 +130,6 @@ export function buildkitEngine(opts: BuildkitOptions): Engine {
     openImageRoot(root: ImageRootOptions): Promise<ImageRoot> {
       const { rpc } = connection();
       if (!root.image) throw new CopaError('INTERNAL', 'the BuildKit engine needs the image reference');
-      if (root.seedDirs?.length) {
-        throw new CopaError(
-          'ENGINE',
-          're-patching a patched image is not supported on the BuildKit engine yet',
-          {
-            hint: 'patch the original image, or use the native engine (no --addr)',
-          },
-        );
-      }
       const exportFile = join(root.workDir, 'export.tar');
       const session = new Session({
         credentials: new DockerConfigCredentials({ logger: root.logger }),

@@ -77,4 +77,40 @@ describe('LLB ops', () => {
     expect(last.inputs).toEqual([{ digest: d.vertex.digest, index: 0 }]);
     expect(def.metadata).toEqual({});
   });
+
+  it('a host file travels as a FileOp mkfile on scratch, mounted read-only by a selector', () => {
+    const f = llb.file('file', Buffer.from('PEM'));
+    const op = codec<{
+      inputs?: unknown[];
+      file: {
+        actions: Array<{
+          input: number;
+          secondaryInput: number;
+          output: number;
+          mkfile: { path: string; mode: number; data: Uint8Array };
+        }>;
+      };
+    }>('pb.Op').decode(f.vertex.bytes);
+    expect(op.inputs ?? []).toEqual([]);
+    const [action] = op.file.actions;
+    expect([Number(action?.input), Number(action?.secondaryInput), Number(action?.output)]).toEqual([
+      -1, -1, 0,
+    ]);
+    expect(action?.mkfile.path).toBe('/file');
+    expect(action?.mkfile.mode).toBe(0o644);
+    expect(Buffer.from(action?.mkfile.data ?? []).toString()).toBe('PEM');
+    const base = llb.image('a/b@sha256:' + '0'.repeat(64), amd64);
+    const e = llb.exec({
+      root: base,
+      args: ['true'],
+      env: {},
+      platform: amd64,
+      mounts: [{ dest: '/run/ca.pem', state: f, readonly: true, selector: 'file' }],
+    });
+    const mounts = codec<{
+      exec: { mounts: Array<{ dest: string; selector: string; output: number; readonly: boolean }> };
+    }>('pb.Op').decode(e.root.vertex.bytes).exec.mounts;
+    expect(mounts[1]).toMatchObject({ dest: '/run/ca.pem', selector: 'file', readonly: true });
+    expect(Number(mounts[1]?.output)).toBe(-1);
+  });
 });

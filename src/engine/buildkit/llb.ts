@@ -16,6 +16,7 @@ interface PbOp {
 const KINDS = {
   exec: [2, codec<unknown>('pb.ExecOp')],
   source: [3, codec<unknown>('pb.SourceOp')],
+  file: [4, codec<unknown>('pb.FileOp')],
   merge: [6, codec<unknown>('pb.MergeOp')],
   diff: [7, codec<unknown>('pb.DiffOp')],
 } as const;
@@ -66,6 +67,16 @@ export function image(ref: string, platform: Platform): State {
     vertex: vertex({ source: { identifier: `docker-image://${ref}`, attrs: {} } }, pbPlatform(platform), []),
     index: 0,
   };
+}
+
+/**
+ * A tree holding one file, `/name` with `data` (mode 0644, owner root, a fixed time): how a host file is
+ * handed to an exec, mounted by a selector, since the daemon cannot see the client's files.
+ */
+export function file(name: string, data: Buffer): State {
+  const mkfile = { path: `/${name}`, mode: 0o644, data };
+  const action = { input: -1, secondaryInput: -1, output: 0, mkfile };
+  return { vertex: vertex({ file: { actions: [action] } }, undefined, []), index: 0 };
 }
 
 export type ExecMount =

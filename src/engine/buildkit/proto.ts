@@ -12,7 +12,7 @@ package pb;
 message Op {
   repeated Input inputs = 1;
   Platform platform = 10;
-  oneof op { ExecOp exec = 2; SourceOp source = 3; MergeOp merge = 6; DiffOp diff = 7; }
+  oneof op { ExecOp exec = 2; SourceOp source = 3; FileOp file = 4; MergeOp merge = 6; DiffOp diff = 7; }
 }
 message Platform { string Architecture = 1; string OS = 2; string Variant = 3; string OSVersion = 4; }
 message Input { string digest = 1; int64 index = 2; }
@@ -28,6 +28,9 @@ message Mount {
 message TmpfsOpt { int64 size = 1; }
 message CacheOpt { string ID = 1; int32 sharing = 2; }
 message SourceOp { string identifier = 1; map<string, string> attrs = 2; }
+message FileOp { repeated FileAction actions = 2; }
+message FileAction { int64 input = 1; int64 secondaryInput = 2; int64 output = 3; oneof action { FileActionMkFile mkfile = 5; } }
+message FileActionMkFile { string path = 1; int32 mode = 2; bytes data = 3; int64 timestamp = 5; }
 message MergeInput { int64 input = 1; }
 message MergeOp { repeated MergeInput inputs = 1; }
 message LowerDiffInput { int64 input = 1; }

@@ -5,6 +5,7 @@
  * the package cache key). The one layer is the diff of the base and the final state, exported to us.
  */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { CopaError } from '../../errors.js';
 import { squashLayers } from '../../layers/squash.js';
 import type { Platform } from '../../oci/schemas.js';
@@ -20,7 +21,7 @@ import type {
   ToolingRoot,
 } from '../types.js';
 import { Build, exitCodeOf } from './build.js';
-import { exportedLayers } from './export.js';
+import { exportedLayers, savedLayers } from './export.js';
 import * as llb from './llb.js';
 import { grpcMessage } from './rpc.js';
 import type { Session } from './session.js';
@@ -44,6 +45,8 @@ export class BuildkitRoot implements ImageRoot {
   private readonly mounts: Record<RootName, llb.ExecMount[]> = { image: [], tooling: [] };
   private readonly refs = new Map<string, Promise<string>>();
   private current: Executor;
+  /** re-patching: the earlier patch layers' blobs, fetched while the daemon works */
+  private readonly seeds: Promise<string[]>;
 
   constructor(
     private readonly build: Build,
@@ -57,6 +60,9 @@ export class BuildkitRoot implements ImageRoot {
     this.state = this.base;
     this.tooling = this.toolingState(opts.tooling);
     this.current = this.executor();
+    this.seeds = savedLayers(opts.seedLayers ?? [], opts.workDir);
+    // awaited by writeLayer; a run that ends earlier must not leave the failure unhandled
+    this.seeds.catch(() => undefined);
   }
 
   get session(): Executor {
@@ -153,17 +159,13 @@ export class BuildkitRoot implements ImageRoot {
       created: [],
       bind: async (mount: BindMount, root: RootName = 'image') => {
         if (mount.kind === 'file') {
-          throw new CopaError(
-            'ENGINE',
-            `binding a host file (${mount.target}) is not supported on the BuildKit engine yet`,
-            {
-              hint: 'use the native engine (no --addr) for this run',
-            },
-          );
+          // the daemon cannot see our files: the bytes travel in the build graph, mounted read-only
+          const state = llb.file('file', await readFile(mount.source));
+          this.mounts[root].push({ dest: mount.target, state, readonly: true, selector: 'file' });
+          return;
         }
         const id = `copa-${createHash('sha256').update(mount.source).digest('hex').slice(0, 24)}`;
         this.mounts[root].push({ dest: mount.target, cache: id });
-        return Promise.resolve();
       },
       run: (argv, opts) => this.run(argv, opts),
       readFile: async (path, root) => this.build.readFile(await this.ref(stateOf(root)), path),
@@ -215,10 +217,11 @@ export class BuildkitRoot implements ImageRoot {
     await this.tunnel.output();
     this.opts.logger.debug(`BuildKit: diff exported in ${secs()}s`);
     const blobs = await exportedLayers(this.exportFile, this.opts.workDir);
+    const seeds = await this.seeds;
     this.opts.logger.debug(
-      `BuildKit: ${blobs.length} exported layer(s) received in ${secs()}s; squashing them into one`,
+      `BuildKit: ${blobs.length} exported layer(s) received in ${secs()}s; squashing them${seeds.length ? ` over ${seeds.length} earlier patch layer(s)` : ''} into one`,
     );
-    return squashLayers(blobs, outFile, packOpts);
+    return squashLayers([...seeds, ...blobs], outFile, packOpts);
   }
 
   async dispose(): Promise<void> {

@@ -117,6 +117,10 @@ describe('dial', () => {
       /^podman exec -i bk buildctl dial-stdio exited 125: Error: no container/,
     );
     await p.close();
+    expect(execArgv(parseAddress('ssh://me@h:2222/run/bk.sock'))).toEqual(
+      'ssh -l me -p 2222 -- h buildctl --addr unix:///run/bk.sock dial-stdio'.split(' '),
+    );
+    expect(execArgv(parseAddress('ssh://h'))).toEqual(['ssh', '--', 'h', 'buildctl', 'dial-stdio']);
     expect(execArgv(parseAddress('nerdctl-container://bk?namespace=k8s.io'))).toEqual([
       'nerdctl',
       '--namespace=k8s.io',

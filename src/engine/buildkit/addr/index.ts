@@ -116,6 +116,18 @@ export function execArgv(a: Address): string[] {
         '--',
         ...dialStdio,
       ];
+    case 'ssh':
+      // BuildKit's ssh helper: `buildctl dial-stdio` on the remote host, over the user's own ssh set-up
+      return [
+        'ssh',
+        ...(a.user ? ['-l', a.user] : []),
+        ...(a.port ? ['-p', String(a.port)] : []),
+        '--',
+        a.host,
+        'buildctl',
+        ...(a.socket ? ['--addr', `unix://${a.socket}`] : []),
+        'dial-stdio',
+      ];
     default:
       throw new CopaError('INTERNAL', `no exec argv for ${a.scheme}://`);
   }

@@ -132,9 +132,35 @@ describe('parseAddress', () => {
       expect(usage(bad).code).toBe('USAGE');
   });
 
-  it('ssh:// is one clear "not supported yet" line', () => {
-    const e = usage('ssh://me@host');
-    expect(e.message).toMatch(/ssh:\/\/ is not supported yet/);
-    expect(e.message).not.toContain('\n');
+  it('ssh://[USER@]HOST[:PORT][/SOCKET] as BuildKit reads it', () => {
+    expect(parseAddress('ssh://host')).toEqual({ scheme: 'ssh', host: 'host' });
+    expect(parseAddress('ssh://me@build.example:2222/run/buildkit/buildkitd.sock')).toEqual({
+      scheme: 'ssh',
+      host: 'build.example',
+      user: 'me',
+      port: 2222,
+      socket: '/run/buildkit/buildkitd.sock',
+    });
+    expect(parseAddress('ssh://[::1]:22')).toEqual({ scheme: 'ssh', host: '::1', port: 22 });
+  });
+
+  it('ssh:// refuses a password, an option-looking host or user, a query and a bad port, one line each', () => {
+    for (const bad of [
+      'ssh://me:secret@host',
+      'ssh://-oProxyCommand=x',
+      'ssh://-x@host',
+      'ssh://',
+      'ssh://me@',
+      'ssh://host:0',
+      'ssh://host:99999',
+      'ssh://host?x=1',
+      'ssh://host/',
+      'ssh://ho st',
+    ]) {
+      const e = usage(bad);
+      expect(e.code, bad).toBe('USAGE');
+      expect(e.message).not.toContain('\n');
+      expect(e.message).not.toContain('secret@');
+    }
   });
 });

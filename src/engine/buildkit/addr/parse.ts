@@ -21,11 +21,13 @@ export type Address =
   | { scheme: 'podman-container'; name: string }
   | { scheme: 'nerdctl-container'; name: string; namespace?: string }
   | { scheme: 'buildx'; builder?: string }
-  | { scheme: 'kubepod'; pod: string; namespace?: string; context?: string; container?: string };
+  | { scheme: 'kubepod'; pod: string; namespace?: string; context?: string; container?: string }
+  | { scheme: 'ssh'; host: string; user?: string; port?: number; socket?: string };
 
 export const ACCEPTED =
   'unix://PATH, tcp://HOST:PORT, docker://[HOST], docker-container://NAME, podman-container://NAME, ' +
-  'nerdctl-container://NAME, buildx://[NAME], kubepod://POD[?namespace=NS&context=CTX]';
+  'nerdctl-container://NAME, buildx://[NAME], kubepod://POD[?namespace=NS&context=CTX], ' +
+  'ssh://[USER@]HOST[:PORT][/SOCKET]';
 
 const HINT = `--addr takes one of: ${ACCEPTED}; without --addr Copa auto-detects a BuildKit`;
 
@@ -146,8 +148,42 @@ export function parseAddress(addr: string): Address {
       return out;
     }
     case 'ssh':
-      throw usage(addr, 'ssh:// is not supported yet (forward the socket: ssh -L, then --addr unix://…)');
+      noQuery();
+      return parseSsh(addr, body);
     default:
       throw usage(addr, `unknown scheme ${JSON.stringify(scheme)}`);
   }
+}
+
+/**
+ * `ssh://[USER@]HOST[:PORT][/SOCKET]`, as BuildKit's ssh helper reads it: ssh runs `buildctl dial-stdio` on
+ * HOST (against SOCKET when given). No password in the address; nothing that ssh could take for an option.
+ */
+function parseSsh(addr: string, body: string): Address {
+  const m = /^(?:([^@/:]*)(:[^@/]*)?@)?(\[[0-9A-Fa-f:.]+\]|[^@/:[\]]*)(?::(\d{1,5}))?(\/.*)?$/s.exec(body);
+  if (!m) throw usage(addr, 'expected ssh://[USER@]HOST[:PORT][/SOCKET]');
+  const [, user, password, rawHost = '', port, socket] = m;
+  if (password !== undefined)
+    throw usage(
+      addr.replace(/:[^@/]*@/, ':***@'),
+      'a password in the address is not supported (use an ssh key or agent)',
+    );
+  const host = rawHost.replace(/^\[(.*)\]$/, '$1');
+  if (!host) throw usage(addr, 'no host');
+  if (!/^[A-Za-z0-9_.:-]+$/.test(host) || host.startsWith('-'))
+    throw usage(addr, `invalid host ${JSON.stringify(host)}`);
+  if (user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(user))
+    throw usage(addr, `invalid user ${JSON.stringify(user)}`);
+  const n = port === undefined ? undefined : Number(port);
+  if (n !== undefined && (n < 1 || n > 65535)) throw usage(addr, `invalid port ${port}`);
+  // eslint-disable-next-line no-control-regex
+  if (socket !== undefined && (socket === '/' || /[\x00-\x1f\x7f\s]/.test(socket)))
+    throw usage(addr, `invalid socket path ${JSON.stringify(socket)}`);
+  return {
+    scheme: 'ssh',
+    host,
+    ...(user ? { user } : {}),
+    ...(n !== undefined ? { port: n } : {}),
+    ...(socket ? { socket } : {}),
+  };
 }
