@@ -141,10 +141,28 @@ describe.skipIf(MISSING !== undefined)(`the BuildKit engine (--addr) ${MISSING ?
     const p1 = await copa(['patch', '-i', source, '-r', r1, '--push', '-t', 'rp1', ...cache]);
     expect(p1.code, p1.stderr).toBe(0);
     const again = ['patch', '-i', `${registry.host}/debian:rp1`, '-r', r2, '--push', '--json', ...cache];
-    const bk = await copa([...again, '-t', 'rp2-bk', '--addr', buildkitd.addr]);
+    const sbom = join(work, 'repatch-sbom.json');
+    const bk = await copa([
+      ...again,
+      ...['-t', 'rp2-bk', '--addr', buildkitd.addr, '--sbom', sbom, '--attach'],
+    ]);
     expect(bk.stderr).not.toMatch(/^Error/m);
     expect(bk.code).toBe(0);
     expect(bk.stderr).toContain('Re-patching');
+    // --sbom and --attach on this engine: every package at its patched version, both documents referrers of
+    // the pushed manifest
+    const bom = JSON.parse(await readFile(sbom, 'utf8')) as {
+      components: Array<{ name: string; version?: string }>;
+    };
+    for (const u of [first!, second!])
+      expect(bom.components.find((c) => c.name === u.name)?.version, u.name).toBe(u.to);
+    const attached = (
+      JSON.parse(bk.stdout) as { digest: string; referrers: Array<{ subject: string; action: string }> }
+    ).referrers;
+    expect(attached.map((x) => x.action)).toEqual(['attached', 'attached']);
+    expect(new Set(attached.map((x) => x.subject))).toEqual(
+      new Set([(JSON.parse(bk.stdout) as { digest: string }).digest]),
+    );
     const native = await copa([...again, '-t', 'rp2-native']);
     expect(native.code, native.stderr).toBe(0);
     expect(json(bk.stdout).installed).toEqual(json(native.stdout).installed);
