@@ -10,6 +10,7 @@ import { classifyWhiteout, cleanEntryPath } from './paths.js';
 import type { EntryHeader } from './tar-header.js';
 import { packLayer, type PackItem, type PackOptions, type WrittenLayer } from './tar-pack.js';
 import { readTar, type TarHeader } from './tar-reader.js';
+import { noChanges, type BaseLister, type SurvivorInfo } from './squash-base.js';
 
 const clean = (name: string): string | undefined => {
   const c = cleanEntryPath(name);
@@ -29,7 +30,11 @@ const inside = (path: string, dirs: Set<string>): boolean => {
 };
 
 /** which entries of each layer make the result: walk the layers top-down over headers only */
-async function survivors(blobs: string[], exclude: (rel: string) => boolean): Promise<Array<Set<string>>> {
+async function survivors(
+  blobs: string[],
+  exclude: (rel: string) => boolean,
+  seen: Map<string, SurvivorInfo>,
+): Promise<Array<Set<string>>> {
   const taken = new Set<string>();
   const deleted = new Set<string>();
   const opaque = new Set<string>();
@@ -53,6 +58,13 @@ async function survivors(blobs: string[], exclude: (rel: string) => boolean): Pr
       if (wh.kind === 'opaque') ownOpaque.push(dir);
       taken.add(path);
       keep[i]?.add(path);
+      seen.set(path, {
+        layer: i,
+        kind: wh.kind === 'whiteout' ? 'whiteout' : header.type === 'dir' ? 'dir' : 'other',
+        mode: header.mode,
+        uid: header.uid,
+        gid: header.gid,
+      });
     }
     // a layer's deletions apply to the layers below it only
     for (const d of ownDeleted) deleted.add(d);
@@ -99,13 +111,19 @@ async function* items(
   }
 }
 
-/** `blobs` (compressed or not, bottom first) squashed into one layer blob at `outFile` */
+/**
+ * `blobs` (compressed or not, bottom first) squashed into one layer blob at `outFile`. With `base` (the image
+ * the layers apply to), entries that change nothing in it are left out (./squash-base.ts).
+ */
 export async function squashLayers(
   blobs: string[],
   outFile: string,
   opts: PackOptions,
+  base?: BaseLister,
 ): Promise<WrittenLayer> {
   const exclude = opts.exclude ?? (() => false);
-  const keep = await survivors(blobs, exclude);
+  const seen = new Map<string, SurvivorInfo>();
+  const keep = await survivors(blobs, exclude, seen);
+  if (base) for (const path of await noChanges(seen, base)) keep[seen.get(path)?.layer ?? -1]?.delete(path);
   return packLayer(items(blobs, keep, opts), outFile, opts.compression, opts.onBytes);
 }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { check, fcParams } from '../../test/helpers/fc.js';
-import { dpkgOrder, rpmOrder } from '../../test/helpers/real-versions.js';
+import { dpkgOrder, pacmanOrder, rpmOrder } from '../../test/helpers/real-versions.js';
 import { apkVersion } from './apk.js';
 import { debVersion, parseDebVersion } from './deb.js';
 import { pacmanVersion } from './pacman.js';
@@ -107,6 +107,11 @@ if (!HAVE_RPM && process.env.COPA_REQUIRE_TOOLS === '1') {
   throw new Error('rpm is not installed, and COPA_REQUIRE_TOOLS=1: apt-get install rpm');
 }
 
+const HAVE_VERCMP = spawnSync('vercmp', ['1', '2']).status === 0;
+if (!HAVE_VERCMP && process.env.COPA_REQUIRE_TOOLS === '1') {
+  throw new Error("pacman's vercmp is not installed, and COPA_REQUIRE_TOOLS=1: apt-get install makepkg");
+}
+
 describe('version comparators against the real tools (property)', () => {
   it(`debVersion.compare = dpkg --compare-versions on generated pairs (seed ${fcParams().seed})`, () => {
     agreesWithTool(debVersion, debPair, dpkgOrder);
@@ -116,6 +121,13 @@ describe('version comparators against the real tools (property)', () => {
     `rpmVersion.compare = rpm.vercmp on generated pairs${HAVE_RPM ? '' : ' — SKIPPED: rpm is not installed'}`,
     () => {
       agreesWithTool(rpmVersion, rpmPair, rpmOrder);
+    },
+  );
+
+  it.skipIf(!HAVE_VERCMP)(
+    `pacmanVersion.compare = pacman's vercmp on generated pairs${HAVE_VERCMP ? '' : ' — SKIPPED: vercmp is not installed (apt-get install makepkg)'}`,
+    () => {
+      agreesWithTool(pacmanVersion, pacmanPair, pacmanOrder);
     },
   );
 });
@@ -134,6 +146,9 @@ const apkArb = fc
   .filter((v) => apkVersion.isValid(v));
 
 const pacmanArb = rpmVersionArb.filter((v) => pacmanVersion.isValid(v));
+const pacmanPair = nearby(pacmanArb, ['.0', '0', 'a', 'rc1', '.1', '-2', '+1']).filter(([, b]) =>
+  pacmanVersion.isValid(b),
+);
 
 const SCHEMES: [VersionScheme, fc.Arbitrary<string>][] = [
   [debVersion, debVersionArb],

@@ -51,3 +51,13 @@ export function rpmOrder(pairs: VersionPair[]): number[] {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** pacman's `vercmp` (Debian's makepkg package) for each pair, in one shell for the whole batch */
+export function pacmanOrder(pairs: VersionPair[]): number[] {
+  const script = [
+    'tab=$(printf "\\t")',
+    'while IFS="$tab" read -r a b; do vercmp "$a" "$b" || echo error; done',
+  ].join('\n');
+  const out = execFileSync('sh', ['-c', script], { input: lines(pairs), encoding: 'utf8' });
+  return checked(out.trim().split('\n'), pairs, 'vercmp').map((n) => (Number.isNaN(n) ? n : Math.sign(n)));
+}

@@ -52,6 +52,8 @@ export interface GatewayResult {
 export interface Stat {
   path: string;
   mode: number;
+  uid?: number;
+  gid?: number;
   size: number;
   linkname: string;
 }

@@ -37,7 +37,7 @@ export class Build {
 
   constructor(
     private readonly rpc: Rpc,
-    session: Session,
+    private readonly session: Session,
     exporters: Exporter[],
     private readonly logger: Logger,
     /** Ctrl-C / --timeout: cancels the call in flight, which cancels the daemon's step */
@@ -60,6 +60,11 @@ export class Build {
     });
     status.on('error', (e) => logger.debug(`BuildKit status: ${grpcMessage(e)}`));
     this.status = status;
+  }
+
+  /** another build on the same daemon and session that exports nothing: reads after this one has ended */
+  sibling(): Build {
+    return new Build(this.rpc, this.session, [], this.logger, this.signal);
   }
 
   private meta(): grpc.Metadata {

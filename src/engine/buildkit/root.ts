@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { CopaError } from '../../errors.js';
 import { squashLayers } from '../../layers/squash.js';
+import type { BaseEntry } from '../../layers/squash-base.js';
 import type { Platform } from '../../oci/schemas.js';
 import { sandboxEnv } from '../env.js';
 import type {
@@ -20,6 +21,7 @@ import type {
   RunResult,
   ToolingRoot,
 } from '../types.js';
+import type { Stat } from './api.js';
 import { Build, exitCodeOf } from './build.js';
 import { exportedLayers, savedLayers } from './export.js';
 import * as llb from './llb.js';
@@ -221,11 +223,41 @@ export class BuildkitRoot implements ImageRoot {
     this.opts.logger.debug(
       `BuildKit: ${blobs.length} exported layer(s) received in ${secs()}s; squashing them${seeds.length ? ` over ${seeds.length} earlier patch layer(s)` : ''} into one`,
     );
-    return squashLayers([...seeds, ...blobs], outFile, packOpts);
+    // against the base image: leave out what changes nothing in it (not when squashing over earlier patch
+    // layers, whose base is further down than the image the daemon ran over); the patch build has ended, so
+    // the base is read through a second build that exports nothing
+    if (seeds.length) return squashLayers([...seeds, ...blobs], outFile, packOpts);
+    const lookups = this.build.sibling();
+    try {
+      const baseRef = lookups.solve(this.base);
+      const lister = async (dir: string) =>
+        (await lookups.readDir(await baseRef, `/${dir}`))?.map((e) => baseEntry(e));
+      return await squashLayers(blobs, outFile, packOpts, lister);
+    } finally {
+      await lookups.abort('copa: base read');
+    }
   }
 
   async dispose(): Promise<void> {
     await this.build.abort('copa: nothing to export');
     this.tunnel.close();
   }
+}
+
+/** Go's os.FileMode bits (fsutil's Stat.mode) as a tar header's mode */
+const GO_DIR = 2 ** 31;
+const GO_SETUID = 2 ** 23;
+const GO_SETGID = 2 ** 22;
+const GO_STICKY = 2 ** 20;
+
+export function baseEntry(e: Stat): BaseEntry {
+  const m = e.mode;
+  const special = (m & GO_SETUID ? 0o4000 : 0) | (m & GO_SETGID ? 0o2000 : 0) | (m & GO_STICKY ? 0o1000 : 0);
+  return {
+    name: e.path.split('/').pop() ?? e.path,
+    dir: Math.floor(m / GO_DIR) % 2 === 1,
+    mode: (m & 0o777) | special,
+    uid: e.uid ?? 0,
+    gid: e.gid ?? 0,
+  };
 }
