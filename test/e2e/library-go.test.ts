@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildkitdMissing, startBuildkitd, type TestBuildkitd } from '../helpers/buildkitd.js';
 import { copa } from '../helpers/cli.js';
 import { pushFixture } from '../helpers/fixtures.js';
 import {
@@ -156,6 +157,29 @@ describe('Go libraries', () => {
     };
     expect(doc.statements.map((s) => s.vulnerability.name)).toEqual(['CVE-2099-3000']);
   });
+
+  it.skipIf(buildkitdMissing() !== undefined)(
+    `on the BuildKit engine (--addr): the golang tooling image rebuilds it in the daemon, the same result ${buildkitdMissing() ?? ''}`,
+    async () => {
+      const buildkitd: TestBuildkitd = await startBuildkitd({
+        insecureRegistries: [registry.host],
+        name: 'go',
+      });
+      try {
+        const report = await writeReport('trivy-bk.json', goTrivyReport(binImage, [VULN]));
+        const out = join(work, 'out-bk');
+        const r = await copa(
+          args('patch', '-i', binImage, '-r', report, '--oci-dir', out, '-t', 'bk', '--addr', buildkitd.addr),
+          env(),
+        );
+        expect(r.stderr).not.toMatch(/^Error/m);
+        expect(r.code).toBe(0);
+        await checkPatched(out, 'bk');
+      } finally {
+        await buildkitd.stop();
+      }
+    },
+  );
 
   it('Grype report of the same finding (-s grype)', async () => {
     const report = await writeReport('grype.json', goGrypeReport([VULN]));

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildkitdMissing, startBuildkitd, type TestBuildkitd } from '../helpers/buildkitd.js';
 import { copa } from '../helpers/cli.js';
 import { pushFixture } from '../helpers/fixtures.js';
 import { layerEntries, rawManifest } from '../helpers/inspect.js';
@@ -205,3 +206,31 @@ describe('node-pkg libraries', () => {
     expect(litter(out, 'p5')).toEqual([]);
   });
 });
+
+const BK_MISSING = buildkitdMissing();
+
+describe.skipIf(BK_MISSING !== undefined)(
+  `node-pkg on the BuildKit engine (--addr) ${BK_MISSING ?? ''}`,
+  () => {
+    let buildkitd: TestBuildkitd;
+    beforeAll(async () => {
+      buildkitd = await startBuildkitd({ insecureRegistries: [registry.host], name: 'node' });
+    }, 300_000);
+    afterAll(async () => {
+      await buildkitd?.stop();
+    });
+
+    it('direct, nested and global packages at the fixed versions through the daemon, lock file updated, no npm litter', async () => {
+      const report = await writeReport('trivy-bk.json', trivyNodeReport(image, LIBS));
+      const out = join(work, 'out-bk');
+      const r = await copa(
+        args('patch', '-i', image, '-r', report, '--oci-dir', out, '-t', 'bk', '--addr', buildkitd.addr),
+        env,
+      );
+      expect(r.stderr).not.toMatch(/^Error/m);
+      expect(r.code).toBe(0);
+      expect(await patchedVersions(out, 'bk')).toEqual(fixed);
+      expect(litter(out, 'bk')).toEqual([]);
+    });
+  },
+);

@@ -29,6 +29,11 @@ import { grpcMessage } from './rpc.js';
 import type { Session } from './session.js';
 import { BASE_MOUNT, keepUnchangedOut } from './unchanged.js';
 
+/**
+ * Scratch dirs: a tmpfs per session on the native engine. Here they stay in the state from step to step (a
+ * step may leave files for the next, e.g. npm's tarballs, and reads go through the gateway, which sees no
+ * mounts) and are left out of the layer like the native engine's tmpfs.
+ */
 const SCRATCH_DIRS = ['/tmp', '/var/tmp'];
 /** mount points the container runtime makes for every exec; new ones are no change of the image */
 const RUNTIME_MOUNTS = ['dev', 'proc', 'sys'];
@@ -116,13 +121,12 @@ export class BuildkitRoot implements ImageRoot {
       // the tooling root keeps what its tools leave (downloads, scratch dirs) until it is reopened
       nextTooling = e.root;
     } else {
-      const scratch = SCRATCH_DIRS.map((dest) => ({ dest, tmpfs: true as const }));
       next = llb.exec({
         root: this.state,
         args: this.imageHasShell ? keepUnchangedOut(args, '/') : args,
         env,
         platform: this.platform,
-        mounts: [...this.mounts.image, ...scratch, ...(this.imageHasShell ? [this.baseMount()] : [])],
+        mounts: [...this.mounts.image, ...(this.imageHasShell ? [this.baseMount()] : [])],
       }).root;
     }
     this.opts.signal?.throwIfAborted();
@@ -209,7 +213,7 @@ export class BuildkitRoot implements ImageRoot {
   }
 
   created(): string[] {
-    return [...this.runtimeCreated];
+    return [...this.runtimeCreated, ...SCRATCH_DIRS];
   }
 
   async writeLayer(outFile: string, packOpts: Parameters<ImageRoot['writeLayer']>[1]) {
