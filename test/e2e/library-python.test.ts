@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { selfSigned } from '../helpers/certs.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copa } from '../helpers/cli.js';
 import { pushFixture } from '../helpers/fixtures.js';
@@ -253,60 +254,49 @@ describe('python-pkg libraries', () => {
 
 const BK_MISSING = buildkitdMissing();
 
-describe.skipIf(BK_MISSING !== undefined)(`python-pkg on the BuildKit engine (--addr) ${BK_MISSING ?? ''}`, () => {
-  let buildkitd: TestBuildkitd;
-  let extraCa: string;
+describe.skipIf(BK_MISSING !== undefined)(
+  `python-pkg on the BuildKit engine (--addr) ${BK_MISSING ?? ''}`,
+  () => {
+    let buildkitd: TestBuildkitd;
+    let extraCa: string;
 
-  beforeAll(async () => {
-    buildkitd = await startBuildkitd({ insecureRegistries: [registry.host], name: 'python' });
-    // an extra CA as a company would pass it: the bundle bound in is the host's bundle plus this file
-    extraCa = join(work, 'extra-ca.pem');
-    execFileSync('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=copa test extra CA',
-      '-keyout',
-      join(work, 'extra-ca.key'),
-      '-out',
-      extraCa,
-    ]);
-  }, 300_000);
+    beforeAll(async () => {
+      buildkitd = await startBuildkitd({ insecureRegistries: [registry.host], name: 'python' });
+      // an extra CA as a company would pass it: the bundle bound in is the host's bundle plus this file
+      extraCa = join(work, 'extra-ca.pem');
+      await selfSigned({ key: join(work, 'extra-ca.key'), cert: extraCa, cn: 'copa test extra CA' });
+    }, 300_000);
 
-  afterAll(async () => {
-    await buildkitd?.stop();
-  });
+    afterAll(async () => {
+      await buildkitd?.stop();
+    });
 
-  it('venv with pip, --ca-certs: the CA bundle reaches pip in the exec, the same layer and versions as native', async () => {
-    const file = await report(pythonTrivyReport(app, [urllib3(), certifi]));
-    const common = ['--pkg-types', 'library', '--ca-certs', extraCa];
-    const bk = await patch(app, file, ...common, '--addr', buildkitd.addr);
-    expect(bk.stderr).not.toMatch(/^Error/m);
-    expect(bk.code).toBe(0);
-    expect(await inspectVenv(bk.out)).toEqual({ versions: `${PY_FIXED} ${CERTIFI_FIXED}`, stale: [] });
-    const native = await patch(app, file, ...common);
-    expect(native.code, native.stderr).toBe(0);
-    // pip removes and rewrites the package dirs: the native layer carries them whole (an opaque dir), while
-    // BuildKit's differ leaves out the files rewritten byte for byte; nothing else differs
-    const bkEntries = await patchLayer(bk.out);
-    const nativeEntries = new Set(await patchLayer(native.out));
-    expect(bkEntries.filter((e) => !nativeEntries.has(e))).toEqual([]);
-    expect(bkEntries.some((e) => e.endsWith(`urllib3-${PY_FIXED}.dist-info/METADATA`))).toBe(true);
-    expectCleanLayer(bkEntries);
-  });
+    it('venv with pip, --ca-certs: the CA bundle reaches pip in the exec, the same layer and versions as native', async () => {
+      const file = await report(pythonTrivyReport(app, [urllib3(), certifi]));
+      const common = ['--pkg-types', 'library', '--ca-certs', extraCa];
+      const bk = await patch(app, file, ...common, '--addr', buildkitd.addr);
+      expect(bk.stderr).not.toMatch(/^Error/m);
+      expect(bk.code).toBe(0);
+      expect(await inspectVenv(bk.out)).toEqual({ versions: `${PY_FIXED} ${CERTIFI_FIXED}`, stale: [] });
+      const native = await patch(app, file, ...common);
+      expect(native.code, native.stderr).toBe(0);
+      // pip removes and rewrites the package dirs: the native layer carries them whole (an opaque dir), while
+      // BuildKit's differ leaves out the files rewritten byte for byte; nothing else differs
+      const bkEntries = await patchLayer(bk.out);
+      const nativeEntries = new Set(await patchLayer(native.out));
+      expect(bkEntries.filter((e) => !nativeEntries.has(e))).toEqual([]);
+      expect(bkEntries.some((e) => e.endsWith(`urllib3-${PY_FIXED}.dist-info/METADATA`))).toBe(true);
+      expectCleanLayer(bkEntries);
+    });
 
-  it('no pip in the venv: the tooling image runs in the daemon, files swapped in place', async () => {
-    const file = await report(pythonTrivyReport(nopip, [urllib3(), certifi]));
-    const r = await patch(nopip, file, '--pkg-types', 'library', '--addr', buildkitd.addr);
-    expect(r.stderr).not.toMatch(/^Error/m);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`Using tooling image ${registry.host}/library/python:3.11-slim`);
-    expectCleanLayer(await patchLayer(r.out));
-    expect(await inspectVenv(r.out)).toEqual({ versions: `${PY_FIXED} ${CERTIFI_FIXED}`, stale: [] });
-  });
-});
+    it('no pip in the venv: the tooling image runs in the daemon, files swapped in place', async () => {
+      const file = await report(pythonTrivyReport(nopip, [urllib3(), certifi]));
+      const r = await patch(nopip, file, '--pkg-types', 'library', '--addr', buildkitd.addr);
+      expect(r.stderr).not.toMatch(/^Error/m);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(`Using tooling image ${registry.host}/library/python:3.11-slim`);
+      expectCleanLayer(await patchLayer(r.out));
+      expect(await inspectVenv(r.out)).toEqual({ versions: `${PY_FIXED} ${CERTIFI_FIXED}`, stale: [] });
+    });
+  },
+);

@@ -4,6 +4,7 @@ import { chmod, chown, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promis
 import { createServer } from 'node:https';
 import { join, normalize } from 'node:path';
 import { run } from './exec.js';
+import { selfSigned } from './certs.js';
 import { cachedDir, ensureDebianFixture, fixtureCacheRoot, FIXTURE_REF_NAME, utcDate } from './fixtures.js';
 import { grypeLangReport, trivyLangReport, type LangFinding } from './lang-reports.js';
 
@@ -238,23 +239,7 @@ export async function serveHttps(
 ): Promise<{ url: string; ca: string; stop(): Promise<void> }> {
   const key = join(work, 'https-key.pem');
   const ca = join(work, 'https-cert.pem');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    ca,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ]);
+  await selfSigned({ key, cert: ca, cn: '127.0.0.1', days: 1, san: 'IP:127.0.0.1' });
   const server = createServer({ key: await readFile(key), cert: await readFile(ca) }, (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'https://x').pathname);
     const file = normalize(join(dir, path));

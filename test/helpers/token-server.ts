@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
-import { run } from './skopeo.js';
+import { selfSigned } from './certs.js';
 
 /**
  * A real token server for the distribution registry's `auth: token` mode: it checks Basic credentials
@@ -20,21 +20,7 @@ export interface TokenKeys {
 export async function makeTokenKeys(dir: string): Promise<TokenKeys> {
   const keyPath = join(dir, 'token.key');
   const certPath = join(dir, 'token.crt');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=copa-test-token-issuer',
-    '-keyout',
-    keyPath,
-    '-out',
-    certPath,
-  ]);
+  await selfSigned({ key: keyPath, cert: certPath, cn: 'copa-test-token-issuer', days: 1 });
   return { keyPath, certPath };
 }
 

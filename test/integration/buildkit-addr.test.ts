@@ -4,6 +4,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { selfSigned } from '../helpers/certs.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildkitdToml, unmountBelow } from '../../bench/buildkit.js';
 import { dial, type Dialed } from '../../src/engine/buildkit/addr/index.js';
@@ -61,21 +62,7 @@ async function freePort(): Promise<number> {
 async function makeCerts(dir: string): Promise<void> {
   const ossl = (args: string[]) => run('openssl', args, { cwd: dir });
   for (const ca of ['ca', 'other-ca'])
-    await ossl([
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${ca}`,
-      '-keyout',
-      `${ca}.key`,
-      '-out',
-      `${ca}.pem`,
-    ]);
+    await selfSigned({ key: `${ca}.key`, cert: `${ca}.pem`, cn: ca, cwd: dir });
   await writeFile(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:buildkit.test\n');
   for (const [name, ext] of [
     ['server', ['-extfile', 'san.ext']],
