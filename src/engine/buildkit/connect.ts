@@ -12,10 +12,15 @@ import type { ImageRoot, ImageRootOptions } from '../types.js';
 import { autoCandidates, dial, type Dialed, type TlsOptions } from './addr/index.js';
 import { control } from './api.js';
 import { Build } from './build.js';
-import type { BuildkitOptions } from './index.js';
 import { BuildkitRoot } from './root.js';
 import { CHANNEL_OPTIONS, grpcMessage, Rpc } from './rpc.js';
 import { Session } from './session.js';
+
+export interface BuildkitOptions {
+  /** --addr; empty: Copa's auto-detection (docker, buildx, the default socket) */
+  addr?: string | undefined;
+  tls?: TlsOptions | undefined;
+}
 
 const NEEDED_CAPS = ['mergeop', 'diffop'];
 

@@ -7,14 +7,9 @@
 import { CopaError } from '../../errors.js';
 import { createWorkDir, keepWorkDir } from '../native/workdir.js';
 import type { Engine, ImageRoot, ImageRootOptions } from '../types.js';
-import type { TlsOptions } from './addr/index.js';
-import type { Connection } from './connect.js';
+import type { BuildkitOptions, Connection } from './connect.js';
 
-export interface BuildkitOptions {
-  /** --addr; empty: Copa's auto-detection (docker, buildx, the default socket) */
-  addr?: string | undefined;
-  tls?: TlsOptions | undefined;
-}
+export type { BuildkitOptions } from './connect.js';
 
 const heavy = () => import('./connect.js');
 
