@@ -6,8 +6,9 @@ import { pacmanErrorLine, parsePacmanQ, parsePacmanQu, plannedFromPrint } from '
 
 const data = (name: string): string => readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8');
 
-// No pacman binary is reachable here: testdata/*.constructed.txt follow pacman's output formats
-// (`-Q`: "name version"; `-Qu`: "name old -> new [ignored]"; `--print-format '%n %v'`).
+// Parser cases, including error paths, from constructed outputs (testdata/*.constructed.txt, in pacman's
+// formats: `-Q`: "name version"; `-Qu`: "name old -> new [ignored]"; `--print-format '%n %v'`). The real
+// pacman runs in test/integration/pacman-real.test.ts.
 
 describe('pacman parsers', () => {
   it('[constructed] pacman -Q (with an epoch)', () => {
