@@ -234,6 +234,7 @@ export class BuildkitRoot implements ImageRoot {
     const lookups = this.build.sibling();
     try {
       const baseRef = lookups.solve(this.base);
+      baseRef.catch(() => undefined); // awaited by the lister, which may never be asked
       const lister = async (dir: string) =>
         (await lookups.readDir(await baseRef, `/${dir}`))?.map((e) => baseEntry(e));
       return await squashLayers(blobs, outFile, packOpts, lister);
