@@ -8,7 +8,7 @@ import { copa } from '../helpers/cli.js';
 import { startDockerd } from '../helpers/dockerd.js';
 import { ensureDistrolessFixture, distrolessUpdates } from '../helpers/distroless.js';
 import { ensureDebianFixture, pushFixture, type DebianFixture } from '../helpers/fixtures.js';
-import { dpkgGe, pullToLayout, rawManifest } from '../helpers/inspect.js';
+import { dpkgGe, lastLayerListing, pullToLayout, rawManifest } from '../helpers/inspect.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { writeBookwormReport, writeDebianReport } from '../helpers/debian-report.js';
 import {
@@ -44,24 +44,7 @@ interface Result {
   message?: string;
 }
 
-/** `tar -tvz` of the last layer of an image without dates: type/mode, owner, size, name (and link target) */
-async function layerListing(ref: string): Promise<string[]> {
-  const layout = await pullToLayout(ref, work);
-  return rawManifest(ref)
-    .layers.slice(-1)
-    .flatMap((l) =>
-      execFileSync('tar', ['--numeric-owner', '-tvzf', join(layout, 'blobs/sha256', l.digest.slice(7))], {
-        encoding: 'utf8',
-        maxBuffer: 64 << 20,
-      }).split('\n'),
-    )
-    .filter(Boolean)
-    .map((l) => {
-      const [mode, owner, size, , , ...name] = l.split(/\s+/);
-      return `${mode} ${owner} ${size} ${name.join(' ').replace(/^\.\//, '')}`;
-    })
-    .sort();
-}
+const layerListing = (ref: string): Promise<string[]> => lastLayerListing(ref, work);
 
 const json = (stdout: string): Result => JSON.parse(stdout) as Result;
 

@@ -77,3 +77,28 @@ export function layerEntries(layoutDir: string, digest: string): string[] {
     .split('\n')
     .filter(Boolean);
 }
+
+/**
+ * `tar -tvz` of the last (patch) layer of a registry image without dates: type/mode, owner, size, name (and
+ * link target), sorted; pulled into a layout under `work`.
+ */
+export async function lastLayerListing(ref: string, work: string): Promise<string[]> {
+  const last = rawManifest(ref).layers.at(-1);
+  if (!last) throw new Error(`${ref} has no layers`);
+  const layout = await pullToLayout(ref, work);
+  return execFileSync(
+    'tar',
+    ['--numeric-owner', '-tvzf', join(layout, 'blobs/sha256', last.digest.slice(7))],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    },
+  )
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [mode, owner, size, , , ...name] = l.split(/\s+/);
+      return `${mode} ${owner} ${size} ${name.join(' ').replace(/^\.\//, '')}`;
+    })
+    .sort();
+}

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildkitdMissing, startBuildkitd, type TestBuildkitd } from '../helpers/buildkitd.js';
 import { copa } from '../helpers/cli.js';
 import { ensureDebianFixture, pushFixture } from '../helpers/fixtures.js';
-import { pullToLayout, rawManifest } from '../helpers/inspect.js';
+import { lastLayerListing, pullToLayout, rawManifest } from '../helpers/inspect.js';
 import {
   archLayer,
   buildPacmanPackages,
@@ -45,24 +44,7 @@ async function installedIn(ref: string): Promise<{ pkgs: Map<string, string>; he
   }));
 }
 
-/** `tar -tvz` of the new layer without dates: type/mode, owner, size, name */
-async function newLayer(ref: string): Promise<string[]> {
-  const last = rawManifest(ref).layers.at(-1);
-  if (!last) throw new Error('no layers');
-  const layout = await pullToLayout(ref, work);
-  return execFileSync(
-    'tar',
-    ['--numeric-owner', '-tvzf', join(layout, 'blobs/sha256', last.digest.slice('sha256:'.length))],
-    { encoding: 'utf8', maxBuffer: 64 << 20 },
-  )
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const [mode, owner, size, , , ...name] = l.split(/\s+/);
-      return `${mode} ${owner} ${size} ${name.join(' ').replace(/^\.\//, '')}`;
-    })
-    .sort();
-}
+const newLayer = (ref: string): Promise<string[]> => lastLayerListing(ref, work);
 
 const json = (stdout: string) =>
   JSON.parse(stdout) as { status: string; installed: Record<string, string>; plan: { updates: unknown[] } };
