@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,5 +127,50 @@ describe('one cache dir, several copa processes', () => {
     expect(tagExists(`${registry.host}/debian:after-kill-2`)).toBe(true);
     expect(tagExists(`${registry.host}/debian:killed-2`)).toBe(false);
     expect(await locks(cache)).toStrictEqual([]);
+  });
+
+  it("a run on fresh shared package lists loads apt's source cache published with them, without rebuilding it", async () => {
+    const cache = join(work, 'cache-srcpkgcache');
+    const args = (tag: string): string[] => [
+      'patch',
+      '-i',
+      source,
+      '-r',
+      report,
+      '-t',
+      tag,
+      '--push',
+      '--cache-dir',
+      cache,
+    ];
+    const cold = await copa(args('srccache-1'));
+    expect(cold.code, cold.stderr).toBe(0);
+    const [key] = await readdir(join(cache, 'pkg'));
+    const published = await stat(
+      join(cache, 'pkg', String(key), 'current', '_var_lib_apt_lists', 'srcpkgcache.bin'),
+    );
+    expect(published.size).toBeGreaterThan(1_000_000);
+
+    const warm = await copa([...args('srccache-2'), '--debug']);
+    expect(warm.code, warm.stderr).toBe(0);
+    expect(warm.stderr).toMatch(/package indexes of .* are fresh/);
+    const kept = /kept the work dir (\S+?);/.exec(warm.stderr)?.[1];
+    if (!kept) throw new Error(`no kept work dir in: ${warm.stderr.slice(-500)}`);
+    try {
+      const found: string[] = [];
+      const walk = async (d: string): Promise<void> => {
+        for (const e of await readdir(d, { withFileTypes: true })) {
+          const p = join(d, e.name);
+          if (e.isDirectory()) await walk(p);
+          else if (p.endsWith('/_var_lib_apt_lists/srcpkgcache.bin')) found.push(p);
+        }
+      };
+      await walk(kept);
+      expect(found).toHaveLength(1);
+      // still the published file (a hard link): apt found it valid and used it; a rebuild replaces it by rename
+      expect((await stat(String(found[0]))).ino).toBe(published.ino);
+    } finally {
+      await rm(kept, { recursive: true, force: true });
+    }
   });
 });

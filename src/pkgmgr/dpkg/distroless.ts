@@ -2,6 +2,7 @@ import { CopaError } from '../../errors.js';
 import { sandboxEnv } from '../../engine/env.js';
 import { debVersion } from '../../version/deb.js';
 import type { PackageManager, PackageManagerContext, PlannedUpdate } from '../types.js';
+import { SOURCE_CACHE_OPTS } from './apt.js';
 import { aptErrorLine, parseDpkgStatus, updateFailure } from './parse.js';
 import { debianToolingImages } from './tooling.js';
 
@@ -16,7 +17,15 @@ const TARGET = '/tmp/rootfs';
 const STATUS_D = '/var/lib/dpkg/status.d';
 const ADMIN = '/tmp/copa-admin';
 const DEBS = '/tmp/copa-debs';
-const APT_OPTS = ['-o', 'Acquire::Retries=3', '-o', 'APT::Sandbox::User=root', '-o', 'Dpkg::Use-Pty=0'];
+const APT_OPTS = [
+  '-o',
+  'Acquire::Retries=3',
+  '-o',
+  'APT::Sandbox::User=root',
+  '-o',
+  'Dpkg::Use-Pty=0',
+  ...SOURCE_CACHE_OPTS,
+];
 
 function env(): Record<string, string> {
   return sandboxEnv({ DEBIAN_FRONTEND: 'noninteractive', DEBCONF_NONINTERACTIVE_SEEN: 'true' });
@@ -141,7 +150,11 @@ export const distrolessDpkgManager: PackageManager = {
     const installed = await this.installed(ctx);
     const wanted = names ?? [...installed.keys()];
     if (wanted.length === 0) return [];
-    const policy = await tool(ctx, ['apt-cache', 'policy', ...wanted], 'apt-cache policy');
+    const policy = await tool(
+      ctx,
+      ['apt-cache', ...SOURCE_CACHE_OPTS, 'policy', ...wanted],
+      'apt-cache policy',
+    );
     const candidates = parseCandidates(policy);
     const plan: PlannedUpdate[] = [];
     for (const name of wanted) {
