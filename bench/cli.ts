@@ -19,15 +19,24 @@ function git(repo: string, args: string[]): string {
   return spawnSync('git', args, { cwd: repo, encoding: 'utf8' }).stdout.trim();
 }
 
-/** tsc -p tsconfig.build.json in `dir`; type errors elsewhere are reported but the emitted build is used. */
+/**
+ * `npm run build` in `dir`: tsc -p tsconfig.build.json (type errors elsewhere are reported but the emitted
+ * build is used), then the bundled CLI where the tree has scripts/bundle.ts (older refs have none).
+ */
 function tscBuild(dir: string, log: (m: string) => void): void {
   const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: dir, encoding: 'utf8' });
   if (r.status !== 0) log(`tsc reported errors (emitted anyway):\n${r.stdout}${r.stderr}`);
+  if (!existsSync(join(dir, 'scripts/bundle.ts'))) return;
+  const b = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bundle.ts'], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
+  if (b.status !== 0) throw new Error(`bundling the CLI failed in ${dir}:\n${b.stdout}${b.stderr}`);
 }
 
 /** The working tree: build dist/ and use dist/cli/main.js. */
 export function workingTreeCli(repo: string, log: (m: string) => void): BenchCli {
-  log('building dist/ (tsc -p tsconfig.build.json)');
+  log('building dist/ (tsc -p tsconfig.build.json, then the bundled CLI)');
   tscBuild(repo, log);
   const dirty = git(repo, ['status', '--porcelain', '--', 'src']);
   return {

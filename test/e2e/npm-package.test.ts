@@ -1,9 +1,11 @@
 import {
   access,
   constants,
+  copyFile,
   lstat,
   mkdir,
   mkdtemp,
+  readdir,
   readFile,
   readlink,
   rm,
@@ -159,15 +161,49 @@ describe('npm pack', () => {
     const refs: string[] = [];
     for (const p of js) {
       const text = await readFile(join(project, 'node_modules', 'copa-ts', p), 'utf8');
-      for (const m of text.matchAll(/new URL\('(\.{1,2}\/[^']*)', import\.meta\.url\)/g)) {
+      // tsc keeps the sources' quotes, esbuild (the bundled CLI) prints double quotes
+      for (const m of text.matchAll(/new URL\((['"])(\.{1,2}\/[^'"]*)\1, import\.meta\.url\)/g)) {
         // a .ts target is the sources' fallback (tests run from src/), never used from dist/
-        if (!m[1]!.endsWith('.ts'))
-          refs.push(resolve(dirname(join(project, 'node_modules', 'copa-ts', p)), m[1]!));
+        if (!m[2]!.endsWith('.ts'))
+          refs.push(resolve(dirname(join(project, 'node_modules', 'copa-ts', p)), m[2]!));
       }
     }
     expect(refs.length).toBeGreaterThan(0);
     for (const ref of refs) await access(ref);
     expect(refs).toContain(join(dist, 'engine', 'native', 'child.js'));
+    expect(refs).toContain(join(dist, 'cli', 'child.js'));
+  });
+
+  it('the CLI is bundled: copied alone (no node_modules anywhere above it) it runs, BuildKit client included', async () => {
+    const cli = join(project, 'node_modules', 'copa-ts', 'dist', 'cli');
+    const files = (await readdir(cli)).filter(
+      (f) => f === 'main.js' || f === 'child.js' || f.startsWith('chunk-'),
+    );
+    expect(files.filter((f) => f.startsWith('chunk-')).length).toBeGreaterThan(0);
+    const alone = await mkdtemp(join(tmpdir(), 'copa-cli-alone-'));
+    try {
+      await mkdir(join(alone, 'dist', 'cli'), { recursive: true });
+      for (const f of files) await copyFile(join(cli, f), join(alone, 'dist', 'cli', f));
+      await copyFile(join(project, 'node_modules', 'copa-ts', 'package.json'), join(alone, 'package.json'));
+      const main = join(alone, 'dist', 'cli', 'main.js');
+      const version = await run(process.execPath, [main, '--version'], { cwd: alone, env });
+      expect(version.stdout.trim()).toBe(packed.version);
+      // --addr loads the BuildKit client (gRPC, protobuf) from its own chunk; it gets as far as connecting
+      const bk = await run(
+        process.execPath,
+        [main, 'patch', '-i', '127.0.0.1:9/none:1', '--addr', `unix://${alone}/no.sock`],
+        { cwd: alone, env },
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (!(bk instanceof CommandError)) throw new Error(`expected a failure, got ${String(bk)}`);
+      expect(bk.exitCode).toBe(1);
+      expect(bk.stderr).toMatch(/^Error: cannot reach BuildKit at unix:\/\/.*no\.sock/m);
+      expect(bk.stderr).not.toMatch(/Cannot find (module|package)|ERR_MODULE_NOT_FOUND/);
+    } finally {
+      await rm(alone, { recursive: true, force: true });
+    }
   });
 });
 

@@ -17,6 +17,7 @@ export const UNSHARE_DENIED_HINT =
 export type SandboxSession = Executor;
 
 function childCommand(): string[] {
+  // beside this module: dist/engine/native/child.js (tsc), or dist/cli/child.js beside the bundled CLI
   const js = fileURLToPath(new URL('./child.js', import.meta.url));
   if (existsSync(js)) return [process.execPath, js];
   // running from TypeScript sources (tests): let tsx load the child
