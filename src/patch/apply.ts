@@ -25,6 +25,8 @@ export interface ApplyContext {
   targetRef: string;
   logger: Logger;
   signal: AbortSignal;
+  /** awaited after the simulation, before anything is installed (the end-of-life check runs meanwhile) */
+  gate?: Promise<void>;
   /** where the phase timings go (package lists, simulation, download, install) */
   phases?: Phases;
   onOutput?: PackageManagerContext['onOutput'];
@@ -192,6 +194,7 @@ export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyCont
       for (const h of plan.held) logger.warn(`package ${h} is held: it will not be patched`);
       plan.updates = await pm.simulate(pmCtx, names);
     });
+    await ctx.gate;
   } catch (e) {
     await settled; // no package manager left running in a root that is about to be torn down
     throw e;

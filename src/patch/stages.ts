@@ -80,18 +80,30 @@ export async function runStages(root: ImageRoot, input: StageInput): Promise<Sta
     let applied: Applied = { plan: emptyPlan(input), excluded: [] };
     if (which.os) {
       const probe = await probeImage(root, report, opts.ignoreErrors, logger);
-      if (!report) await input.endOfLife(probe.os);
-      if (probe.pm.tooling) {
-        // the package manager is not in the image: reopen with a tooling image that supplies it
-        const tooling = await input.osTooling(probe.pm.tooling.images(probe.os));
-        await root.reopen({ ...tooling, targetPath: probe.pm.tooling.targetPath });
+      // update-all: the end-of-life check (an HTTP request, up to 10 s) runs alongside the package lists'
+      // refresh and the simulation, and is waited for before anything is installed
+      const eol = report ? undefined : input.endOfLife(probe.os);
+      const eolSettled = eol?.then(
+        () => undefined,
+        () => undefined,
+      );
+      try {
+        if (probe.pm.tooling) {
+          // the package manager is not in the image: reopen with a tooling image that supplies it
+          const tooling = await input.osTooling(probe.pm.tooling.images(probe.os));
+          await root.reopen({ ...tooling, targetPath: probe.pm.tooling.targetPath });
+        }
+        applied = await applyUpdates(root, probe, eol ? { ...input.apply, gate: eol } : input.apply);
+      } catch (e) {
+        await eolSettled; // no request left running once the run has failed
+        throw e;
       }
-      applied = await applyUpdates(root, probe, input.apply);
       if (probe.pm.tooling && which.libraries) await root.reopen();
     } else if (report && report.osUpdates.length === 0) {
       logger.info('The report lists library findings only: OS packages are left as they are');
     }
-    if (!which.os && (opts.sbomOutput || opts.attach) && !opts.dryRun) applied.packages = await osPackages(root, input);
+    if (!which.os && (opts.sbomOutput || opts.attach) && !opts.dryRun)
+      applied.packages = await osPackages(root, input);
     if (!which.libraries || !report) return { applied };
     const libs = (): Promise<LibrariesApplied> =>
       patchLibraries({ ...input.libraries, root }, report.langUpdates);

@@ -120,11 +120,13 @@ describe('distroless Debian images', () => {
   });
 
   it('update-all through COPA_TOOLING_IMAGE_MAP; an EOL answer from the (stub) API is a warning, or fatal with --exit-on-eol', async () => {
-    const stub = await startEolApiStub((path) =>
+    // the second run's answer comes 5 s late: the check runs alongside the package lists' refresh
+    const stub = await startEolApiStub((path, n) =>
       path.endsWith('/debian/releases/12')
         ? {
             status: 200,
             body: releaseBody('12', { isEol: true, eolFrom: '2026-06-10', isMaintained: false }),
+            ...(n > 0 ? { delayMs: 5000 } : {}),
           }
         : { status: 404 },
     );
@@ -147,6 +149,11 @@ describe('distroless Debian images', () => {
       );
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/debian 12 is end-of-life/);
+      // not waited for before the refresh started (it used to be), only before anything was installed
+      const at = (re: RegExp): number => r.stderr.search(re);
+      expect(at(/Updating package lists/)).toBeGreaterThan(-1);
+      expect(at(/Updating package lists/)).toBeLessThan(at(/debian 12 is end-of-life/));
+      expect(at(/debian 12 is end-of-life/)).toBeLessThan(at(/Installing \d+ package update/));
       expect(r.stderr).toContain(`Using tooling image ${registry.host}/mirror/debian:12-slim`);
       expect(stub.requests.every((q) => q.userAgent === 'copacetic')).toBe(true);
     } finally {

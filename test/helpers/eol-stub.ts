@@ -5,7 +5,9 @@ import type { AddressInfo, Socket } from 'node:net';
  * A STUB of the endoflife.date API (the public API is not reachable from this machine): a real HTTP
  * server on 127.0.0.1 whose answers a test scripts per request. It records every request it sees.
  */
-export type EolStubReply = { status: number; body?: string; contentType?: string } | 'hang';
+export type EolStubReply =
+  | { status: number; body?: string; contentType?: string; /** answer this much later */ delayMs?: number }
+  | 'hang';
 
 export interface EolStubRequest {
   method: string;
@@ -33,8 +35,12 @@ export async function startEolApiStub(reply: (path: string, n: number) => EolStu
       hanging.add(res);
       return;
     }
-    res.writeHead(r.status, { 'content-type': r.contentType ?? 'application/json' });
-    res.end(r.body ?? '');
+    const answer = (): void => {
+      res.writeHead(r.status, { 'content-type': r.contentType ?? 'application/json' });
+      res.end(r.body ?? '');
+    };
+    if (r.delayMs) setTimeout(answer, r.delayMs);
+    else answer();
   });
   server.on('connection', (s) => {
     sockets.add(s);
