@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildCli } from '../test/helpers/build.js';
 import { run } from '../test/helpers/exec.js';
 
 /** Which CLI the bench measures: the working tree's dist/, a given main.js, or a clean build of a git ref. */
@@ -19,25 +20,10 @@ function git(repo: string, args: string[]): string {
   return spawnSync('git', args, { cwd: repo, encoding: 'utf8' }).stdout.trim();
 }
 
-/**
- * `npm run build` in `dir`: tsc -p tsconfig.build.json (type errors elsewhere are reported but the emitted
- * build is used), then the bundled CLI where the tree has scripts/bundle.ts (older refs have none).
- */
-function tscBuild(dir: string, log: (m: string) => void): void {
-  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: dir, encoding: 'utf8' });
-  if (r.status !== 0) log(`tsc reported errors (emitted anyway):\n${r.stdout}${r.stderr}`);
-  if (!existsSync(join(dir, 'scripts/bundle.ts'))) return;
-  const b = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bundle.ts'], {
-    cwd: dir,
-    encoding: 'utf8',
-  });
-  if (b.status !== 0) throw new Error(`bundling the CLI failed in ${dir}:\n${b.stdout}${b.stderr}`);
-}
-
 /** The working tree: build dist/ and use dist/cli/main.js. */
 export function workingTreeCli(repo: string, log: (m: string) => void): BenchCli {
   log('building dist/ (tsc -p tsconfig.build.json, then the bundled CLI)');
-  tscBuild(repo, log);
+  buildCli(repo, log);
   const dirty = git(repo, ['status', '--porcelain', '--', 'src']);
   return {
     path: join(repo, 'dist/cli/main.js'),
@@ -55,7 +41,7 @@ export async function cliAtRef(repo: string, ref: string, log: (m: string) => vo
     log(`building the CLI at ${ref} (${commit}) in ${dir}`);
     await run('sh', ['-c', 'git -C "$1" archive "$2" | tar -x -C "$3"', 'sh', repo, commit, dir]);
     await symlink(join(repo, 'node_modules'), join(dir, 'node_modules'));
-    tscBuild(dir, log);
+    buildCli(dir, log);
     const path = join(dir, 'dist/cli/main.js');
     if (!existsSync(path)) throw new Error(`the build at ${ref} has no dist/cli/main.js`);
     return { path, commit, cleanup: () => rm(dir, { recursive: true, force: true }) };

@@ -11,3 +11,16 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) =>
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
+
+/**
+ * A promise that resolves once `p` has settled, whichever way: for a side task run alongside the main
+ * one, waited for (its error left to whoever awaits `p`) before the run's state is torn down.
+ */
+export function settled(p: Promise<unknown> | undefined): Promise<void> {
+  return p
+    ? p.then(
+        () => undefined,
+        () => undefined,
+      )
+    : Promise.resolve();
+}

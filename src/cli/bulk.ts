@@ -57,9 +57,11 @@ export async function planFromConfig(
   file: string,
   flags: Pick<BulkFlags, 'report' | 'scanner' | 'insecureRegistry'>,
   logger: Logger,
+  /** Ctrl-C / SIGTERM: registry requests in flight stop with it */
+  signal?: AbortSignal,
 ): Promise<BulkPlan> {
   const config = await loadPatchConfig(file);
-  const client = newRegistryClient({ insecureRegistries: flags.insecureRegistry }, logger);
+  const client = newRegistryClient({ insecureRegistries: flags.insecureRegistry }, logger, signal);
   try {
     return await planBulk(config, {
       client,
@@ -141,7 +143,7 @@ export async function runBulk(
   }
   const plan = flags.plan
     ? await readPlan(flags.plan)
-    : await planFromConfig(flags.config as string, flags, logger);
+    : await planFromConfig(flags.config as string, flags, logger, signal);
   let mine = plan.jobs;
   if (shard) {
     const assigned = assignShards(
@@ -165,7 +167,7 @@ export async function runBulk(
   if (done.size > 0)
     logger.info(`${mine.length - todo.length} job(s) finished in an earlier attempt: not redone`);
   logger.info(`Running ${todo.length} job(s), ${Math.min(jobsN, Math.max(todo.length, 1))} at a time`);
-  const client = newRegistryClient({ insecureRegistries: flags.insecureRegistry }, logger);
+  const client = newRegistryClient({ insecureRegistries: flags.insecureRegistry }, logger, signal);
   try {
     const ran = await runJobs(todo, {
       jobs: jobsN,

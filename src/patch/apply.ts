@@ -1,4 +1,5 @@
 import { CopaError } from '../errors.js';
+import { settled } from '../limit.js';
 import { Phases } from './phases.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { ImageRoot } from '../engine/types.js';
@@ -184,10 +185,7 @@ export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyCont
           pkgCache.download(what, async () => pm.download?.(pmCtx, names)),
         )
       : undefined;
-  const settled = download?.then(
-    () => undefined,
-    () => undefined,
-  );
+  const downloadSettled = settled(download);
   try {
     await phases.time('simulation', async () => {
       plan.held = await pm.held(pmCtx);
@@ -196,14 +194,14 @@ export async function applyUpdates(root: ImageRoot, probe: Probe, ctx: ApplyCont
     });
     await ctx.gate;
   } catch (e) {
-    await settled; // no package manager left running in a root that is about to be torn down
+    await downloadSettled; // no package manager left running in a root that is about to be torn down
     throw e;
   }
   if (plan.updates.length === 0 || opts.dryRun) {
-    await settled;
+    await downloadSettled;
     return { plan, excluded: [] };
   }
-  if (ctx.signal.aborted) await settled;
+  if (ctx.signal.aborted) await downloadSettled;
   ctx.signal.throwIfAborted();
   await download;
   logger.info(`Installing ${plan.updates.length} package update(s)`);

@@ -2,6 +2,7 @@
  * What runs inside an opened image root: the OS package manager (unless the report is language-only or
  * --pkg-types leaves it out), then the library managers. Closes the session when done.
  */
+import { settled } from '../limit.js';
 import type { ImageRoot, ToolingRoot } from '../engine/types.js';
 import { formatPlatform } from '../oci/platform.js';
 import type { UpdateManifest } from '../report/types.js';
@@ -83,10 +84,7 @@ export async function runStages(root: ImageRoot, input: StageInput): Promise<Sta
       // update-all: the end-of-life check (an HTTP request, up to 10 s) runs alongside the package lists'
       // refresh and the simulation, and is waited for before anything is installed
       const eol = report ? undefined : input.endOfLife(probe.os);
-      const eolSettled = eol?.then(
-        () => undefined,
-        () => undefined,
-      );
+      const eolSettled = settled(eol);
       try {
         if (probe.pm.tooling) {
           // the package manager is not in the image: reopen with a tooling image that supplies it

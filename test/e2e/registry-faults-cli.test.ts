@@ -138,4 +138,26 @@ describe('copa patch --push through the fault proxy', () => {
     await expectComplete(`${registry.host}/team/debian:12-patched`);
     expect((await cachedLayers()).length).toBe(layerDigests.length);
   }, 600_000);
+
+  it('stalled registry (no answer to a manifest request, a layer that stops mid-body) on pull (copa patch --push, COPA_REGISTRY_TIMEOUT=2) → each attempt given up after 2 s, the layer resumed with Range, succeeded', async () => {
+    const fresh = join(work, 'cache-stall');
+    proxy.rules.push(
+      { path: /\/manifests\/12$/, fault: { kind: 'stall' }, times: 1 },
+      { method: 'GET', path: layerPath(), fault: { kind: 'stall', afterBytes: 100_000 }, times: 1 },
+    );
+    const started = Date.now();
+    const args = patchArgs('12-stalled').map((a) => (a === cacheDir ? fresh : a));
+    const r = await copa(args, { ...process.env, COPA_REGISTRY_TIMEOUT: '2' });
+    expect(r.code, r.stderr).toBe(0);
+    // undici's own limits (300 s for headers, 300 s between body bytes) would have held the run far longer
+    expect(Date.now() - started).toBeLessThan(120_000);
+    const stalled = proxy.requests.filter((q) => q.fault === 'stall');
+    expect(stalled.length).toBe(2);
+    const stalledLayer = stalled.find((q) => layerPath().test(q.url));
+    expect(stalledLayer).toBeDefined();
+    // the stalled layer was asked for again from the byte it got to, not from the start
+    const again = proxy.requests.filter((q) => q.url === stalledLayer?.url && q.fault === undefined);
+    expect(again.map((q) => q.headers.range)).toContain('bytes=100000-');
+    await expectComplete(`${registry.host}/team/debian:12-stalled`);
+  }, 600_000);
 });

@@ -27,6 +27,11 @@ export type Fault =
   | { kind: 'corrupt-request' }
   /** forward, but reset the connection after `afterBytes` bytes of the body */
   | { kind: 'reset'; afterBytes: number }
+  /**
+   * a stalled connection: without `afterBytes` no answer at all; with it, the headers and that many bytes
+   * of the body, then silence (the connection stays open)
+   */
+  | { kind: 'stall'; afterBytes?: number }
   /** wait `delayMs` before the response and `chunkDelayMs` between body chunks */
   | { kind: 'slow'; delayMs: number; chunkDelayMs?: number }
   /** flip the first byte of the body */
@@ -175,6 +180,11 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         chunk[0] = (chunk[0] ?? 0) ^ 0xff;
       }
       first = false;
+      if (fault?.kind === 'stall' && sent + chunk.length > (fault.afterBytes ?? 0)) {
+        res.write(chunk.subarray(0, Math.max(0, (fault.afterBytes ?? 0) - sent)));
+        upRes.destroy();
+        return; // never ends: the client has to notice the silence
+      }
       if (fault?.kind === 'reset' && sent + chunk.length > fault.afterBytes) {
         const part = chunk.subarray(0, Math.max(0, fault.afterBytes - sent));
         res.write(part, () => res.socket?.resetAndDestroy());
@@ -201,6 +211,10 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       headers: req.headers,
       fault: fault?.kind,
     });
+    if (fault?.kind === 'stall' && fault.afterBytes === undefined) {
+      req.resume(); // read the request, never answer
+      return;
+    }
     if (fault?.kind === 'status') {
       req.resume();
       const headers: Record<string, string> = { 'content-type': 'application/json' };

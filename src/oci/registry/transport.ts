@@ -45,6 +45,34 @@ export interface TransportOptions {
   secrets?: Secrets;
   /** aborts every request and body in flight (with the signal's reason) and stops retrying */
   signal?: AbortSignal | undefined;
+  /**
+   * how long a request may wait for the response headers, and a body for its next bytes, before the
+   * attempt fails and is retried (default: registryTimeoutMs())
+   */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_S = 60;
+
+/**
+ * The per-request registry timeout: $COPA_REGISTRY_TIMEOUT seconds, else 60. It bounds a stalled
+ * connection (undici alone waits 300 s for headers and 300 s between body bytes); the attempt is then
+ * retried like a reset, and a blob resumes from the byte it got to.
+ */
+export function registryTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.COPA_REGISTRY_TIMEOUT;
+  if (raw === undefined || raw === '') return DEFAULT_TIMEOUT_S * 1000;
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s <= 0) {
+    throw new CopaError(
+      'USAGE',
+      `COPA_REGISTRY_TIMEOUT: expected a number of seconds above 0, got ${JSON.stringify(raw)}`,
+      {
+        hint: `e.g. COPA_REGISTRY_TIMEOUT=120 (default ${DEFAULT_TIMEOUT_S})`,
+      },
+    );
+  }
+  return Math.round(s * 1000);
 }
 
 /** First value of a header (undici gives arrays for repeated headers). */
@@ -68,6 +96,7 @@ export class Transport {
   private readonly logger: Logger;
   private readonly custom: Dispatcher | undefined;
   private readonly signal: AbortSignal | undefined;
+  private readonly timeoutMs: number;
   private direct: Dispatcher | undefined;
   private proxied: Dispatcher | undefined;
 
@@ -79,6 +108,7 @@ export class Transport {
     this.secrets = opts.secrets ?? new Secrets();
     this.custom = opts.dispatcher;
     this.signal = opts.signal;
+    this.timeoutMs = opts.timeoutMs ?? registryTimeoutMs();
   }
 
   private dispatcherFor(registry: string): Dispatcher {
@@ -101,6 +131,8 @@ export class Transport {
           headers: { 'user-agent': this.userAgent, ...req.headers },
           body,
           dispatcher: this.dispatcherFor(req.registry),
+          headersTimeout: this.timeoutMs,
+          bodyTimeout: this.timeoutMs,
           ...(this.signal ? { signal: this.signal } : {}),
         });
       } catch (err) {
