@@ -1,8 +1,9 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { copa, type CliResult } from '../helpers/cli.js';
+import { copa, startCli, type CliResult } from '../helpers/cli.js';
 import { expectComplete, expectNoTag } from '../helpers/fault-checks.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { ensureDebianFixture, pushFixture } from '../helpers/fixtures.js';
@@ -160,4 +161,34 @@ describe('copa patch --push through the fault proxy', () => {
     expect(again.map((q) => q.headers.range)).toContain('bytes=100000-');
     await expectComplete(`${registry.host}/team/debian:12-stalled`);
   }, 600_000);
+
+  it('stalled registry while a bulk run plans (copa patch --config, Ctrl-C) → the request in flight stops at once, exit 130, no tag', async () => {
+    const file = join(work, 'bulk-stall.yaml');
+    await writeFile(
+      file,
+      `apiVersion: copa.sh/v1alpha1\nkind: PatchConfig\nimages:\n  - name: stalled\n    image: ${proxy.host}/team/debian\n    tags: {strategy: list, list: ["12"]}\n    target: {tag: "12-bulk-stalled"}\n`,
+    );
+    proxy.rules.push({ path: /\/manifests\/12$/, fault: { kind: 'stall' } });
+    const { child, done } = startCli([
+      'patch',
+      '--config',
+      file,
+      '--push',
+      '--cache-dir',
+      join(work, 'cache-bulk'),
+    ]);
+    for (let i = 0; i < 300 && !proxy.requests.some((q) => q.fault === 'stall'); i++) await sleep(100);
+    expect(proxy.requests.some((q) => q.fault === 'stall')).toBe(true);
+    const interrupted = Date.now();
+    child.kill('SIGINT');
+    const r = await done;
+    // without the run's signal on its registry client the stalled request held the run for the whole
+    // registry timeout (60 s) before Ctrl-C took effect
+    expect(Date.now() - interrupted).toBeLessThan(10_000);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('Error: '))).toEqual([
+      'Error: operation canceled',
+    ]);
+    await expectNoTag(`${registry.host}/team/debian:12-bulk-stalled`);
+  }, 300_000);
 });
