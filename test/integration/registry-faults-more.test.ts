@@ -99,9 +99,15 @@ describe('registry faults: pull and push through the fault proxy', () => {
       times: 1,
     });
     const ref = target();
-    await pushImage(client, big, parseReference(ref), { concurrency: 1 });
+    const counts: number[] = [];
+    await pushImage(client, big, parseReference(ref), { concurrency: 1, onBytes: (n) => counts.push(n) });
     expect(proxy.requests.filter((r) => r.fault === 'reset-request')).toHaveLength(1);
     expect(await expectComplete(direct(ref))).toBe(await big.digest());
+    // the progress of the restarted upload starts that blob again: never more than the image's bytes
+    const manifest = await big.manifest();
+    const total = manifest.config.size + manifest.layers.reduce((a, l) => a + l.size, 0);
+    expect(Math.max(...counts)).toBeLessThanOrEqual(total);
+    expect(counts.at(-1)).toBe(total);
   }, 30_000);
 
   it('connection reset mid-blob on every push attempt → NETWORK, no tag; the next push succeeded', async () => {

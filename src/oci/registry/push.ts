@@ -128,10 +128,17 @@ export async function pushImage(
         return;
       }
       const onBytes = opts.onBytes;
+      // bytes of this blob counted so far; a retried upload starts again from zero, so its earlier
+      // attempt's bytes come off the total (they would otherwise be counted twice)
+      let seen = 0;
+      let attempts = 0;
       const open = onBytes
         ? async (): Promise<Readable> => {
-            let seen = 0;
+            uploaded -= seen;
+            seen = 0;
+            const attempt = ++attempts;
             const counter = byteCounter((n) => {
+              if (attempt !== attempts) return; // a late count from an attempt already given up
               uploaded += n - seen;
               seen = n;
               onBytes(uploaded);
