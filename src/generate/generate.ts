@@ -9,7 +9,7 @@ import { formatPlatform, hostPlatform } from '../oci/platform.js';
 import type { PatchOptions } from '../patch/options.js';
 import { patch } from '../patch/patch.js';
 import type { PatchResult } from '../patch/result.js';
-import type { DeliverHook } from '../patch/sink.js';
+import type { DeliverHook } from '../patch/delivery.js';
 import { buildContext } from './context.js';
 
 export type GenerateOutput =

@@ -9,8 +9,7 @@ import { formatPlatform, normalizePlatform } from '../oci/platform.js';
 import { formatReference, type ImageReference } from '../oci/reference.js';
 import { buildOpenVex } from '../vex/index.js';
 import { attachReferrers, copyPreservedReferrers, type AttachItem } from './attach.js';
-import type { MultiPlan, PlatformEntry } from './multi.js';
-import type { FlowEnv, PatchedOne } from './one.js';
+import type { FlowEnv, MultiPlan, PatchedOne, PlatformEntry } from './flow.js';
 import type { AttachedReferrer } from './result.js';
 import { sbomDocument } from './sbom.js';
 

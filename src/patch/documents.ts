@@ -13,7 +13,7 @@ import { attachReferrers } from './attach.js';
 import type { ResolvedPatchOptions } from './options.js';
 import type { AttachedReferrer } from './result.js';
 import { emitSbom, sbomDocument } from './sbom.js';
-import type { Delivered } from './sink.js';
+import type { Delivered } from './delivery.js';
 
 /** What a VEX document of an image states: the updates that passed validation, and the failed names. */
 export interface VexFacts {

@@ -20,7 +20,8 @@ import { loadReport } from '../report/index.js';
 import type { UpdateManifest } from '../report/types.js';
 import { ANNOTATION_CREATED, lineageAnnotations, timestamp } from './image.js';
 import { mapLimit } from '../limit.js';
-import { patchOne, type FlowEnv, type PatchedOne } from './one.js';
+import { patchOne } from './one.js';
+import type { FlowEnv, MultiPlan, PatchedOne, PlatformEntry } from './flow.js';
 import type { PatchResult, PlatformResult } from './result.js';
 import { deliver } from './sink.js';
 import { emitSbom } from './sbom.js';
@@ -38,20 +39,6 @@ const SUPPORTED = [
   'linux/s390x',
   'linux/riscv64',
 ];
-
-export interface PlatformEntry {
-  desc: Descriptor;
-  platform: Platform;
-  action: 'patch' | 'preserve';
-  reason?: string;
-  report?: UpdateManifest;
-}
-
-export interface MultiPlan {
-  index: ImageIndex;
-  raw: Index;
-  entries: PlatformEntry[];
-}
 
 const label = (p: Platform): string => formatPlatform(normalizePlatform(p));
 const supported = (p: Platform): boolean => SUPPORTED.some((s) => platformEquals(parsePlatform(s), p));

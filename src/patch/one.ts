@@ -4,20 +4,18 @@
  */
 import { rm } from 'node:fs/promises';
 import type { Logger } from '../log.js';
-import type { Engine, ImageRoot, ToolingRoot } from '../engine/types.js';
+import type { ImageRoot, ToolingRoot } from '../engine/types.js';
 import { CopaError } from '../errors.js';
-import { LayerCache } from '../layers/cache.js';
 import { isLayerMediaType } from '../oci/mediatypes.js';
 import { formatPlatform } from '../oci/platform.js';
 import { formatReference, parseReference } from '../oci/reference.js';
-import type { UpdateManifest } from '../report/types.js';
-import type { PatchOptions, ResolvedPatchOptions } from './options.js';
+import type { ResolvedPatchOptions } from './options.js';
 import { runStages } from './stages.js';
 import { watchSpace } from './space-watch.js';
 import { resolveToolingImage } from './tooling.js';
-import { baseImageOf, findLineage, type BaseImage } from './rebase.js';
+import { baseImageOf, findLineage } from './rebase.js';
 import { inventoryOf } from './sbom.js';
-import { emitDocuments, vexFacts, type VexFacts } from './documents.js';
+import { emitDocuments, vexFacts } from './documents.js';
 import type { ImageInventory } from '../sbom/index.js';
 import { checkEol, eolError, eolWarning } from '../eol/index.js';
 import { buildPatchedImage } from './image.js';
@@ -25,46 +23,12 @@ import { deliver } from './sink.js';
 import type { PatchResult } from './result.js';
 import type { Image } from '../oci/image.js';
 import type { ImageReference } from '../oci/reference.js';
-import type { RegistryClient } from '../oci/registry/client.js';
 import type { Platform } from '../oci/schemas.js';
-import type { LocalStore } from '../oci/load/index.js';
 import { mapLimit } from '../limit.js';
-import { Phases, type ProgressSink } from './phases.js';
+import { Phases } from './phases.js';
+import type { FlowEnv, PatchedOne } from './flow.js';
 
 const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
-
-export interface RunContext {
-  logger: Logger;
-  signal: AbortSignal;
-  /** live progress (phases of each platform); the CLI draws it */
-  progress?: ProgressSink;
-  onOutput?: PatchOptions['onOutput'];
-  deliver?: PatchOptions['deliver'];
-}
-
-/** Everything a per-image patch needs from the run. */
-export interface FlowEnv {
-  opts: ResolvedPatchOptions;
-  ctx: RunContext;
-  client: RegistryClient;
-  cache: LayerCache;
-  store: LocalStore | undefined;
-  source: ImageReference;
-  report: UpdateManifest | undefined;
-  engine: Engine;
-}
-
-export interface PatchedOne {
-  result: PatchResult;
-  /** the patched image (Patched only); its new layer lives in the work dir until `cleanup` */
-  image?: Image;
-  /** what it is based on (lineage annotations) and what it contains (--sbom); Patched only */
-  base?: BaseImage;
-  inventory?: ImageInventory;
-  /** what a VEX document of this image states (Patched only; multi-platform --attach) */
-  vex?: VexFacts;
-  cleanup(): Promise<void>;
-}
 
 /** overlayfs's own limit on lower layers (OVL_MAX_STACK); the image's plus the new one must fit */
 const MAX_LAYERS = 499;

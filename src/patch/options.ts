@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ProgressSink } from './phases.js';
 import type { Logger } from '../log.js';
-import type { DeliverHook } from './sink.js';
+import type { DeliverHook } from './delivery.js';
 
 /** Options of one `copa patch` run (validated at the edge by the CLI, usable from the library). */
 export const PatchOptionsSchema = z.object({

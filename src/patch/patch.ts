@@ -21,9 +21,10 @@ import { patchedReference } from './tag.js';
 import { multiPlatformPlan, patchMulti } from './multi.js';
 import { newRegistryClient } from './client.js';
 
-import { patchOne, type FlowEnv, type RunContext } from './one.js';
+import { patchOne } from './one.js';
+import type { FlowEnv, RunContext } from './flow.js';
 
-export type { FlowEnv, PatchedOne, RunContext } from './one.js';
+export type { FlowEnv, PatchedOne, RunContext } from './flow.js';
 export { timed } from './one.js';
 
 /**

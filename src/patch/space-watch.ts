@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { freeBytes, isNoSpace, noSpaceError, type SpacePlace } from '../fs/space.js';
-import type { FlowEnv } from './one.js';
+import type { FlowEnv } from './flow.js';
 import type { ProgressEvent } from './phases.js';
 
 export interface SpaceWatch {
@@ -14,7 +14,11 @@ export interface SpaceWatch {
   explain(err: unknown): unknown;
 }
 
-const device = (p: string): Promise<number | undefined> => stat(p).then((s) => s.dev, () => undefined);
+const device = (p: string): Promise<number | undefined> =>
+  stat(p).then(
+    (s) => s.dev,
+    () => undefined,
+  );
 
 export async function watchSpace(env: FlowEnv): Promise<SpaceWatch> {
   const cache: SpacePlace = { dir: env.cache.dir, label: 'the layer cache', flag: '--cache-dir' };
@@ -53,7 +57,13 @@ export async function watchSpace(env: FlowEnv): Promise<SpaceWatch> {
           ? cache
           : work;
       const free = place === work ? workFree : cacheFree;
-      return noSpaceError(err, place, phase || 'patch', free, phase === 'layers ready' ? fraction : undefined);
+      return noSpaceError(
+        err,
+        place,
+        phase || 'patch',
+        free,
+        phase === 'layers ready' ? fraction : undefined,
+      );
     },
   };
 }
