@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CopaError } from '../errors.js';
-import type { Image, ImageIndex } from '../oci/image.js';
+import type { Image } from '../oci/image.js';
 import { writeOciLayout } from '../oci/layout/write.js';
 import {
   formatPlatform,
@@ -15,10 +15,10 @@ import { formatReference, type ImageReference } from '../oci/reference.js';
 import { pushImage, pushIndex } from '../oci/registry/push.js';
 import { fetchRemote } from '../oci/registry/remote.js';
 import { sha256 } from '../oci/digest.js';
-import type { Descriptor, Index, Platform } from '../oci/schemas.js';
+import type { Platform } from '../oci/schemas.js';
 import { loadReport } from '../report/index.js';
 import type { UpdateManifest } from '../report/types.js';
-import { ANNOTATION_CREATED, lineageAnnotations, timestamp } from './image.js';
+import { lineageAnnotations } from './image.js';
 import { mapLimit } from '../limit.js';
 import { patchOne } from './one.js';
 import type { FlowEnv, MultiPlan, PatchedOne, PlatformEntry } from './flow.js';
@@ -27,6 +27,7 @@ import { deliver } from './sink.js';
 import { emitSbom } from './sbom.js';
 import { indexBase } from './rebase.js';
 import { attachMulti } from './attach-multi.js';
+import { buildIndex } from './multi-index.js';
 
 /** The eight architectures Copa patches; other entries (windows, unknown archs) are preserved untouched. */
 const SUPPORTED = [
@@ -293,65 +294,6 @@ function printTable(results: PlatformResult[], logger: FlowEnv['ctx']['logger'])
   logger.info(`${'PLATFORM'.padEnd(w)}  STATUS      DETAILS`);
   for (const r of results)
     logger.info(`${r.platform.padEnd(w)}  ${r.status.padEnd(10)}  ${r.reason ?? r.digest ?? ''}`);
-}
-
-/**
- * The new index: patched descriptors replace their originals (platform and annotations kept, `created`
- * refreshed), preserved platforms keep theirs byte for byte; attestation manifests of patched platforms are
- * dropped (they describe the old image), those of preserved platforms kept.
- */
-export function buildIndex(
-  plan: MultiPlan,
-  patched: Array<{ desc: Descriptor; image: Image }>,
-  extra: Record<string, string> = {},
-): ImageIndex {
-  const now = timestamp();
-  // keyed by the descriptor itself: two entries may share a digest (e.g. an attestation and its subject)
-  const byDesc = new Map(patched.map((p) => [p.desc, p.image]));
-  const patchedDigests = new Set(patched.map((p) => p.desc.digest));
-  const built = (async () => {
-    const manifests: Descriptor[] = [];
-    const images = new Map<string, Image>();
-    for (const d of plan.raw.manifests) {
-      const img = byDesc.get(d);
-      if (img) {
-        const raw = await img.rawManifest();
-        const digest = sha256(raw);
-        images.set(digest, img);
-        manifests.push({
-          ...d,
-          mediaType: img.mediaType,
-          digest,
-          size: raw.length,
-          annotations: { ...(d.annotations ?? {}), ...(d.annotations ? { [ANNOTATION_CREATED]: now } : {}) },
-        });
-        if (!d.annotations) delete manifests[manifests.length - 1]?.annotations;
-        continue;
-      }
-      const subject = d.annotations?.['vnd.docker.reference.digest'];
-      if (isAttestation(d) && subject && patchedDigests.has(subject)) continue;
-      manifests.push(d);
-    }
-    const index: Index = {
-      ...plan.raw,
-      manifests,
-      annotations: {
-        ...(plan.raw.annotations ?? {}),
-        ...extra,
-        [ANNOTATION_CREATED]: now,
-        'sh.copa.patched': now,
-      },
-    };
-    const raw = Buffer.from(JSON.stringify(index));
-    return { index, raw, images };
-  })();
-  return {
-    mediaType: plan.index.mediaType,
-    rawManifest: async () => (await built).raw,
-    index: async () => (await built).index,
-    digest: async () => sha256((await built).raw),
-    image: async (desc) => (await built).images.get(desc.digest) ?? plan.index.image(desc),
-  };
 }
 
 /** "a, b, c" — or the first ten and how many more, so a hostile index of 10,000 entries is one short line. */
