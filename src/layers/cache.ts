@@ -4,6 +4,7 @@
  *
  *   layers/sha256/<hex>/      the extracted layer (complete, or absent: it appears by rename)
  *   layers/meta/<hex>.json    {diffID, bytes}; its mtime is the last use
+ *   layers/meta/<hex>.xattrs.json  the layer's extended attributes, written on first use (xattr-index.ts)
  *   layers/tmp/<what>-<pid>-<rand>/  extractions in progress and directories being pruned
  *   tmp/<prefix>-<pid>-<rand>/       work directories handed out by tempDir()
  *
@@ -42,6 +43,7 @@ import { withLock } from '../fs/lock.js';
 import { itemsInUse, layerItem, markInUse } from './inuse.js';
 import { processAlive } from '../fs/pid.js';
 import { layersDirName } from './ovl.js';
+import { xattrIndexPath } from './xattr-index.js';
 
 export interface LayerCacheOptions {
   dir?: string;
@@ -246,7 +248,12 @@ export class LayerCache {
     const marked = (): boolean => itemsInUse(this.dir).has(layerItem(hex));
     if (marked()) return 0;
     const { meta } = await this.readMeta(diffID);
-    const trash = join(this.dir, layersDirName(), 'tmp', `prune-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const trash = join(
+      this.dir,
+      layersDirName(),
+      'tmp',
+      `prune-${process.pid}-${randomBytes(4).toString('hex')}`,
+    );
     await mkdir(join(this.dir, layersDirName(), 'tmp'), { recursive: true });
     try {
       await rename(this.layerDir(diffID), trash);
@@ -259,6 +266,8 @@ export class LayerCache {
       return 0;
     }
     await rm(this.metaPath(diffID), { force: true });
+    const xattrIndex = xattrIndexPath(this.layerDir(diffID));
+    if (xattrIndex) await rm(xattrIndex, { force: true });
     await rm(trash, { recursive: true, force: true });
     return meta.bytes;
   }

@@ -6,7 +6,8 @@
  */
 import { lstatSync, readSync, openSync, closeSync, constants, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { readXattrsRecursive, isPortableXattr, type Xattrs } from './xattr.js';
+import { isPortableXattr, type Xattrs } from './xattr.js';
+import { layerXattrs } from './xattr-index.js';
 import { ovlXattr } from './ovl.js';
 
 type DirState = 'dir' | 'opaque' | 'absent' | 'hides';
@@ -51,13 +52,11 @@ export class LowerView {
   constructor(private readonly dirs: readonly string[]) {}
 
   private async load(): Promise<LayerDir[]> {
-    this.layers ??= await Promise.all(
-      this.dirs.map(async (d) => new LayerDir(d, await readXattrsRecursive(d))),
-    );
+    this.layers ??= await Promise.all(this.dirs.map(async (d) => new LayerDir(d, await layerXattrs(d))));
     return this.layers;
   }
 
-  /** Read the layers' extended attributes (one getfattr per layer); call before lookup(). */
+  /** Read the layers' extended attributes (a cache layer's index, else one getfattr); call before lookup(). */
   async open(): Promise<this> {
     await this.load();
     return this;

@@ -3,6 +3,7 @@
  * filling the same layer at once, digest mismatches, report/prune against `du`, stale temp dirs.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CopaError } from '../../src/errors.js';
 import { releaseAll } from '../../src/layers/inuse.js';
 import { LayerCache } from '../../src/layers/cache.js';
+import { layerXattrs } from '../../src/layers/xattr-index.js';
 import type { Layer } from '../../src/oci/image.js';
 import { makeTar, memoryLayer, sha256, type TarSpec } from '../helpers/tar.js';
 
@@ -214,11 +216,16 @@ describe('LayerCache', () => {
     // while this process uses them (a run in progress), nothing is pruned
     expect(await cache.prune({ all: true })).toEqual({ removed: 0, freedBytes: 0 });
     releaseAll(); // the run is over
+    // the lower-layer view of a layer write indexes l1's xattrs beside its meta; pruning l1 removes both
+    await layerXattrs(d1);
+    const index = join(dir, 'layers', 'meta', `${l1.diffID.slice(7)}.xattrs.json`);
+    expect(existsSync(index)).toBe(true);
     // l1 last used two days ago
     const old = new Date(Date.now() - 2 * 86_400_000);
     await utimes(join(dir, 'layers', 'meta', `${l1.diffID.slice(7)}.json`), old, old);
     expect(await cache.prune({ olderThanMs: 86_400_000 })).toEqual({ removed: 1, freedBytes: du1 });
     expect((await cache.report()).entries.map((e) => e.diffID)).toEqual([l2.diffID]);
+    expect(existsSync(index)).toBe(false);
     expect(await cache.prune({ olderThanMs: 86_400_000 })).toEqual({ removed: 0, freedBytes: 0 });
     // using a layer again after pruning extracts it again
     expect(await cache.ensure(l1)).toBe(d1);
