@@ -3,33 +3,36 @@
  * It mounts the overlay and the run-time mounts, then executes requests from the parent over the IPC
  * channel. Every mount lives in this private namespace: when this process dies, the kernel drops them.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmod, lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, posix } from 'node:path';
-import { promisify } from 'node:util';
+import { mount, MountQueue } from './mounts.js';
 import type { BindMount, Request, Response, RootName, SandboxSpec } from './protocol.js';
 import { resolveInRoot } from './resolve.js';
 import { inUserNamespace } from '../../layers/ovl.js';
 
-const run = promisify(execFile);
 const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
 function send(msg: Response): void {
   process.send?.(msg);
 }
 
-async function mount(args: string[], cwd?: string): Promise<void> {
-  try {
-    await run('mount', args, cwd === undefined ? {} : { cwd });
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new Error(`mount ${args.join(' ')}: ${(err.stderr ?? err.message).trim()}`, { cause: e });
+/**
+ * Make sure `target` (an image path) exists as a dir/file; record what had to be created. A target under a
+ * mount still queued waits for it: it must be made on the mounted filesystem.
+ */
+async function ensureTarget(
+  root: string,
+  target: string,
+  kind: 'dir' | 'file',
+  created: string[],
+  queue?: MountQueue,
+) {
+  let host = await resolveInRoot(root, target);
+  if (queue?.covers(host)) {
+    await queue.flush();
+    host = await resolveInRoot(root, target);
   }
-}
-
-/** Make sure `target` (an image path) exists as a dir/file; record what had to be created. */
-async function ensureTarget(root: string, target: string, kind: 'dir' | 'file', created: string[]) {
-  const host = await resolveInRoot(root, target);
   const rel = posix.relative(root, host);
   const parts = rel.split('/');
   for (let i = 1; i <= parts.length; i++) {
@@ -66,10 +69,10 @@ async function mountOverlay(
   await mount(['-t', 'overlay', 'overlay', '-o', opts, target], sameParent ? parent : undefined);
 }
 
-async function setUp(spec: SandboxSpec): Promise<string[]> {
+async function setUp(spec: SandboxSpec, queue: MountQueue): Promise<string[]> {
   const created: string[] = [];
   if (spec.overlay) await mountOverlay(spec.lowerdirs, spec.upperdir, spec.workdir, spec.merged);
-  await setUpRoot(spec.merged, spec, created);
+  await setUpRoot(spec.merged, spec, created, queue);
   const t = spec.tooling;
   if (t) {
     await mountOverlay(t.lowerdirs, t.upperdir, t.workdir, t.merged);
@@ -77,6 +80,7 @@ async function setUp(spec: SandboxSpec): Promise<string[]> {
       t.merged,
       { ...spec, binds: spec.binds.filter((b) => b.target === '/etc/resolv.conf') },
       [],
+      queue,
     );
     // the image root, without its run-time mounts (non-recursive bind)
     await mount(['--bind', spec.merged, await ensureTarget(t.merged, t.targetPath, 'dir', [])]);
@@ -84,18 +88,22 @@ async function setUp(spec: SandboxSpec): Promise<string[]> {
   return created;
 }
 
+/** The run-time mounts of one root, queued and done by a few `mount` calls (see mounts.ts). */
 async function setUpRoot(
   root: string,
   spec: Pick<SandboxSpec, 'tmpfs' | 'binds'>,
   created: string[],
+  queue: MountQueue,
 ): Promise<void> {
-  const proc = await ensureTarget(root, '/proc', 'dir', created);
-  await mount(['-t', 'proc', '-o', 'nosuid,nodev,noexec', 'proc', proc]);
-  const dev = await ensureTarget(root, '/dev', 'dir', created);
-  await mount(['-t', 'tmpfs', '-o', 'nosuid,mode=755,size=16m', 'tmpfs', dev]);
+  const proc = await ensureTarget(root, '/proc', 'dir', created, queue);
+  queue.add({ source: 'proc', target: proc, type: 'proc', options: 'nosuid,nodev,noexec' });
+  const dev = await ensureTarget(root, '/dev', 'dir', created, queue);
+  queue.add({ source: 'tmpfs', target: dev, type: 'tmpfs', options: 'nosuid,mode=755,size=16m' });
+  // the device nodes, links and dirs below are made on that tmpfs
+  await queue.flush();
   for (const d of DEVICES) {
     await writeFile(posix.join(dev, d), '');
-    await mount(['--bind', `/dev/${d}`, posix.join(dev, d)]);
+    queue.add({ source: `/dev/${d}`, target: posix.join(dev, d), type: 'none', options: 'bind' });
   }
   for (const [name, target] of [
     ['fd', '/proc/self/fd'],
@@ -107,21 +115,23 @@ async function setUpRoot(
   }
   await mkdir(posix.join(dev, 'pts'));
   // a private devpts instance: apt/dpkg open a pty for their logs
-  await mount(['-t', 'devpts', '-o', 'newinstance,ptmxmode=0666,mode=620', 'devpts', posix.join(dev, 'pts')]);
+  const pts = posix.join(dev, 'pts');
+  queue.add({ source: 'devpts', target: pts, type: 'devpts', options: 'newinstance,ptmxmode=0666,mode=620' });
   await symlink('pts/ptmx', posix.join(dev, 'ptmx'));
   await mkdir(posix.join(dev, 'shm'));
   await chmod(posix.join(dev, 'shm'), 0o1777);
   for (const t of spec.tmpfs) {
-    const host = await ensureTarget(root, t, 'dir', created);
-    await mount(['-t', 'tmpfs', '-o', 'nosuid,nodev,mode=1777', 'tmpfs', host]);
+    const host = await ensureTarget(root, t, 'dir', created, queue);
+    queue.add({ source: 'tmpfs', target: host, type: 'tmpfs', options: 'nosuid,nodev,mode=1777' });
   }
-  for (const b of spec.binds) await bind(root, b, created);
+  for (const b of spec.binds) await bind(root, b, created, queue);
+  await queue.flush();
 }
 
-async function bind(root: string, b: BindMount, created: string[]): Promise<void> {
-  const host = await ensureTarget(root, b.target, b.kind, created);
-  await mount(['--bind', b.source, host]);
-  if (b.readOnly) await mount(['-o', 'remount,bind,ro', host]);
+/** A bind mount; read-only ones are bound and remounted read-only by the one `mount` (util-linux ≥ 2.27). */
+async function bind(root: string, b: BindMount, created: string[], queue: MountQueue): Promise<void> {
+  const host = await ensureTarget(root, b.target, b.kind, created, queue);
+  queue.add({ source: b.source, target: host, type: 'none', options: b.readOnly ? 'bind,ro' : 'bind' });
 }
 
 /**
@@ -160,9 +170,10 @@ async function main(): Promise<void> {
   if (!specFile) throw new Error('usage: child <spec.json>');
   const spec = JSON.parse(await readFile(specFile, 'utf8')) as SandboxSpec;
   process.on('disconnect', () => process.exit(1)); // the parent is gone: drop everything
+  const queue = new MountQueue(dirname(specFile));
   let created: string[];
   try {
-    created = await setUp(spec);
+    created = await setUp(spec, queue);
   } catch (e) {
     send({ op: 'failed', message: (e as Error).message });
     process.exit(1);
@@ -185,7 +196,11 @@ async function main(): Promise<void> {
         );
     } else if (req.op === 'bind') {
       const made: string[] = [];
-      bind(rootOf(req.in), req.bind, made).then(
+      // a queue of its own: requests may overlap
+      const one = new MountQueue(dirname(specFile));
+      bind(rootOf(req.in), req.bind, made, one)
+        .then(() => one.flush())
+        .then(
         () => send({ op: 'bound', id: req.id, created: req.in === 'tooling' ? [] : made }),
         (e: Error) => send({ op: 'error', id: req.id, message: e.message }),
       );
