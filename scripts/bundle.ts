@@ -8,9 +8,9 @@
  * levels up) stay valid from dist/cli/.
  */
 import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const out = join(repo, 'dist/cli');
@@ -20,7 +20,29 @@ for (const name of await readdir(out)) {
   if (name.startsWith('chunk-') || name === 'main.js.map') await rm(join(out, name));
 }
 
+/**
+ * zod's namespace re-exports its ~45 message locales (`z.locales`, ~360 KB of the bundle, parsed at every
+ * start); copa uses none of them, and zod configures English itself from its own `en.js`. The bundle gets a
+ * `locales` module that holds English only.
+ */
+const englishOnlyZod: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
+        ? { path: join(dirname(args.importer), '../locales/index.js'), namespace: 'zod-locales' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: "export { default as en } from './en.js';",
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
+  plugins: [englishOnlyZod],
   entryPoints: {
     main: join(repo, 'src/cli/main.ts'),
     child: join(repo, 'src/engine/native/child.ts'),

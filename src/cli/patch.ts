@@ -1,6 +1,5 @@
 import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { runBulk } from './bulk.js';
 import type { JobDefaults } from '../bulk/job.js';
 import { CopaError } from '../errors.js';
 import { patch } from '../patch/patch.js';
@@ -269,6 +268,8 @@ async function bulk(flags: PatchFlags, debug: boolean, logger: ReturnType<typeof
       );
     }
   }
+  // bulk mode (and its YAML parser) is loaded only when asked for: a single patch starts faster
+  const { runBulk } = await import('./bulk.js');
   await withInterrupts(logger, (signal) => runBulk(flags, sharedOptions(flags, debug), logger, signal));
 }
 

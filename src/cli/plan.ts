@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { CopaError } from '../errors.js';
-import { mergeBulkResults, writeBulkPlan } from './bulk.js';
 import { cliLogger, parseProgress } from './logger.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -16,6 +15,7 @@ export function planCommand(globals: () => { debug: boolean }): Command {
     .option('--ignore-errors', 'exit 0 even when jobs failed', false)
     .option('--json', 'print the summary as JSON on stdout', false)
     .action(async (files: string[], o: { plan?: string; ignoreErrors: boolean; json: boolean }) => {
+      const { mergeBulkResults } = await import('./bulk.js');
       await mergeBulkResults(files, o);
     });
   return new Command('plan')
@@ -47,6 +47,7 @@ export function planCommand(globals: () => { debug: boolean }): Command {
             hint: 'copa plan --config bulk.yaml -o plan.json; or copa plan merge RESULTS… to merge shard results',
           });
         }
+        const { writeBulkPlan } = await import('./bulk.js');
         await writeBulkPlan({ ...o, config: o.config }, logger);
       },
     )
