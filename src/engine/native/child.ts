@@ -165,11 +165,22 @@ async function readInRoot(root: string, path: string): Promise<string | null> {
   }
 }
 
+/** The spec file: the argument, or (a child started early) the first message's. */
+function specFileArg(): Promise<string> {
+  const arg = process.argv[2];
+  if (arg) return Promise.resolve(arg);
+  return new Promise((resolve, reject) => {
+    process.once('message', (req: Request) => {
+      if (req.op === 'setup') resolve(req.specFile);
+      else reject(new Error(`expected a setup request, got ${req.op}`));
+    });
+  });
+}
+
 async function main(): Promise<void> {
-  const specFile = process.argv[2];
-  if (!specFile) throw new Error('usage: child <spec.json>');
-  const spec = JSON.parse(await readFile(specFile, 'utf8')) as SandboxSpec;
   process.on('disconnect', () => process.exit(1)); // the parent is gone: drop everything
+  const specFile = await specFileArg();
+  const spec = JSON.parse(await readFile(specFile, 'utf8')) as SandboxSpec;
   const queue = new MountQueue(dirname(specFile));
   let created: string[];
   try {

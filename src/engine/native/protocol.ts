@@ -68,7 +68,20 @@ export interface ListRequest {
   path: string;
 }
 
-export type Request = RunRequest | ReadRequest | BindRequest | ListRequest | { op: 'close'; id: number };
+/** The first message to a child started without a spec file (started early, see spawn.ts). */
+export interface SetupRequest {
+  op: 'setup';
+  id: number;
+  specFile: string;
+}
+
+export type Request =
+  | RunRequest
+  | ReadRequest
+  | BindRequest
+  | ListRequest
+  | SetupRequest
+  | { op: 'close'; id: number };
 
 export type Response =
   | { op: 'ready'; created: string[] }

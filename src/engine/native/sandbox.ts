@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CopaError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Executor, RunResult } from '../types.js';
 import { sandboxEnv } from '../env.js';
 import type { Request, Response, SandboxSpec } from './protocol.js';
+import { spawnSandboxChild, takePrebooted } from './spawn.js';
 
 /** What to do when the kernel refuses the namespaces: usually copa runs in a container without privileges. */
 export const UNSHARE_DENIED_HINT =
@@ -16,28 +14,9 @@ export const UNSHARE_DENIED_HINT =
 /** A running sandbox: the image root mounted in private namespaces, ready to run commands chrooted. */
 export type SandboxSession = Executor;
 
-function childCommand(): string[] {
-  // beside this module: dist/engine/native/child.js (tsc), or dist/cli/child.js beside the bundled CLI
-  const js = fileURLToPath(new URL('./child.js', import.meta.url));
-  if (existsSync(js)) return [process.execPath, js];
-  // running from TypeScript sources (tests): let tsx load the child
-  const ts = fileURLToPath(new URL('./child.ts', import.meta.url));
-  return [process.execPath, '--import', 'tsx', ts];
-}
-
 /**
- * The child's own environment: the parent's, without extra CA certificates (Node parses that file at every
- * start, ~30 ms for a system bundle; the child makes no TLS connection). Commands get an environment of
- * their own with each request.
- */
-export function childEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { NODE_EXTRA_CA_CERTS: _ca, ...rest } = env;
-  return rest;
-}
-
-/**
- * Start the sandbox child in new mount (private propagation), pid, ipc and uts namespaces. `--kill-child`
- * makes sure the child (PID 1 of its namespace, hence every process in it) dies with `unshare`.
+ * Open a sandbox: the child started early by the CLI (see spawn.ts) if there is one, else a new one; it
+ * mounts `spec` and answers requests until closed.
  */
 export async function openSandbox(
   spec: SandboxSpec,
@@ -45,13 +24,9 @@ export async function openSandbox(
 ): Promise<SandboxSession> {
   const specFile = join(opts.stateDir, 'sandbox.json');
   await writeFile(specFile, JSON.stringify(spec));
-  const argv = ['--mount', '--propagation', 'private', '--pid', '--ipc', '--uts', '--fork', '--kill-child'];
-  const child: ChildProcess = spawn('unshare', [...argv, ...childCommand(), specFile], {
-    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-    env: childEnv(process.env),
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const early = takePrebooted();
+  const { process: child, stderr: stderrText } = early ?? spawnSandboxChild(specFile);
+  if (early) child.send({ op: 'setup', id: 0, specFile });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const kill = (): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -74,8 +49,8 @@ export async function openSandbox(
     child.once('exit', (code, signal) => {
       dead = new CopaError(
         opts.signal?.aborted ? 'CANCELLED' : 'ENVIRONMENT',
-        `the sandbox exited (${signal ?? `code ${code}`})${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`,
-        /unshare failed: Operation not permitted/.test(stderr) ? { hint: UNSHARE_DENIED_HINT } : {},
+        `the sandbox exited (${signal ?? `code ${code}`})${stderrText() ? `: ${stderrText().trim().split('\n').pop()}` : ''}`,
+        /unshare failed: Operation not permitted/.test(stderrText()) ? { hint: UNSHARE_DENIED_HINT } : {},
       );
       reject(dead);
       for (const cb of pending.values()) cb({ op: 'error', id: 0, message: dead.message });
