@@ -212,9 +212,9 @@ async function main(): Promise<void> {
       bind(rootOf(req.in), req.bind, made, one)
         .then(() => one.flush())
         .then(
-        () => send({ op: 'bound', id: req.id, created: req.in === 'tooling' ? [] : made }),
-        (e: Error) => send({ op: 'error', id: req.id, message: e.message }),
-      );
+          () => send({ op: 'bound', id: req.id, created: req.in === 'tooling' ? [] : made }),
+          (e: Error) => send({ op: 'error', id: req.id, message: e.message }),
+        );
     } else if (req.op === 'close') process.exit(0);
   });
   send({ op: 'ready', created });

@@ -76,12 +76,7 @@ export interface SetupRequest {
 }
 
 export type Request =
-  | RunRequest
-  | ReadRequest
-  | BindRequest
-  | ListRequest
-  | SetupRequest
-  | { op: 'close'; id: number };
+  RunRequest | ReadRequest | BindRequest | ListRequest | SetupRequest | { op: 'close'; id: number };
 
 export type Response =
   | { op: 'ready'; created: string[] }

@@ -54,7 +54,9 @@ let early: SandboxChild | undefined;
 
 /** Whether this command line is a single-image patch on the native engine as root (argv without node and script). */
 export function wantsPreboot(args: string[]): boolean {
-  if (args[0] !== 'patch' || process.getuid?.() !== 0) return false;
+  // the one global option (--debug) may come first
+  const command = args.find((a) => a !== '--debug');
+  if (command !== 'patch' || process.getuid?.() !== 0) return false;
   const off = ['--addr', '-a', '--engine', '--config', '--plan', '--dry-run', '-h', '--help'];
   return !args.some((a) => off.includes(a) || off.some((o) => o.startsWith('--') && a.startsWith(`${o}=`)));
 }

@@ -55,6 +55,19 @@ describe('registry error mapping', () => {
     expect(tls.hint).toContain('NODE_EXTRA_CA_CERTS');
   });
 
+  it('a registry that stopped answering: the hint names COPA_REGISTRY_TIMEOUT', () => {
+    for (const code of ['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']) {
+      const err = networkError(
+        'reg.local:5000',
+        Object.assign(new Error('Headers Timeout Error'), { code }),
+        (s) => s,
+      );
+      expect(err.code).toBe('NETWORK');
+      expect(err.message).toMatch(/^registry reg.local:5000 stopped answering: Headers Timeout Error/);
+      expect(err.hint).toContain('COPA_REGISTRY_TIMEOUT');
+    }
+  });
+
   it('suggests --insecure-registry only for a self-hosted registry, never for docker.io', () => {
     const offline = networkError(
       'docker.io',

@@ -86,6 +86,12 @@ export function networkError(registry: string, err: unknown, redactText: (s: str
       cause,
     });
   }
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return new CopaError('NETWORK', `registry ${registry} stopped answering: ${detail}`, {
+      hint: 'retry later; a registry that is slow but alive may need a longer COPA_REGISTRY_TIMEOUT (seconds, default 60)',
+      cause,
+    });
+  }
   return new CopaError('NETWORK', `registry ${registry} unreachable: ${detail}`, {
     hint: selfHosted(registry)
       ? `check the registry address and that it is running; for a registry without TLS use --insecure-registry ${registry}`
