@@ -50,7 +50,11 @@ describe('batched sandbox mounts', () => {
       '/etc/resolv.conf',
     ])
       expect(mounts.some((l) => l.startsWith(m))).toBe(true);
-    const w = await root.session.run(['/bin/sh', '-c', 'echo x > /tmp/f && cat /tmp/f && echo y > /dev/null']);
+    const w = await root.session.run([
+      '/bin/sh',
+      '-c',
+      'echo x > /tmp/f && cat /tmp/f && echo y > /dev/null',
+    ]);
     expect(w).toMatchObject({ code: 0, stdout: 'x\n' });
   });
 
@@ -59,7 +63,11 @@ describe('batched sandbox mounts', () => {
     await mkdir(src);
     await writeFile(join(src, 'hello'), 'hi\n');
     await root.session.bind({ source: src, target: '/run/copa test/x', kind: 'dir', readOnly: true });
-    const r = await root.session.run(['/bin/sh', '-c', 'cat "/run/copa test/x/hello"; touch "/run/copa test/x/new"']);
+    const r = await root.session.run([
+      '/bin/sh',
+      '-c',
+      'cat "/run/copa test/x/hello"; touch "/run/copa test/x/new"',
+    ]);
     expect(r.stdout).toBe('hi\n');
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/Read-only file system/);
@@ -70,7 +78,9 @@ describe('batched sandbox mounts', () => {
     const q = new MountQueue(dir);
     q.add({ source: 'tmpfs', target: join(dir, 'missing-1'), type: 'tmpfs', options: 'nosuid' });
     q.add({ source: 'tmpfs', target: join(dir, 'missing-2'), type: 'tmpfs', options: 'nosuid' });
-    await expect(q.flush()).rejects.toThrow(/^mount: .*missing-1: mount point does not exist.*; mount: .*missing-2/);
+    await expect(q.flush()).rejects.toThrow(
+      /^mount: .*missing-1: mount point does not exist.*; mount: .*missing-2/,
+    );
     // the queue is empty afterwards
     await q.flush();
   });

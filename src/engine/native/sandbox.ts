@@ -27,6 +27,7 @@ export async function openSandbox(
   const early = takePrebooted();
   const { process: child, stderr: stderrText } = early ?? spawnSandboxChild(specFile);
   if (early) child.send({ op: 'setup', id: 0, specFile });
+  opts.logger.debug(`sandbox: ${early ? 'the child started early takes' : 'a new child for'} ${specFile}`);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const kill = (): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
