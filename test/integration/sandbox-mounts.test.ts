@@ -2,13 +2,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openImageRoot, type ImageRoot } from '../../src/engine/native/index.js';
+import type { ImageRoot } from '../../src/engine/native/index.js';
 import { MountQueue } from '../../src/engine/native/mounts.js';
-import { LayerCache } from '../../src/layers/cache.js';
-import { silentLogger } from '../../src/log.js';
-import type { Image } from '../../src/oci/image.js';
-import { readOciLayout } from '../../src/oci/layout/index.js';
-import { ensureDebianFixture } from '../helpers/fixtures.js';
+import { openDebianRoot } from '../helpers/image-root.js';
 
 /**
  * The sandbox's run-time mounts are done in batches (one `mount --fstab FILE --all` per batch): a root under a
@@ -21,12 +17,7 @@ let root: ImageRoot;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'copa mounts\t'));
-  const fixture = await ensureDebianFixture({ name: 'bookworm-minbase' });
-  const cache = new LayerCache({ dir: join(work, 'cache') });
-  const image = (await readOciLayout(fixture.layoutDir, fixture.refName)) as Image;
-  const layerDirs: string[] = [];
-  for (const layer of await image.layers()) layerDirs.push(await cache.ensure(layer));
-  root = await openImageRoot({ layerDirs, workDir: join(work, 'a root'), logger: silentLogger });
+  root = await openDebianRoot(work, 'a root');
 }, 900_000);
 
 afterAll(async () => {

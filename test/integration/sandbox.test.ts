@@ -2,12 +2,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openImageRoot, type ImageRoot } from '../../src/engine/native/index.js';
-import { LayerCache } from '../../src/layers/cache.js';
-import { silentLogger } from '../../src/log.js';
-import type { Image } from '../../src/oci/image.js';
-import { readOciLayout } from '../../src/oci/layout/index.js';
-import { ensureDebianFixture } from '../helpers/fixtures.js';
+import type { ImageRoot } from '../../src/engine/native/index.js';
+import { openDebianRoot } from '../helpers/image-root.js';
 
 /**
  * What a command of the native engine sees of the machine (issue 17 item 8), checked from inside a real
@@ -27,12 +23,7 @@ async function sh(script: string): Promise<string> {
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'copa-sandbox-'));
-  const fixture = await ensureDebianFixture({ name: 'bookworm-minbase' });
-  const cache = new LayerCache({ dir: join(work, 'cache') });
-  const image = (await readOciLayout(fixture.layoutDir, fixture.refName)) as Image;
-  const layerDirs: string[] = [];
-  for (const layer of await image.layers()) layerDirs.push(await cache.ensure(layer));
-  root = await openImageRoot({ layerDirs, workDir: join(work, 'root'), logger: silentLogger });
+  root = await openDebianRoot(work);
 }, 900_000);
 
 afterAll(async () => {
