@@ -200,8 +200,16 @@ export async function writeBulkPlan(
     output?: string;
   },
   logger: Logger,
+  signal?: AbortSignal,
 ): Promise<void> {
-  const plan = await planFromConfig(flags.config, flags, logger);
+  const canceled = () =>
+    new CopaError('CANCELLED', 'operation canceled', {
+      hint: 'run the same command again; no plan was written',
+    });
+  const plan = await planFromConfig(flags.config, flags, logger, signal).catch((e: unknown) => {
+    throw signal?.aborted ? canceled() : e;
+  });
+  if (signal?.aborted) throw canceled();
   if (flags.output) {
     await writePlan(flags.output, plan);
     const count = (a: string): number => plan.jobs.filter((j) => j.action === a).length;

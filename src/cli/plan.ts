@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { CopaError } from '../errors.js';
+import { withInterrupts } from './interrupt.js';
 import { cliLogger, parseProgress } from './logger.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -48,7 +49,9 @@ export function planCommand(globals: () => { debug: boolean }): Command {
           });
         }
         const { writeBulkPlan } = await import('./bulk.js');
-        await writeBulkPlan({ ...o, config: o.config }, logger);
+        const config = o.config;
+        // Ctrl-C stops the tag discovery in flight (registry requests included): exit 130, no plan written
+        await withInterrupts(logger, (signal) => writeBulkPlan({ ...o, config }, logger, signal));
       },
     )
     .addCommand(merge.exitOverride());

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
@@ -190,5 +191,30 @@ describe('copa patch --push through the fault proxy', () => {
       'Error: operation canceled',
     ]);
     await expectNoTag(`${registry.host}/team/debian:12-bulk-stalled`);
+  }, 300_000);
+
+  it('stalled registry while copa plan --config discovers tags (Ctrl-C) → the request in flight stops at once, exit 130, no plan file', async () => {
+    const file = join(work, 'plan-stall.yaml');
+    await writeFile(
+      file,
+      `apiVersion: copa.sh/v1alpha1\nkind: PatchConfig\nimages:\n  - name: stalled\n    image: ${proxy.host}/team/debian\n    tags: {strategy: list, list: ["12"]}\n    target: {tag: "12-plan-stalled"}\n`,
+    );
+    proxy.rules.push({ path: /\/manifests\/12$/, fault: { kind: 'stall' } });
+    const before = proxy.requests.filter((q) => q.fault === 'stall').length;
+    const planFile = join(work, 'stalled-plan.json');
+    const { child, done } = startCli(['plan', '--config', file, '-o', planFile]);
+    const stalled = () => proxy.requests.filter((q) => q.fault === 'stall').length > before;
+    for (let i = 0; i < 300 && !stalled(); i++) await sleep(100);
+    expect(stalled()).toBe(true);
+    const interrupted = Date.now();
+    child.kill('SIGINT');
+    const r = await done;
+    expect(Date.now() - interrupted).toBeLessThan(10_000);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('Error: '))).toEqual([
+      'Error: operation canceled',
+    ]);
+    expect(existsSync(planFile)).toBe(false);
+    expect((await readdir(work)).filter((n) => n.startsWith('stalled-plan.json'))).toEqual([]);
   }, 300_000);
 });
