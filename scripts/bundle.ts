@@ -1,11 +1,11 @@
 /**
  * `npm run build`, second step: the CLI as one bundle. `tsc` has written dist/ (the library, `dist/index.js`,
- * and every module of the CLI); this replaces dist/cli/main.js with the CLI (its entry, src/cli/entry.ts) and
- * its dependencies bundled by esbuild, so a run starts in ~0.25 s instead of ~0.45 s (Node resolves and reads ~1,000 module files of the
- * dependencies otherwise). The BuildKit client is a separate chunk, loaded only for `--addr`/`--engine
- * buildkit`; bulk mode is another. The sandbox child (spawned as its own Node process) becomes
- * dist/cli/child.js beside it, where src/engine/native/spawn.ts looks for it. Nothing else moves: paths read at run time (package.json, two
- * levels up) stay valid from dist/cli/.
+ * and every module of the CLI); this replaces dist/cli/main.js with the CLI (its entry, src/cli/entry.ts)
+ * and its dependencies bundled by esbuild, so a run starts in ~0.25 s instead of ~0.45 s (Node resolves and
+ * reads ~1,000 module files of the dependencies otherwise). The BuildKit client is a separate chunk, loaded
+ * only for `--addr`/`--engine buildkit`; bulk mode is another. The sandbox child (spawned as its own Node
+ * process) becomes dist/cli/child.js beside it, where src/engine/native/spawn.ts looks for it. Nothing else
+ * moves: paths read at run time (package.json, two levels up) stay valid from dist/cli/.
  */
 import { readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

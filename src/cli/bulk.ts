@@ -52,6 +52,11 @@ export function parseJobs(value: string | undefined): number {
   return n;
 }
 
+/** A bulk run or plan stopped by Ctrl-C / SIGTERM (exit 130 / 143). */
+function canceled(hint: string): CopaError {
+  return new CopaError('CANCELLED', 'operation canceled', { hint });
+}
+
 /** Plan from a PatchConfig (discovery, pinning, target tags, skips). */
 export async function planFromConfig(
   file: string,
@@ -183,9 +188,7 @@ export async function runBulk(
     const results = [...mine.flatMap((j) => done.get(j.id) ?? []), ...ran];
     report(results, flags.json);
     if (signal.aborted) {
-      throw new CopaError('CANCELLED', 'operation canceled', {
-        hint: 'run the same command again (with --results FILE, finished jobs are not redone)',
-      });
+      throw canceled('run the same command again (with --results FILE, finished jobs are not redone)');
     }
     failIfAny(results, flags.ignoreErrors);
   } finally {
@@ -202,14 +205,11 @@ export async function writeBulkPlan(
   logger: Logger,
   signal?: AbortSignal,
 ): Promise<void> {
-  const canceled = () =>
-    new CopaError('CANCELLED', 'operation canceled', {
-      hint: 'run the same command again; no plan was written',
-    });
+  const hint = 'run the same command again; no plan was written';
   const plan = await planFromConfig(flags.config, flags, logger, signal).catch((e: unknown) => {
-    throw signal?.aborted ? canceled() : e;
+    throw signal?.aborted ? canceled(hint) : e;
   });
-  if (signal?.aborted) throw canceled();
+  if (signal?.aborted) throw canceled(hint);
   if (flags.output) {
     await writePlan(flags.output, plan);
     const count = (a: string): number => plan.jobs.filter((j) => j.action === a).length;
