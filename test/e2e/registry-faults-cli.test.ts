@@ -163,14 +163,34 @@ describe('copa patch --push through the fault proxy', () => {
     await expectComplete(`${registry.host}/team/debian:12-stalled`);
   }, 600_000);
 
-  it('stalled registry while a bulk run plans (copa patch --config, Ctrl-C) → the request in flight stops at once, exit 130, no tag', async () => {
-    const file = join(work, 'bulk-stall.yaml');
+  /**
+   * A PatchConfig whose one tag's manifest request stalls; `argv(file)` is started, and once the stall is
+   * reached it gets SIGINT. Returns the run's result and how long it took to end after the signal.
+   */
+  async function interruptedWhileStalled(
+    name: string,
+    targetTag: string,
+    argv: (file: string) => string[],
+  ): Promise<{ r: CliResult; afterSignalMs: number }> {
+    const file = join(work, `${name}.yaml`);
     await writeFile(
       file,
-      `apiVersion: copa.sh/v1alpha1\nkind: PatchConfig\nimages:\n  - name: stalled\n    image: ${proxy.host}/team/debian\n    tags: {strategy: list, list: ["12"]}\n    target: {tag: "12-bulk-stalled"}\n`,
+      `apiVersion: copa.sh/v1alpha1\nkind: PatchConfig\nimages:\n  - name: stalled\n    image: ${proxy.host}/team/debian\n    tags: {strategy: list, list: ["12"]}\n    target: {tag: "${targetTag}"}\n`,
     );
     proxy.rules.push({ path: /\/manifests\/12$/, fault: { kind: 'stall' } });
-    const { child, done } = startCli([
+    const before = proxy.requests.filter((q) => q.fault === 'stall').length;
+    const { child, done } = startCli(argv(file));
+    const stalled = () => proxy.requests.filter((q) => q.fault === 'stall').length > before;
+    for (let i = 0; i < 300 && !stalled(); i++) await sleep(100);
+    expect(stalled()).toBe(true);
+    const interrupted = Date.now();
+    child.kill('SIGINT');
+    const r = await done;
+    return { r, afterSignalMs: Date.now() - interrupted };
+  }
+
+  it('stalled registry while a bulk run plans (copa patch --config, Ctrl-C) → the request in flight stops at once, exit 130, no tag', async () => {
+    const { r, afterSignalMs } = await interruptedWhileStalled('bulk-stall', '12-bulk-stalled', (file) => [
       'patch',
       '--config',
       file,
@@ -178,14 +198,9 @@ describe('copa patch --push through the fault proxy', () => {
       '--cache-dir',
       join(work, 'cache-bulk'),
     ]);
-    for (let i = 0; i < 300 && !proxy.requests.some((q) => q.fault === 'stall'); i++) await sleep(100);
-    expect(proxy.requests.some((q) => q.fault === 'stall')).toBe(true);
-    const interrupted = Date.now();
-    child.kill('SIGINT');
-    const r = await done;
     // without the run's signal on its registry client the stalled request held the run for the whole
     // registry timeout (60 s) before Ctrl-C took effect
-    expect(Date.now() - interrupted).toBeLessThan(10_000);
+    expect(afterSignalMs).toBeLessThan(10_000);
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr.split('\n').filter((l) => l.startsWith('Error: '))).toEqual([
       'Error: operation canceled',
@@ -194,22 +209,15 @@ describe('copa patch --push through the fault proxy', () => {
   }, 300_000);
 
   it('stalled registry while copa plan --config discovers tags (Ctrl-C) → the request in flight stops at once, exit 130, no plan file', async () => {
-    const file = join(work, 'plan-stall.yaml');
-    await writeFile(
-      file,
-      `apiVersion: copa.sh/v1alpha1\nkind: PatchConfig\nimages:\n  - name: stalled\n    image: ${proxy.host}/team/debian\n    tags: {strategy: list, list: ["12"]}\n    target: {tag: "12-plan-stalled"}\n`,
-    );
-    proxy.rules.push({ path: /\/manifests\/12$/, fault: { kind: 'stall' } });
-    const before = proxy.requests.filter((q) => q.fault === 'stall').length;
     const planFile = join(work, 'stalled-plan.json');
-    const { child, done } = startCli(['plan', '--config', file, '-o', planFile]);
-    const stalled = () => proxy.requests.filter((q) => q.fault === 'stall').length > before;
-    for (let i = 0; i < 300 && !stalled(); i++) await sleep(100);
-    expect(stalled()).toBe(true);
-    const interrupted = Date.now();
-    child.kill('SIGINT');
-    const r = await done;
-    expect(Date.now() - interrupted).toBeLessThan(10_000);
+    const { r, afterSignalMs } = await interruptedWhileStalled('plan-stall', '12-plan-stalled', (file) => [
+      'plan',
+      '--config',
+      file,
+      '-o',
+      planFile,
+    ]);
+    expect(afterSignalMs).toBeLessThan(10_000);
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr.split('\n').filter((l) => l.startsWith('Error: '))).toEqual([
       'Error: operation canceled',
