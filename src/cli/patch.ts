@@ -3,17 +3,14 @@ import { Command, Option } from 'commander';
 import type { JobDefaults } from '../bulk/job.js';
 import { CopaError } from '../errors.js';
 import { patch } from '../patch/patch.js';
-import { formatPlan } from '../patch/plan.js';
 import type { PatchResult } from '../patch/result.js';
-import { formatTimings } from '../patch/phases.js';
 import { parseDuration } from './duration.js';
 import { addLibraryOptions, libraryOptions, type LibraryFlags } from './library-flags.js';
 import { addSbomOptions, noSbomInBulk, sbomOptions, type SbomFlags } from './sbom-flags.js';
 import { withInterrupts } from './interrupt.js';
 import { cliLogger, parseProgress } from './logger.js';
 import { createDisplay } from './progress.js';
-import { finalSummary } from './summary.js';
-import type { Logger } from '../log.js';
+import { printResult, printTimings } from './patch-output.js';
 
 interface PatchFlags extends LibraryFlags, SbomFlags {
   image?: string;
@@ -153,8 +150,16 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
     )
     .option('--results <file>', 'bulk mode: append one JSON line per finished job to this file')
     .option('--jobs <n>', 'bulk mode: jobs at a time (default: one per core, at most one per 2 GiB)')
-    .option('-a, --addr <addr>', 'BuildKit address (unix://, tcp://, docker://, docker-container://, buildx://, kubepod://); runs the BuildKit engine')
-    .addOption(new Option('--engine <name>', 'native (default; daemonless, root) or buildkit (a BuildKit daemon; --addr, else auto-detected)').choices(['native', 'buildkit']))
+    .option(
+      '-a, --addr <addr>',
+      'BuildKit address (unix://, tcp://, docker://, docker-container://, buildx://, kubepod://); runs the BuildKit engine',
+    )
+    .addOption(
+      new Option(
+        '--engine <name>',
+        'native (default; daemonless, root) or buildkit (a BuildKit daemon; --addr, else auto-detected)',
+      ).choices(['native', 'buildkit']),
+    )
     .option('--cacert <file>', 'CA certificate of a tcp:// BuildKit daemon')
     .option('--cert <file>', 'client certificate for a tcp:// BuildKit daemon')
     .option('--key <file>', 'client key for a tcp:// BuildKit daemon');
@@ -208,7 +213,7 @@ export function patchCommand(globals: () => { debug: boolean }): Command {
         display.close();
       }
       const totalSeconds = (performance.now() - started) / 1000;
-      report(result, flags, logger, { quiet: mode === 'quiet', totalSeconds });
+      printResult(result, logger, { json: flags.json, quiet: mode === 'quiet', totalSeconds });
       if (flags.timings || debug) printTimings(result, totalSeconds);
     });
   });
@@ -283,42 +288,3 @@ export function eolApiUrl(flag: string | undefined, env: NodeJS.ProcessEnv = pro
 }
 
 const DEFAULT_EOL_API = 'https://endoflife.date/api/v1/products';
-
-/** The phase table(s) of --timings, on stderr (one per platform in a multi-platform run). */
-function printTimings(result: PatchResult, totalSeconds: number): void {
-  const tables = result.timings
-    ? [{ title: result.platform, timings: result.timings }]
-    : (result.platforms ?? []).flatMap((p) => (p.timings ? [{ title: p.platform, timings: p.timings }] : []));
-  for (const t of tables) {
-    process.stderr.write(`Timings (${t.title}):\n${formatTimings(t.timings, totalSeconds).join('\n')}\n`);
-  }
-}
-
-function report(
-  result: PatchResult,
-  flags: PatchFlags,
-  logger: Logger,
-  opts: { quiet: boolean; totalSeconds: number },
-): void {
-  if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-  const plans = result.plan
-    ? [result.plan]
-    : (result.platforms ?? []).flatMap((p) => (p.plan ? [p.plan] : []));
-  if (result.status === 'DryRun') {
-    const lines = plans.map((p) => formatPlan(p).join('\n')).join('\n') + '\n';
-    if (flags.json) process.stderr.write(lines);
-    else process.stdout.write(lines);
-  }
-  for (const f of result.libraryFailed ?? []) {
-    logger.warn(
-      `library ${f.name} (${f.path}) was not patched to ${f.required}: ${f.reason} (ignored: --ignore-errors)`,
-    );
-  }
-  for (const f of result.failed ?? []) {
-    logger.warn(
-      `downloaded package ${f.name} version ${f.installed ?? '(none)'} lower than required ${f.required} for update (ignored: --ignore-errors)`,
-    );
-  }
-  // the one summary of the run, at its end (also with --progress quiet: then just the result line)
-  process.stderr.write(finalSummary(result, opts).join('\n') + '\n');
-}
