@@ -66,6 +66,11 @@ export interface ImageRootOptions {
   image?: { ref: string; platform: Platform } | undefined;
   /** this run's scratch dir */
   workDir: string;
+  /**
+   * The image's uncompressed size (its cached layers). Given, the upper dir may go into memory when there is
+   * room (see native/scratch.ts); the work dir must then be removed with the engine's `removeWorkDir`.
+   */
+  imageBytes?: number | undefined;
   logger: Logger;
   signal?: AbortSignal;
   /**
@@ -88,6 +93,8 @@ export interface ImageRoot {
   readonly session: Executor;
   /** 'overlay': changes land in an upperdir; 'copy': a plain tree diffed against a snapshot */
   readonly mode: 'overlay' | 'copy';
+  /** the dir in memory (a tmpfs) that holds the upper dir, when it is there */
+  readonly memoryScratch?: string | undefined;
   /** host directories can be bound in (false: binds become the daemon's own cache mounts) */
   readonly hostBinds: boolean;
   /**
@@ -122,5 +129,7 @@ export interface Engine {
   createWorkDir(base: string, logger: Logger): Promise<string>;
   /** keep a work dir for the user (--debug): later runs never remove it; returns its (new) path */
   keepWorkDir(dir: string): Promise<string>;
+  /** remove a work dir at the end of a run, with whatever of it lives elsewhere */
+  removeWorkDir(dir: string): Promise<void>;
   openImageRoot(opts: ImageRootOptions): Promise<ImageRoot>;
 }

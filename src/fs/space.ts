@@ -34,6 +34,8 @@ export interface SpacePlace {
   label: string;
   /** the flag that moves it */
   flag: string;
+  /** the next step, when it is not "point <flag> at a larger filesystem" */
+  hint?: string;
 }
 
 const MB = 1_000_000;
@@ -59,6 +61,6 @@ export function noSpaceError(
   return new CopaError(
     'ENVIRONMENT',
     `no space left on ${place.dir} (${place.label}) during "${phase}": ${needed}`,
-    { hint: `free space there, or point ${place.flag} at a larger filesystem`, cause: err },
+    { hint: place.hint ?? `free space there, or point ${place.flag} at a larger filesystem`, cause: err },
   );
 }

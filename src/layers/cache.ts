@@ -216,6 +216,12 @@ export class LayerCache {
     }
   }
 
+  /** The bytes the cached layers take on disk (their metadata; measured once where it is missing). */
+  async sizeOf(diffIDs: string[]): Promise<number> {
+    const sizes = await Promise.all(diffIDs.map(async (d) => (await this.readMeta(d)).meta.bytes));
+    return sizes.reduce((a, b) => a + b, 0);
+  }
+
   /** Mark a cached layer as used now. */
   private async touch(diffID: string): Promise<void> {
     const now = new Date();

@@ -22,6 +22,8 @@ export interface RunContext {
   progress?: ProgressSink;
   onOutput?: PatchOptions['onOutput'];
   deliver?: PatchOptions['deliver'];
+  /** the image root's upper dir is in memory, in `dir` (the space watch names it when it fills up) */
+  onMemoryScratch?: (dir: string) => void;
 }
 
 /** Everything a per-image patch needs from the run. */

@@ -2,7 +2,6 @@
  * One single-platform image through the whole flow: layers -> image root -> package managers -> one layer
  * -> output. The single-image and multi-platform runs both call it.
  */
-import { rm } from 'node:fs/promises';
 import type { Logger } from '../log.js';
 import type { ImageRoot, ToolingRoot } from '../engine/types.js';
 import { CopaError } from '../errors.js';
@@ -104,7 +103,7 @@ async function patchWatched(
     if (opts.debug) {
       const kept = await engine.keepWorkDir(workDir);
       logger.warn(`--debug: kept the work dir ${kept}; remove it when done`);
-    } else await rm(workDir, { recursive: true, force: true });
+    } else await engine.removeWorkDir(workDir);
   };
   let keepDir = false;
   let disposeRoot: ImageRoot | undefined;
@@ -115,11 +114,13 @@ async function patchWatched(
       seedDirs,
       seedLayers: layers.slice(keep),
       workDir,
+      imageBytes: engine.pullsImages ? 0 : await cache.sizeOf(layers.map((l) => l.diffID)),
       logger,
       signal,
       image: imageRef,
     });
     disposeRoot = root;
+    if (root.memoryScratch !== undefined) env.ctx.onMemoryScratch?.(root.memoryScratch);
     const pull = async (
       candidates: string[],
       override?: string,

@@ -34,6 +34,20 @@ export async function watchSpace(env: FlowEnv): Promise<SpaceWatch> {
     device(work.dir),
   ]);
   const shared = cacheDev !== undefined && cacheDev === workDev;
+  // the upper dir in memory: what the package managers write fills it, not the work dir
+  let memory: { place: SpacePlace; free: number | undefined } | undefined;
+  const onMemoryScratch = (dir: string): void => {
+    const place = {
+      dir,
+      label: 'the upper dir, in memory',
+      flag: '',
+      hint: 'free memory there, or keep the upper dir on disk: COPA_SCRATCH=disk',
+    };
+    memory = { place, free: undefined };
+    void freeBytes(dir).then((free) => {
+      if (memory) memory.free = free;
+    });
+  };
   let phase = '';
   let fraction: number | undefined;
   const sink = env.ctx.progress;
@@ -46,7 +60,7 @@ export async function watchSpace(env: FlowEnv): Promise<SpaceWatch> {
     sink?.(e);
   };
   return {
-    env: { ...env, ctx: { ...env.ctx, progress } },
+    env: { ...env, ctx: { ...env.ctx, progress, onMemoryScratch } },
     explain(err: unknown): unknown {
       if (!isNoSpace(err)) return err;
       const text = err instanceof Error ? err.message : String(err);
@@ -57,6 +71,8 @@ export async function watchSpace(env: FlowEnv): Promise<SpaceWatch> {
           ? cache
           : work;
       const free = place === work ? workFree : cacheFree;
+      if (memory && !['layers ready', 'layer written', 'image delivered'].includes(phase))
+        return noSpaceError(err, memory.place, phase || 'patch', memory.free);
       return noSpaceError(
         err,
         place,

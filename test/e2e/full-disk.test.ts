@@ -49,8 +49,9 @@ async function patchFilling(
   dir: string,
   trigger: RegExp,
   leaveBytes: number,
+  env?: NodeJS.ProcessEnv,
 ): Promise<CliResult> {
-  const { child, done } = startCli(args);
+  const { child, done } = startCli(args, env);
   let seen = '';
   let filled = false;
   child.stderr?.on('data', (d: Buffer) => {
@@ -126,11 +127,13 @@ describe('full disks', () => {
     'the disk fills up mid-$stage → one line naming the phase, no tag, no temp; the next run succeeds',
     async (c) => {
       const cacheDir = shared();
+      // the upper dir on disk, in the work dir (auto would put it in memory, away from the full disk)
       const r = await patchFilling(
         ['patch', '-i', source, '--push', '-t', c.tag, '--cache-dir', cacheDir],
         cacheDir,
         c.trigger,
         256 * 1024,
+        { ...process.env, COPA_SCRATCH: 'disk' },
       );
       expect(r.code, r.stderr).toBe(1);
       expect(errorLine(r)).toMatch(
@@ -148,4 +151,28 @@ describe('full disks', () => {
     },
     600_000,
   );
+
+  it('the upper dir in memory fills up mid-apt (COPA_SCRATCH=memory on a 20 MB tmpfs) → one line naming it and COPA_SCRATCH=disk, no tag, nothing left in memory', async () => {
+    const cacheDir = shared();
+    // apt's binary caches alone (the simulation and the download, side by side, write them) take about that
+    // much
+    const scratch = await tmpfs('scratch-small', '20m');
+    const r = await copa(['patch', '-i', source, '--push', '-t', 'disk-memory', '--cache-dir', cacheDir], {
+      ...process.env,
+      COPA_SCRATCH: 'memory',
+      COPA_SCRATCH_DIR: scratch,
+    });
+    expect(r.code, r.stderr).toBe(1);
+    expect(errorLine(r)).toMatch(
+      new RegExp(
+        `^Error: no space left on ${scratch}/copa-run-\\d+-[0-9a-f]+ \\(the upper dir, in memory\\) during "(simulation|packages downloaded|packages installed)": needed more than the (20|21) MB that were free$`,
+      ),
+    );
+    expect(r.stderr).toMatch(
+      /next step: free memory there, or keep the upper dir on disk: COPA_SCRATCH=disk/,
+    );
+    expect(tagExists(`${registry.host}/debian:disk-memory`)).toBe(false);
+    expect(await readdir(scratch)).toEqual([]);
+    await noTemps(cacheDir);
+  }, 600_000);
 });

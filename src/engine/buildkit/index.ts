@@ -5,7 +5,7 @@
  * light: gRPC and the protocol (./connect.ts) load only when a run uses the engine.
  */
 import { CopaError } from '../../errors.js';
-import { createWorkDir, keepWorkDir } from '../native/workdir.js';
+import { createWorkDir, keepWorkDir, removeWorkDir } from '../native/workdir.js';
 import type { Engine, ImageRoot, ImageRootOptions } from '../types.js';
 import type { BuildkitOptions, Connection } from './connect.js';
 
@@ -23,6 +23,7 @@ export function buildkitEngine(opts: BuildkitOptions): Engine {
     platformHint: () => Promise.resolve(undefined),
     createWorkDir,
     keepWorkDir,
+    removeWorkDir,
     async prepare(logger) {
       conn ??= await (await heavy()).firstConnection(opts, logger);
     },

@@ -10,10 +10,11 @@ import { copyTree, flattenLayers } from './flatten.js';
 import type { SandboxSpec, ToolingSpec } from './protocol.js';
 import { requireRoot } from './root.js';
 import { openSandbox, type SandboxSession } from './sandbox.js';
-import { createWorkDir, keepWorkDir } from './workdir.js';
+import { openScratch } from './scratch.js';
+import { createWorkDir, keepWorkDir, removeWorkDir } from './workdir.js';
 
 export { requireRoot } from './root.js';
-export { createWorkDir, keepWorkDir } from './workdir.js';
+export { createWorkDir, keepWorkDir, removeWorkDir } from './workdir.js';
 export type { SandboxSession } from './sandbox.js';
 export type { ImageRoot, ImageRootOptions } from '../types.js';
 
@@ -45,8 +46,13 @@ async function toolingSpec(workDir: string, t: ToolingRoot): Promise<ToolingSpec
 
 export async function openImageRoot(opts: ImageRootOptions): Promise<ImageRoot> {
   const overlay = process.env.COPA_NO_OVERLAY !== '1' && (await overlayAvailable());
-  const upperdir = join(opts.workDir, 'upper');
-  const workdir = join(opts.workDir, 'work');
+  // the upper and work dirs in memory when there is room (package managers write much faster there)
+  const scratch =
+    overlay && opts.imageBytes !== undefined
+      ? await openScratch(opts.workDir, opts.imageBytes, opts.logger)
+      : opts.workDir;
+  const upperdir = join(scratch, 'upper');
+  const workdir = join(scratch, 'work');
   const merged = join(opts.workDir, 'merged');
   for (const d of [upperdir, workdir, merged]) await mkdir(d, { recursive: true });
   let before: Snapshot | undefined;
@@ -82,6 +88,7 @@ export async function openImageRoot(opts: ImageRootOptions): Promise<ImageRoot> 
       return session;
     },
     mode: overlay ? 'overlay' : 'copy',
+    memoryScratch: scratch === opts.workDir ? undefined : scratch,
     hostBinds: true,
     async reopen(tooling) {
       for (const c of session.created) created.add(c);
@@ -107,5 +114,6 @@ export const nativeEngine: Engine = {
     (await emulationEnabled(platform)) ? undefined : emulationHint(platform.architecture),
   createWorkDir,
   keepWorkDir,
+  removeWorkDir,
   openImageRoot,
 };

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../../log.js';
-import { processAlive } from '../../fs/pid.js';
+import { removeLeftoverRuns } from './leftovers.js';
+import { keepScratch, removeScratch } from './scratch.js';
 
 const PREFIX = 'copa-run-';
 
@@ -13,12 +14,7 @@ const PREFIX = 'copa-run-';
  */
 export async function createWorkDir(root: string, logger: Logger): Promise<string> {
   await mkdir(root, { recursive: true, mode: 0o700 });
-  for (const name of await readdir(root)) {
-    const m = /^copa-run-(\d+)-/.exec(name);
-    if (!m?.[1] || processAlive(Number(m[1]))) continue;
-    logger.debug(`removing leftover work dir ${name} of a run that did not finish`);
-    await rm(join(root, name), { recursive: true, force: true });
-  }
+  await removeLeftoverRuns(root, logger);
   // unique within the process too: bulk runs open several at once
   const dir = join(
     root,
@@ -40,5 +36,12 @@ export async function keepWorkDir(dir: string): Promise<string> {
     .replace(/\.\d+Z$/, 'Z');
   const kept = join(dirname(dir), `copa-debug-${stamp}-${randomBytes(3).toString('hex')}`);
   await rename(dir, kept);
+  await keepScratch(kept);
   return kept;
+}
+
+/** Remove a work dir, with its upper dir in memory if it had one. */
+export async function removeWorkDir(dir: string): Promise<void> {
+  await removeScratch(dir);
+  await rm(dir, { recursive: true, force: true });
 }

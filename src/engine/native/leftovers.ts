@@ -1,0 +1,14 @@
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { processAlive } from '../../fs/pid.js';
+import type { Logger } from '../../log.js';
+
+/** Remove the `copa-run-<pid>-…` dirs under `root` whose process is gone (runs that did not finish). */
+export async function removeLeftoverRuns(root: string, logger: Logger): Promise<void> {
+  for (const name of await readdir(root).catch(() => [])) {
+    const m = /^copa-run-(\d+)-/.exec(name);
+    if (!m?.[1] || processAlive(Number(m[1]))) continue;
+    logger.debug(`removing leftover work dir ${join(root, name)} of a run that did not finish`);
+    await rm(join(root, name), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { chooseScratch, scratchMode, type ScratchFacts } from './scratch.js';
+
+const MiB = 1024 * 1024;
+const roomy: ScratchFacts = {
+  mode: 'auto',
+  tmpfs: true,
+  free: 8192 * MiB,
+  memAvailable: 8192 * MiB,
+  cgroupHeadroom: undefined,
+  userns: false,
+  need: 300 * MiB,
+};
+
+describe('chooseScratch', () => {
+  it('puts the upper dir in memory when the tmpfs, the machine and the cgroup each have twice the need', () => {
+    expect(chooseScratch(roomy)).toEqual({ inMemory: true, why: '8192 MiB free, 600 MiB wanted' });
+    expect(chooseScratch({ ...roomy, cgroupHeadroom: 600 * MiB }).inMemory).toBe(true);
+  });
+
+  it.each([
+    [{ tmpfs: false }, 'no tmpfs'],
+    [{ userns: true }, 'rootless'],
+    [{ free: 599 * MiB }, 'tmpfs free 599 MiB < 600 MiB'],
+    [{ memAvailable: 500 * MiB }, 'memory available 500 MiB < 600 MiB'],
+    [{ cgroupHeadroom: 100 * MiB }, 'cgroup memory headroom 100 MiB < 600 MiB'],
+    [{ mode: 'disk' as const }, 'COPA_SCRATCH=disk'],
+  ])('keeps it on disk with %o (%s)', (change, why) => {
+    expect(chooseScratch({ ...roomy, ...change })).toEqual({ inMemory: false, why });
+  });
+
+  it('COPA_SCRATCH=memory forces memory, even without room', () => {
+    expect(chooseScratch({ ...roomy, mode: 'memory', tmpfs: false, free: 0 }).inMemory).toBe(true);
+  });
+});
+
+describe('scratchMode', () => {
+  it('reads COPA_SCRATCH: auto by default, memory, disk; anything else is a usage error', () => {
+    expect(scratchMode({})).toBe('auto');
+    expect(scratchMode({ COPA_SCRATCH: ' ' })).toBe('auto');
+    expect(scratchMode({ COPA_SCRATCH: 'disk' })).toBe('disk');
+    expect(scratchMode({ COPA_SCRATCH: 'memory' })).toBe('memory');
+    expect(() => scratchMode({ COPA_SCRATCH: 'ram' })).toThrow(/COPA_SCRATCH: expected auto, memory or disk/);
+  });
+});
