@@ -165,7 +165,7 @@ describe('full disks', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(errorLine(r)).toMatch(
       new RegExp(
-        `^Error: no space left on ${scratch}/copa-run-\\d+-[0-9a-f]+ \\(the upper dir, in memory\\) during "(simulation|packages downloaded|packages installed)": needed more than the (20|21) MB that were free$`,
+        `^Error: no space left on ${scratch}/copa-run-\\d+-ns\\d+-[0-9a-f]+ \\(the upper dir, in memory\\) during "(simulation|packages downloaded|packages installed)": needed more than the (20|21) MB that were free$`,
       ),
     );
     expect(r.stderr).toMatch(

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copa, startCli } from '../helpers/cli.js';
 import { ensureDebianFixture, pushFixture } from '../helpers/fixtures.js';
@@ -75,16 +75,23 @@ describe('the upper dir in memory', () => {
     expect(upgradable.length).toBeGreaterThan(0);
     const deadPid = 999_999;
     expect(existsSync(`/proc/${deadPid}`)).toBe(false);
-    const leftover = join(shm, `copa-run-${deadPid}-0123456789ab`);
-    await mkdir(join(leftover, 'upper'), { recursive: true });
-    await writeFile(join(leftover, 'upper', 'big'), Buffer.alloc(1 << 20));
+    const ns = /\[(\d+)\]/.exec(await readlink('/proc/self/ns/pid'))?.[1];
+    const leftover = join(shm, `copa-run-${deadPid}-ns${ns}-0123456789ab`);
+    // one of a run in another pid namespace (a shared /dev/shm): its pid means nothing here, it stays
+    const foreign = join(shm, `copa-run-${deadPid}-ns1-0123456789ab`);
+    for (const d of [leftover, foreign]) {
+      await mkdir(join(d, 'upper'), { recursive: true });
+      await writeFile(join(d, 'upper', 'big'), Buffer.alloc(1 << 20));
+    }
 
     const r = await copa(args('mem-debug', '--debug'), env());
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`removing leftover work dir ${leftover} of a run that did not finish`);
+    expect(await readdir(shm)).toEqual([basename(foreign)]);
+    await rm(foreign, { recursive: true });
     const esc = shm.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
     expect(r.stderr).toMatch(
-      new RegExp(`scratch: the upper dir in memory, in ${esc}/copa-run-\\d+-[0-9a-f]{12} \\(`),
+      new RegExp(`scratch: the upper dir in memory, in ${esc}/copa-run-\\d+-ns\\d+-[0-9a-f]{12} \\(`),
     );
     // nothing stays in memory: the kept work dir has the upper dir's contents as a plain dir
     expect(await readdir(shm)).toEqual([]);
@@ -114,7 +121,7 @@ describe('the upper dir in memory', () => {
     finished = true;
     await poll;
     expect(r.code, r.stderr).toBe(0);
-    expect([...seen].filter((n) => /^copa-run-\d+-[0-9a-f]{12}$/.test(n))).toHaveLength(1);
+    expect([...seen].filter((n) => /^copa-run-\d+-ns\d+-[0-9a-f]{12}$/.test(n))).toHaveLength(1);
     expect(await readdir(shm)).toEqual([]);
     expect(await readdir(join(cacheDir, 'tmp'))).toEqual([]);
 

@@ -4,7 +4,7 @@
  * dir goes into memory (a dir under /dev/shm) when there is clearly room for it, and stays in the run's work
  * dir otherwise. $COPA_SCRATCH picks: `auto` (default), `memory` or `disk`.
  *
- * The memory dir is named like a work dir (`copa-run-<pid>-…`), and the work dir holds a `scratch` symlink
+ * The memory dir is named like a work dir (`copa-run-<pid>-ns<pid namespace>-…`), and the work dir holds a `scratch` symlink
  * to it, so removing or keeping the work dir finds it; a crashed run's memory dir is removed by the next run
  * that looks there, as its work dir is.
  */
@@ -111,17 +111,25 @@ export async function openScratch(workDir: string, imageBytes: number, logger: L
     userns: inUserNamespace(),
     need: Math.max(MIN_NEED, imageBytes),
   });
-  if (fs?.type === TMPFS_MAGIC) await removeLeftoverRuns(root, logger);
+  // /dev/shm may be shared with other pid namespaces (`docker run --ipc=host`), where our pids mean nothing
+  const tag = await pidNamespaceTag();
+  if (fs?.type === TMPFS_MAGIC) await removeLeftoverRuns(root, logger, tag);
   if (!choice.inMemory) {
     logger.debug(`scratch: the upper dir on disk, in ${workDir} (${choice.why})`);
     return workDir;
   }
   // named like a work dir, so that a crashed run's is removed as its work dir is
-  const dir = join(root, `copa-run-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const dir = join(root, `copa-run-${process.pid}-${tag}-${randomBytes(6).toString('hex')}`);
   await mkdir(dir, { mode: 0o700 });
   await symlink(dir, join(workDir, LINK));
   logger.debug(`scratch: the upper dir in memory, in ${dir} (${choice.why})`);
   return dir;
+}
+
+/** `ns<inode>` of this process's pid namespace (`ns0` where /proc does not say). */
+async function pidNamespaceTag(): Promise<string> {
+  const link = await readlink('/proc/self/ns/pid').catch(() => '');
+  return `ns${/\[(\d+)\]/.exec(link)?.[1] ?? '0'}`;
 }
 
 async function linked(workDir: string): Promise<string | undefined> {
