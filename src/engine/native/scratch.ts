@@ -4,14 +4,14 @@
  * dir goes into memory (a dir under /dev/shm) when there is clearly room for it, and stays in the run's work
  * dir otherwise. $COPA_SCRATCH picks: `auto` (default), `memory` or `disk`.
  *
- * The memory dir is named like a work dir (`copa-run-<pid>-ns<pid namespace>-…`), and the work dir holds a `scratch` symlink
- * to it, so removing or keeping the work dir finds it; a crashed run's memory dir is removed by the next run
- * that looks there, as its work dir is.
+ * The memory dir is named like a work dir (`copa-run-<pid>-ns<pid namespace>-…`), and the work dir holds a
+ * `scratch` symlink to it, so removing or keeping the work dir finds it; a crashed run's memory dir is removed
+ * by the next run that looks there, as its work dir is.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readlink, rm, statfs, symlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { CopaError } from '../../errors.js';
 import { inUserNamespace } from '../../layers/ovl.js';
@@ -77,16 +77,36 @@ async function memAvailable(): Promise<number> {
   return kb === undefined ? 0 : Number(kb) * 1024;
 }
 
-async function cgroupHeadroom(): Promise<number | undefined> {
-  const self = await readFile('/proc/self/cgroup', 'utf8').catch(() => '');
-  const path = /^0::(.*)$/m.exec(self)?.[1];
-  if (path === undefined) return undefined;
-  const dir = join('/sys/fs/cgroup', path);
-  const [max, current] = await Promise.all(
-    ['memory.max', 'memory.current'].map((f) => readFile(join(dir, f), 'utf8').catch(() => 'max')),
-  );
-  if (max === undefined || current === undefined || !/^\d+$/.test(max.trim())) return undefined;
-  return Number(max.trim()) - Number(current.trim() || 0);
+/**
+ * The least room under a memory limit of this process's cgroup and its ancestors (cgroup v2 `memory.max`, or
+ * v1 `memory.limit_in_bytes`, whose "no limit" is a number near 2^63); undefined when nothing limits it.
+ */
+export async function cgroupHeadroom(
+  read: (path: string) => Promise<string> = (p) => readFile(p, 'utf8'),
+): Promise<number | undefined> {
+  const self = await read('/proc/self/cgroup').catch(() => '');
+  const places = [
+    { path: /^0::(.*)$/m.exec(self)?.[1], base: '/sys/fs/cgroup', files: ['memory.max', 'memory.current'] },
+    {
+      path: /^\d+:(?:[^:]*,)?memory(?:,[^:]*)?:(.*)$/m.exec(self)?.[1],
+      base: '/sys/fs/cgroup/memory',
+      files: ['memory.limit_in_bytes', 'memory.usage_in_bytes'],
+    },
+  ];
+  let least: number | undefined;
+  for (const place of places) {
+    for (let path = place.path; path?.startsWith('/'); path = path === '/' ? undefined : dirname(path)) {
+      const dir = join(place.base, path);
+      const [max = '', current = ''] = await Promise.all(
+        place.files.map((f) => read(join(dir, f)).catch(() => '')),
+      );
+      if (!/^\d+$/.test(max.trim()) || !/^\d+$/.test(current.trim())) continue;
+      if (Number(max) >= 2 ** 62) continue;
+      const room = Number(max) - Number(current);
+      least = least === undefined ? room : Math.min(least, room);
+    }
+  }
+  return least;
 }
 
 /** The dir memory scratch goes under: $COPA_SCRATCH_DIR (tests), else /dev/shm. */
@@ -136,7 +156,7 @@ async function linked(workDir: string): Promise<string | undefined> {
   return readlink(join(workDir, LINK)).catch(() => undefined);
 }
 
-/** Remove a work dir and its memory dir, if any. */
+/** Remove the memory dir of a work dir, if it has one. */
 export async function removeScratch(workDir: string): Promise<void> {
   const dir = await linked(workDir);
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
@@ -149,7 +169,10 @@ export async function removeScratch(workDir: string): Promise<void> {
 export async function keepScratch(keptDir: string): Promise<void> {
   const dir = await linked(keptDir);
   if (dir === undefined) return;
-  await rm(join(keptDir, LINK));
-  await promisify(execFile)('cp', ['-a', dir, join(keptDir, LINK)]);
-  await rm(dir, { recursive: true, force: true });
+  try {
+    await rm(join(keptDir, LINK));
+    await promisify(execFile)('cp', ['-a', dir, join(keptDir, LINK)]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
