@@ -1,4 +1,4 @@
-import { readdir, rm } from 'node:fs/promises';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { processAlive } from '../../fs/pid.js';
 import type { Logger } from '../../log.js';
@@ -12,6 +12,9 @@ export async function removeLeftoverRuns(root: string, logger: Logger, tag?: str
     const m = /^copa-run-(\d+)-(.*)$/.exec(name);
     if (!m?.[1] || (tag !== undefined && !m[2]?.startsWith(`${tag}-`))) continue;
     if (processAlive(Number(m[1]))) continue;
+    // only a dir of ours (a shared tmpfs like /dev/shm lets anyone make one by that name)
+    const st = await lstat(join(root, name)).catch(() => undefined);
+    if (!st?.isDirectory() || st.uid !== process.getuid?.()) continue;
     logger.debug(`removing leftover work dir ${join(root, name)} of a run that did not finish`);
     await rm(join(root, name), { recursive: true, force: true });
   }

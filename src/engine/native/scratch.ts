@@ -140,7 +140,12 @@ export async function openScratch(workDir: string, imageBytes: number, logger: L
   }
   // named like a work dir, so that a crashed run's is removed as its work dir is
   const dir = join(root, `copa-run-${process.pid}-${tag}-${randomBytes(6).toString('hex')}`);
-  await mkdir(dir, { mode: 0o700 });
+  try {
+    await mkdir(dir, { mode: 0o700 });
+  } catch (e) {
+    logger.debug(`scratch: the upper dir on disk, in ${workDir} (${dir}: ${(e as Error).message})`);
+    return workDir;
+  }
   await symlink(dir, join(workDir, LINK));
   logger.debug(`scratch: the upper dir in memory, in ${dir} (${choice.why})`);
   return dir;
